@@ -1,0 +1,1 @@
+// Coordinator: the coordinator actor: registry of clusters, planner loop, reconciler, failover, policy.
