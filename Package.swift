@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "coordinator", targets: ["CoordinatorMain"]),
         .executable(name: "cluster-agent", targets: ["ClusterAgentMain"]),
         .executable(name: "coordctl", targets: ["CoordCtl"]),
+        .executable(name: "wire-bench", targets: ["WireBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -44,6 +45,11 @@ let package = Package(
         // MARK: Libraries
         .target(name: "Cost", swiftSettings: swiftSettings),
         .target(name: "WireFormat", swiftSettings: swiftSettings),
+        .target(
+            name: "BallastConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Wire",
             dependencies: [
@@ -99,6 +105,7 @@ let package = Package(
         .executableTarget(
             name: "CoordinatorMain",
             dependencies: [
+                "BallastConfig",
                 "Coordinator", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,6 +118,7 @@ let package = Package(
         .executableTarget(
             name: "ClusterAgentMain",
             dependencies: [
+                "BallastConfig",
                 "ClusterAgent", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -131,6 +139,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Benchmarks (run in release: see docs/benchmarks.md)
+        .executableTarget(
+            name: "WireBench",
+            dependencies: [
+                "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ],
+            path: "Benchmarks/WireBench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
         .testTarget(
             name: "CostTests",
@@ -148,6 +169,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "BallastConfigTests", dependencies: ["BallastConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "AWSClientsTests", dependencies: ["AWSClients"], swiftSettings: swiftSettings),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
     ]
