@@ -1,0 +1,95 @@
+import Logging
+import NIOCore
+import Synchronization
+import WireFormat
+
+/// Resumes a caller waiting for a reply exactly once, whichever of reply, timeout, drop or failed write comes
+/// first. Sendable because its only state is behind a Mutex.
+final class CallCompletion: Sendable {
+    private let continuation: Mutex<CheckedContinuation<WireMessage.Reply.Outcome, any Error>?>
+
+    init(_ continuation: CheckedContinuation<WireMessage.Reply.Outcome, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(with result: Result<WireMessage.Reply.Outcome, WireCallError>) {
+        let taken = continuation.withLock { value -> CheckedContinuation<WireMessage.Reply.Outcome, any Error>? in
+            defer { value = nil }
+            return value
+        }
+        taken?.resume(with: result.mapError { $0 as any Error })
+    }
+}
+
+/// A call on its way to the connection handler.
+struct OutboundCall: Sendable {
+    var completion: CallCompletion
+    var recipient: WireActorID
+    var target: String
+    var genericSubstitutions: [String]
+    var arguments: [[UInt8]]
+    var timeout: Duration
+}
+
+/// What the rest of the system asks a connection to do; written into the channel so the handler does it on
+/// its event loop.
+enum WireOutbound: Sendable {
+    case call(OutboundCall)
+    case reply(WireMessage.Reply)
+    case shutdown(reason: String)
+}
+
+/// Receives what the connections of an actor system report.
+protocol WireConnectionDelegate: AnyObject, Sendable {
+    func connectionEstablished(_ connection: WireConnection, peer: WirePeerIdentity)
+    func connectionClosed(_ connection: WireConnection, peer: WirePeerIdentity?)
+    func connection(_ connection: WireConnection, received call: WireMessage.Call)
+}
+
+/// One TCP connection to a peer, as the actor system sees it: send calls and replies, shut it down.
+final class WireConnection: Sendable {
+    let channel: any Channel
+    let side: WireConnectionSide
+    private let establishedPromise: EventLoopPromise<WirePeerIdentity>
+
+    init(channel: any Channel, side: WireConnectionSide) {
+        self.channel = channel
+        self.side = side
+        self.establishedPromise = channel.eventLoop.makePromise()
+    }
+
+    /// Completes when the handshake succeeds, fails when the connection closes first.
+    var established: EventLoopFuture<WirePeerIdentity> { establishedPromise.futureResult }
+    var closed: EventLoopFuture<Void> { channel.closeFuture }
+
+    func markEstablished(_ peer: WirePeerIdentity) { establishedPromise.succeed(peer) }
+    func markClosed(reason: String) {
+        establishedPromise.fail(WireConnectError(.handshakeRefused, reason))
+    }
+
+    func call(
+        recipient: WireActorID, target: String, genericSubstitutions: [String], arguments: [[UInt8]],
+        timeout: Duration
+    ) async throws -> WireMessage.Reply.Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            let completion = CallCompletion(continuation)
+            let call = OutboundCall(
+                completion: completion, recipient: recipient, target: target,
+                genericSubstitutions: genericSubstitutions, arguments: arguments, timeout: timeout)
+            channel.writeAndFlush(WireOutbound.call(call)).whenFailure { error in
+                // Reached only when the channel closed before the handler saw the call; otherwise the handler
+                // has already resumed it and this is a no-op.
+                completion.resume(
+                    with: .failure(WireCallError(.connectionClosed, recipient: recipient, "the connection closed: \(error)")))
+            }
+        }
+    }
+
+    func send(reply: WireMessage.Reply) {
+        channel.writeAndFlush(WireOutbound.reply(reply), promise: nil)
+    }
+
+    func shutdown(reason: String) {
+        channel.writeAndFlush(WireOutbound.shutdown(reason: reason), promise: nil)
+    }
+}

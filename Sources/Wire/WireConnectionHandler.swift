@@ -1,0 +1,202 @@
+import Logging
+import NIOCore
+import WireFormat
+
+/// The channel handler of one connection: turns channel events into `ConnectionStateMachine` events and
+/// performs the actions it returns, all in `run(_:)`. It holds no protocol logic of its own.
+final class WireConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = WireOutbound
+    typealias OutboundOut = ByteBuffer
+
+    private var machine: ConnectionStateMachine<OutboundCall>
+    private let connection: WireConnection
+    private let frameLimit: WireFrameLimit
+    private let delegate: any WireConnectionDelegate
+    private var logger: Logger
+    private var context: ChannelHandlerContext?
+    private var handshakeDeadline: Scheduled<Void>?
+    private var heartbeatTask: RepeatedTask?
+    private var callTimers: [UInt64: Scheduled<Void>] = [:]
+    private var closeReason: String?
+
+    init(
+        machine: ConnectionStateMachine<OutboundCall>, connection: WireConnection, frameLimit: WireFrameLimit,
+        delegate: any WireConnectionDelegate, logger: Logger
+    ) {
+        self.machine = machine
+        self.connection = connection
+        self.frameLimit = frameLimit
+        self.delegate = delegate
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if let address = context.channel.remoteAddress {
+            logger[metadataKey: WireLogKey.remoteAddress] = "\(address)"
+        }
+        if context.channel.isActive { run(machine.channelActive()) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let address = context.channel.remoteAddress {
+            logger[metadataKey: WireLogKey.remoteAddress] = "\(address)"
+        }
+        run(machine.channelActive())
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var payload = unwrapInboundIn(data)
+        let bytes = payload.readBytes(length: payload.readableBytes) ?? []
+        run(machine.frameReceived(payload: bytes))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let formatError = error as? WireFormatError {
+            run(machine.frameError(formatError))
+        } else if !machine.isClosed {
+            // TLS failures and socket errors: nothing to tell the peer, just close with the reason.
+            closeReason = closeReason ?? "\(error)"
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshakeDeadline?.cancel()
+        heartbeatTask?.cancel()
+        for timer in callTimers.values { timer.cancel() }
+        callTimers.removeAll()
+        let peer = machine.peer
+        run(machine.channelInactive())
+        let reason = closeReason ?? "closed by the peer"
+        if closeReason == nil {
+            logger.info("wire connection closed", metadata: [WireLogKey.reason: "\(reason)"])
+        }
+        connection.markClosed(reason: reason)
+        delegate.connectionClosed(connection, peer: peer)
+        context.fireChannelInactive()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .call(let call):
+            promise?.succeed()
+            let decision = machine.startCall(call, isWritable: context.channel.isWritable) { callID in
+                WireMessage.Call(
+                    callID: callID, recipient: call.recipient, target: call.target,
+                    genericSubstitutions: call.genericSubstitutions, arguments: call.arguments)
+            }
+            switch decision {
+            case .send(let message, let callID):
+                writeFrame(message, context: context)
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                callTimers[callID] = context.eventLoop.scheduleTask(in: .init(call.timeout)) {
+                    bound.value.callTimerFired(callID: callID)
+                }
+            case .reject(let call, let code, let message):
+                call.completion.resume(with: .failure(WireCallError(code, recipient: call.recipient, message)))
+            }
+        case .reply(let reply):
+            guard !machine.isClosed else {
+                promise?.fail(ChannelError.ioOnClosedChannel)
+                return
+            }
+            writeFrame(.reply(reply), context: context, promise: promise)
+        case .shutdown(let reason):
+            promise?.succeed()
+            run(machine.shutdown(reason: reason))
+        }
+    }
+
+    // MARK: Timers
+
+    private func callTimerFired(callID: UInt64) {
+        callTimers[callID] = nil
+        guard let call = machine.callTimedOut(callID: callID) else { return }
+        var logger = self.logger
+        logger[metadataKey: WireLogKey.callID] = "\(callID)"
+        logger.debug("wire call timed out")
+        call.completion.resume(
+            with: .failure(
+                WireCallError(.timeout, recipient: call.recipient, "no reply within \(call.timeout)")))
+    }
+
+    private func heartbeatFired() { run(machine.heartbeatTick()) }
+    private func handshakeDeadlineFired() { run(machine.handshakeDeadlineReached()) }
+
+    // MARK: Actions
+
+    private func run(_ actions: [ConnectionStateMachine<OutboundCall>.Action]) {
+        guard let context else { return }
+        for action in actions {
+            switch action {
+            case .write(let message):
+                writeFrame(message, context: context)
+            case .scheduleHandshakeDeadline(let timeout):
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                handshakeDeadline = context.eventLoop.scheduleTask(in: .init(timeout)) {
+                    bound.value.handshakeDeadlineFired()
+                }
+            case .established(let peer, let interval):
+                handshakeDeadline?.cancel()
+                handshakeDeadline = nil
+                frameLimit.current = machine.configuration.frameLimits.maxFrameSize
+                logger[metadataKey: WireLogKey.peer] = "\(peer.nodeID)"
+                logger.debug("wire handshake complete", metadata: ["ballast.role": "\(peer.role)"])
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                heartbeatTask = context.eventLoop.scheduleRepeatedTask(
+                    initialDelay: .init(interval), delay: .init(interval)
+                ) { _ in bound.value.heartbeatFired() }
+                connection.markEstablished(peer)
+                delegate.connectionEstablished(connection, peer: peer)
+            case .deliverCall(let call):
+                delegate.connection(connection, received: call)
+            case .completeCall(let call, let callID, let outcome):
+                callTimers.removeValue(forKey: callID)?.cancel()
+                call.completion.resume(with: .success(outcome))
+            case .failCalls(let calls, let code, let message):
+                for call in calls {
+                    call.completion.resume(with: .failure(WireCallError(code, recipient: call.recipient, message)))
+                }
+            case .close(let message, let reason):
+                closeReason = reason
+                logger.notice("wire connection closed", metadata: [WireLogKey.reason: "\(reason)"])
+                heartbeatTask?.cancel()
+                handshakeDeadline?.cancel()
+                if let message {
+                    let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                    context.writeAndFlush(wrapOutboundOut(Self.frame(message, allocator: context.channel.allocator)))
+                        .whenComplete { _ in bound.value.close(promise: nil) }
+                } else {
+                    context.close(promise: nil)
+                }
+            }
+        }
+    }
+
+    private func writeFrame(
+        _ message: WireMessage, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil
+    ) {
+        context.writeAndFlush(wrapOutboundOut(Self.frame(message, allocator: context.channel.allocator)), promise: promise)
+    }
+
+    static func frame(_ message: WireMessage, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let payload = message.encode()
+        var buffer = allocator.buffer(capacity: payload.count + WireFrame.headerLength)
+        buffer.writeInteger(UInt32(truncatingIfNeeded: payload.count))
+        buffer.writeBytes(payload)
+        return buffer
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .nanoseconds(ReconnectBackoff.nanoseconds(duration))
+    }
+}

@@ -1,0 +1,118 @@
+import Distributed
+import Foundation
+import WireFormat
+
+/// Records one outgoing distributed call: generic substitutions as Swift mangled type names and each argument
+/// as one JSON document (docs/wire.md §4), so a peer in another language can produce and read them.
+public struct WireInvocationEncoder: DistributedTargetInvocationEncoder {
+    public typealias SerializationRequirement = any Codable
+
+    var genericSubstitutions: [String] = []
+    var arguments: [[UInt8]] = []
+    private let encoder: JSONEncoder
+
+    init() {
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+    }
+
+    public mutating func recordGenericSubstitution<T>(_ type: T.Type) throws {
+        guard let name = _mangledTypeName(type) else {
+            throw WireCallError(.encodingFailed, "generic substitution \(type) has no mangled name")
+        }
+        genericSubstitutions.append(name)
+    }
+
+    public mutating func recordArgument<Value: Codable>(_ argument: RemoteCallArgument<Value>) throws {
+        do {
+            arguments.append(Array(try encoder.encode(argument.value)))
+        } catch {
+            throw WireCallError(.encodingFailed, "argument \(argument.label ?? argument.name) did not encode: \(error)")
+        }
+    }
+
+    public mutating func recordReturnType<R: Codable>(_ type: R.Type) throws {}
+    public mutating func recordErrorType<E: Error>(_ type: E.Type) throws {}
+    public mutating func doneRecording() throws {}
+}
+
+/// Reads the generic substitutions and arguments of one incoming call, in declaration order.
+public struct WireInvocationDecoder: DistributedTargetInvocationDecoder {
+    public typealias SerializationRequirement = any Codable
+
+    let call: WireMessage.Call
+    private var nextArgument = 0
+    private let decoder = JSONDecoder()
+
+    init(call: WireMessage.Call) {
+        self.call = call
+    }
+
+    public mutating func decodeGenericSubstitutions() throws -> [any Any.Type] {
+        try call.genericSubstitutions.map { name in
+            guard let type = _typeByName(name) else {
+                throw WireCallError(.badArguments, "unknown generic substitution \(name)")
+            }
+            return type
+        }
+    }
+
+    public mutating func decodeNextArgument<Argument: Codable>() throws -> Argument {
+        guard nextArgument < call.arguments.count else {
+            throw WireCallError(
+                .badArguments, "the call carries \(call.arguments.count) arguments, the target needs more")
+        }
+        defer { nextArgument += 1 }
+        do {
+            return try decoder.decode(Argument.self, from: Data(call.arguments[nextArgument]))
+        } catch {
+            throw WireCallError(.badArguments, "argument \(nextArgument) is not a valid \(Argument.self): \(error)")
+        }
+    }
+
+    public mutating func decodeErrorType() throws -> (any Any.Type)? { nil }
+    public mutating func decodeReturnType() throws -> (any Any.Type)? { nil }
+}
+
+/// Turns the outcome of a local invocation into the reply's outcome: the JSON of the value, a typed
+/// `WireRemoteError` with its code and JSON, or any other error as `wire.remote-failure` with its description.
+public struct WireResultHandler: DistributedTargetInvocationResultHandler {
+    public typealias SerializationRequirement = any Codable
+
+    let deliver: @Sendable (WireMessage.Reply.Outcome) -> Void
+
+    public func onReturn<Success: Codable>(value: Success) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            deliver(.value(Array(try encoder.encode(value))))
+        } catch {
+            deliver(
+                .error(
+                    .init(
+                        code: WireSystemErrorCode.remoteFailure,
+                        message: "the return value of type \(Success.self) did not encode: \(error)")))
+        }
+    }
+
+    public func onReturnVoid() async throws {
+        deliver(.value([]))
+    }
+
+    public func onThrow<Err: Error>(error: Err) async throws {
+        deliver(.error(Self.errorBody(for: error)))
+    }
+
+    static func errorBody(for error: any Error) -> WireMessage.Reply.ErrorBody {
+        if let remote = error as? any WireRemoteError {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let detail = (try? encoder.encode(remote)).map { Array($0) } ?? []
+            return .init(code: type(of: remote).wireErrorCode, message: "\(remote)", detail: detail)
+        }
+        if let callError = error as? WireCallError, callError.code == .badArguments {
+            return .init(code: WireSystemErrorCode.badArguments, message: callError.message)
+        }
+        return .init(code: WireSystemErrorCode.remoteFailure, message: "\(type(of: error)): \(error)")
+    }
+}

@@ -1,4 +1,0 @@
-// WireFormat: the bytes of Ballast's wire protocol (docs/wire.md): frames, handshake messages and envelopes.
-//
-// Pure code with no dependencies, so the decoders can be fuzzed on their own and a peer in another language
-// can be checked against the same golden vectors. It must not import NIO or Foundation networking.
