@@ -42,7 +42,7 @@ let package = Package(
     ],
     targets: [
         // MARK: Libraries
-        .target(name: "Cost", swiftSettings: swiftSettings),
+        .target(name: "Cost", exclude: ["Resources"], swiftSettings: swiftSettings),
         .target(name: "WireFormat", swiftSettings: swiftSettings),
         .target(
             name: "Wire",
@@ -130,6 +130,9 @@ let package = Package(
             path: "Sources/Executables/coordctl",
             swiftSettings: swiftSettings
         ),
+
+        .executableTarget(
+            name: "planner-bench", dependencies: ["Cost"], path: "Benchmarks/PlannerBench", swiftSettings: swiftSettings),
 
         // MARK: Tests
         .testTarget(
