@@ -45,7 +45,7 @@ let package = Package(
     ],
     targets: [
         // MARK: Libraries
-        .target(name: "Cost", swiftSettings: swiftSettings),
+        .target(name: "Cost", exclude: ["Resources"], swiftSettings: swiftSettings),
         .target(name: "WireFormat", swiftSettings: swiftSettings),
         .target(
             name: "BallastConfig",
@@ -166,6 +166,8 @@ let package = Package(
             path: "Benchmarks/WireBench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "planner-bench", dependencies: ["Cost"], path: "Benchmarks/PlannerBench", swiftSettings: swiftSettings),
 
         // MARK: Tests
         .testTarget(

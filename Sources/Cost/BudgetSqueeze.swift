@@ -1,0 +1,129 @@
+// Rule 3: when the plan costs more than the hourly allowance, keep floors, then fund launches by priority class
+// and, within a class, by weight. Running nodes are never drained for budget (their pods would have nowhere to
+// go); the budget stops growth, and the shortfall is reported.
+
+struct BudgetSqueeze {
+    let planner: FleetPlanner
+    let input: PlannerInput
+
+    private func launches(_ w: ClusterWork, _ k: Int) -> ([LaunchOrder], Double) {
+        var ignored: [String] = []
+        return planner.assignLaunches(w, count: k, input: input, state: state, notes: &ignored)
+    }
+    private var state = PlannerState()
+
+    init(planner: FleetPlanner, input: PlannerInput) {
+        self.planner = planner
+        self.input = input
+    }
+
+    mutating func apply(
+        to members: [Int], allowance: Double, scope: String, works: inout [ClusterWork], state: PlannerState,
+        reasons: inout [String]
+    ) {
+        guard allowance.isFinite, !members.isEmpty else { return }
+        self.state = state
+        var total = 0.0
+        for i in members { total += works[i].keptCost + works[i].launchCost }
+        if total <= allowance + 1e-9 { return }
+
+        var committed = 0.0
+        for i in members {
+            if works[i].floorLaunches > 0 && works[i].floorCost == 0 {
+                works[i].floorCost = launches(works[i], works[i].floorLaunches).1
+            }
+            committed += works[i].keptCost + works[i].floorCost
+        }
+        var remaining = allowance - committed
+        var line =
+            "budget squeeze (\(scope)): the plan wants \(usd(total))/h, the allowance is \(usd(allowance))/h; running nodes and floors take \(usd(committed))/h"
+        let growing = members.filter { works[$0].chosen > works[$0].floorLaunches }
+        if remaining <= 0 {
+            line += "; nothing is left for growth"
+            for i in growing { setCount(&works[i], works[i].floorLaunches, scope: scope) }
+            for i in members where works[i].floorLaunches > 0 {
+                works[i].reasons.append("budget (\(scope)): floor of \(works[i].policy.minNodes) nodes kept although it exceeds the allowance")
+            }
+            reasons.append(line)
+            return
+        }
+        line += "; \(usd(remaining))/h is shared by priority class, then weight"
+        reasons.append(line)
+
+        let classes = Set(growing.map { works[$0].policy.priorityClass }).sorted(by: >)
+        var starved = false
+        for cls in classes {
+            let inClass = growing.filter { works[$0].policy.priorityClass == cls }
+            if starved {
+                for i in inClass { setCount(&works[i], works[i].floorLaunches, scope: scope) }
+                continue
+            }
+            let want = inClass.map { works[$0].launchCost - works[$0].floorCost }
+            let sumWant = want.reduce(0, +)
+            if sumWant <= remaining + 1e-9 {
+                remaining -= sumWant
+                reasons.append("budget (\(scope)): class \(cls) fully funded (\(usd(sumWant))/h)")
+                continue
+            }
+            let grants = waterFill(wants: want, weights: inClass.map { works[$0].policy.weight }, amount: remaining)
+            var leftover = 0.0
+            for (n, i) in inClass.enumerated() {
+                var k = works[i].chosen
+                var spent = works[i].launchCost - works[i].floorCost
+                while k > works[i].floorLaunches && spent > grants[n] + 1e-9 {
+                    k -= 1
+                    spent = launches(works[i], k).1 - works[i].floorCost
+                }
+                leftover += grants[n] - spent
+                setCount(&works[i], k, scope: scope)
+            }
+            // What rounding to whole nodes left over funds one more node where it still fits, heaviest weight first.
+            for i in inClass.sorted(by: { (works[$0].policy.weight, works[$1].report.clusterID) > (works[$1].policy.weight, works[$0].report.clusterID) }) {
+                while works[i].chosen < works[i].wanted {
+                    let (_, c) = launches(works[i], works[i].chosen + 1)
+                    guard c - works[i].launchCost <= leftover + 1e-9 else { break }
+                    leftover -= c - works[i].launchCost
+                    setCount(&works[i], works[i].chosen + 1, scope: scope)
+                }
+            }
+            reasons.append("budget (\(scope)): class \(cls) shares \(usd(remaining))/h by weight; lower classes get no growth")
+            remaining = 0
+            starved = true
+        }
+    }
+
+    private func setCount(_ w: inout ClusterWork, _ k: Int, scope: String) {
+        guard k != w.chosen else { return }
+        let wantedCost = w.unfundedUSD + w.launchCost
+        w.chosen = k
+        (w.launches, w.launchCost) = launches(w, k)
+        w.unfundedUSD = max(0, wantedCost - w.launchCost)
+        if let last = w.reasons.last, last.hasPrefix("budget (\(scope)): funds") { w.reasons.removeLast() }
+        w.reasons.append(
+            "budget (\(scope)): funds \(k) of \(w.wanted) wanted node(s); shortfall \(w.wanted - k) node(s), \(usd(w.unfundedUSD))/h")
+    }
+}
+
+/// Splits `amount` in proportion to `weights`, never giving anyone more than it wants; what a capped share
+/// leaves is split again among the rest.
+func waterFill(wants: [Double], weights: [Double], amount: Double) -> [Double] {
+    var grants = [Double](repeating: 0, count: wants.count)
+    var open = Array(wants.indices)
+    var left = amount
+    while !open.isEmpty && left > 1e-12 {
+        let w = open.reduce(0.0) { $0 + weights[$1] }
+        var capped: [Int] = []
+        for i in open where wants[i] - grants[i] <= left * weights[i] / w + 1e-12 { capped.append(i) }
+        if capped.isEmpty {
+            for i in open { grants[i] += left * weights[i] / w }
+            left = 0
+        } else {
+            for i in capped {
+                left -= wants[i] - grants[i]
+                grants[i] = wants[i]
+            }
+            open.removeAll { capped.contains($0) }
+        }
+    }
+    return grants
+}

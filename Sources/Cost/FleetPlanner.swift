@@ -1,0 +1,670 @@
+// The fleet planner: from reports, policies, budget, prices and forecasts to desired nodes and actions.
+// Rules follow SYSTEM.md §2 (Plan) in order; docs/planner.md explains each with an example.
+
+/// Decides, for every cluster, how many nodes of which type, market and zone it should have, and the launches
+/// and drains that get it there, with a reason for each decision.
+///
+/// Promises (checked by property tests): a plan never goes below a cluster's floor, never above a cap it could
+/// meet, never above the hourly budget allowance unless floors and nodes whose pods cannot move force it (and it
+/// says so), moves the spot share above the on-demand base and the zone spread toward within one node, and never
+/// drains a node whose pods would not fit on the nodes that stay.
+public struct FleetPlanner: Sendable {
+    public var settings: PlannerSettings
+
+    public init(settings: PlannerSettings = PlannerSettings()) { self.settings = settings }
+
+    /// One planning cycle. `state` carries timers and back-offs between cycles and is updated in place.
+    public func plan(_ input: PlannerInput, state: inout PlannerState) -> FleetPlan {
+        state.generation += 1
+        let now = input.now
+        var fleetReasons: [String] = []
+        record(events: input, state: &state, reasons: &fleetReasons)
+
+        var offersByRegion: [String: [TypeOffer]] = [:]
+        func offers(_ region: String) -> [TypeOffer] {
+            if let o = offersByRegion[region] { return o }
+            let o = input.catalog.instanceTypes(in: region).compactMap { spec -> TypeOffer? in
+                guard let p = input.catalog.onDemandUSDPerHour(region: region, instanceType: spec.name) else { return nil }
+                return TypeOffer(spec: spec, allocatable: spec.estimatedAllocatable, onDemandUSDPerHour: p)
+            }
+            offersByRegion[region] = o
+            return o
+        }
+
+        // Pass 1: classify every cluster (lost, failed region, paused) and hand lost demand to failover targets.
+        var works: [ClusterWork] = []
+        works.reserveCapacity(input.reports.count)
+        var indexOf: [ClusterID: Int] = [:]
+        indexOf.reserveCapacity(input.reports.count)
+        for report in input.reports {
+            let policy = input.policies[report.clusterID] ?? ClusterPolicy()
+            var status = ClusterPlanStatus.planned
+            if input.failedRegions.contains(report.region) {
+                status = .regionFailed
+            } else if now - report.observedAt > settings.clusterLostAfter {
+                status = .lost
+            } else if policy.paused {
+                status = .paused
+            }
+            indexOf[report.clusterID] = works.count
+            works.append(ClusterWork(report: report, policy: policy, status: status))
+        }
+        assignFailovers(&works, indexOf: indexOf, state: &state, now: now, reasons: &fleetReasons)
+        var extraDemand: [ClusterID: Resources] = [:]
+        for (lost, f) in state.failovers.sorted(by: { $0.key < $1.key }) {
+            extraDemand[f.target, default: .zero] += f.demand
+            if let t = indexOf[f.target] {
+                works[t].reasons.append("failover: carrying \(f.demand) of demand for \(lost) until it is failed back")
+            }
+        }
+
+        // Pass 2: each cluster on its own: demand, floors and caps, scale-down, launches wanted.
+        for i in works.indices {
+            let offers = offers(works[i].report.region)
+            planCluster(
+                &works[i], offers: offers, input: input, forecast: input.forecasts[works[i].report.clusterID],
+                extraDemand: extraDemand[works[i].report.clusterID], state: &state)
+        }
+
+        // Pass 3: the budget, regional caps first, then the fleet.
+        var squeeze = BudgetSqueeze(planner: self, input: input)
+        for (region, allowance) in input.allowance.regionalUSDPerHour.sorted(by: { $0.key < $1.key }) {
+            let members = works.indices.filter { works[$0].report.region == region }
+            squeeze.apply(to: members, allowance: allowance, scope: "region \(region)", works: &works, state: state, reasons: &fleetReasons)
+        }
+        squeeze.apply(
+            to: Array(works.indices), allowance: input.allowance.fleetUSDPerHour, scope: "fleet", works: &works, state: state,
+            reasons: &fleetReasons)
+
+        // Pass 4: emit.
+        var clusters: [ClusterPlan] = []
+        clusters.reserveCapacity(works.count)
+        var planned = 0.0
+        var forced = 0.0
+        var shortfall = 0.0
+        var regionalPlanned: [String: Double] = [:]
+        for i in works.indices {
+            let p = finish(&works[i], state: &state, now: now)
+            planned += p.plannedUSDPerHour
+            forced += p.forcedUSDPerHour
+            shortfall += p.unfundedUSDPerHour
+            if input.allowance.regionalUSDPerHour[p.region] != nil { regionalPlanned[p.region, default: 0] += p.plannedUSDPerHour }
+            clusters.append(p)
+        }
+        let over = planned > input.allowance.fleetUSDPerHour + 1e-9
+        if over {
+            fleetReasons.append(
+                "budget: plan costs \(usd(planned))/h, over the allowance of \(usd(input.allowance.fleetUSDPerHour))/h, because floors and nodes whose pods cannot move cost \(usd(forced))/h")
+        }
+        let outcome = BudgetOutcome(
+            allowanceUSDPerHour: input.allowance.fleetUSDPerHour, plannedUSDPerHour: planned, forcedUSDPerHour: forced,
+            shortfallUSDPerHour: shortfall, overAllowance: over, regionalAllowanceUSDPerHour: input.allowance.regionalUSDPerHour,
+            regionalPlannedUSDPerHour: regionalPlanned)
+        return FleetPlan(generation: state.generation, clusters: clusters, budget: outcome, reasons: fleetReasons)
+    }
+
+    // MARK: Events: launch failures and interruptions feed pool back-off and storm detection.
+
+    private func record(events input: PlannerInput, state: inout PlannerState, reasons: inout [String]) {
+        let now = input.now
+        let horizon = max(settings.poolBackoffMax, settings.stormWindow + settings.stormQuarantine)
+        // Forget events old enough that they can no longer matter, so the state stays bounded.
+        if state.generation % 64 == 1 {
+            state.seenEvents = state.seenEvents.filter { now - $0.value <= horizon }
+            state.stormUntil = state.stormUntil.filter { $0.value > now }
+            state.interruptions = state.interruptions.compactMapValues { ts in
+                let kept = ts.filter { now - $0 <= settings.stormWindow }
+                return kept.isEmpty ? nil : kept
+            }
+        }
+        for report in input.reports {
+            for f in report.launchFailures {
+                let key = "f|\(report.clusterID)|\(f.instanceType)|\(f.market)|\(f.availabilityZone)|\(f.failedAt.sinceEpoch)"
+                guard state.seenEvents.updateValue(f.failedAt, forKey: key) == nil else { continue }
+                let pool = SpotPool(region: report.region, availabilityZone: f.availabilityZone, instanceType: f.instanceType)
+                let k = PlannerState.PoolKey(pool: pool, market: f.market)
+                var r = state.poolFailures[k] ?? PlannerState.FailureRecord(count: 0, lastAt: f.failedAt)
+                // A failure long after the last back-off ended starts the count over.
+                if f.failedAt - r.lastAt > state.backoff(count: r.count, settings: settings) + .seconds(3_600) { r.count = 0 }
+                r.count += 1
+                r.lastAt = max(r.lastAt, f.failedAt)
+                state.poolFailures[k] = r
+                reasons.append(
+                    "pool \(pool) (\(f.market)) failed with \(f.reason) in \(report.clusterID): avoided until \(r.lastAt + state.backoff(count: r.count, settings: settings))")
+            }
+            for n in report.notices where n.kind == .interruption {
+                let key = "i|\(report.clusterID)|\(n.nodeName)|\(n.receivedAt.sinceEpoch)"
+                guard state.seenEvents.updateValue(n.receivedAt, forKey: key) == nil else { continue }
+                let pool = SpotPool(region: report.region, availabilityZone: n.availabilityZone, instanceType: n.instanceType)
+                var ts = state.interruptions[pool] ?? []
+                ts.append(n.receivedAt)
+                ts.removeAll { n.receivedAt - $0 > settings.stormWindow }
+                state.interruptions[pool] = ts
+                if ts.count >= settings.stormInterruptions {
+                    let until = n.receivedAt + settings.stormQuarantine
+                    if (state.stormUntil[pool] ?? Timestamp(sinceEpoch: .zero)) < until {
+                        if state.stormUntil[pool] == nil || state.stormUntil[pool]! <= now {
+                            reasons.append(
+                                "spot storm in \(pool): \(ts.count) interruptions within \(Int(settings.stormWindow.seconds / 60)) min; no new capacity there until \(until)")
+                        }
+                        state.stormUntil[pool] = until
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Failover
+
+    private func assignFailovers(
+        _ works: inout [ClusterWork], indexOf: [ClusterID: Int], state: inout PlannerState, now: Timestamp,
+        reasons: inout [String]
+    ) {
+        for i in works.indices where works[i].status == .lost || works[i].status == .regionFailed {
+            let id = works[i].report.clusterID
+            let why = works[i].status == .lost ? "silent since \(works[i].report.observedAt)" : "region \(works[i].report.region) failed"
+            if let f = state.failovers[id] {
+                works[i].reasons.append("\(why); failed over to \(f.target) since \(f.since)")
+                continue
+            }
+            guard !works[i].policy.failoverTargets.isEmpty else {
+                works[i].reasons.append("\(why); no failover targets set, its demand is not moved")
+                continue
+            }
+            let target = works[i].policy.failoverTargets.first { t in
+                guard let j = indexOf[t] else { return false }
+                return works[j].status == .planned
+            }
+            guard let target else {
+                works[i].reasons.append("\(why); none of its failover targets \(works[i].policy.failoverTargets) is healthy")
+                reasons.append("failover of \(id) impossible: no healthy target")
+                continue
+            }
+            let r = works[i].report
+            var demand = r.pending.totalRequests
+            for n in r.nodes { demand += n.requested }
+            state.failovers[id] = PlannerState.Failover(target: target, demand: demand, since: now)
+            works[i].reasons.append("\(why); demand \(demand) handed to \(target)")
+            reasons.append("failover: \(id) (\(why)) → \(target)")
+        }
+    }
+
+    // MARK: One cluster
+
+    func planCluster(
+        _ w: inout ClusterWork, offers allOffers: [TypeOffer], input: PlannerInput, forecast: Resources?,
+        extraDemand: Resources?, state: inout PlannerState
+    ) {
+        let report = w.report
+        let policy = w.policy
+        let now = input.now
+        let nodes = report.nodes
+
+        // Nodes: the active ones count as capacity; interrupted ones are on their way out.
+        var interrupted: Set<String> = []
+        for n in report.notices where n.kind == .interruption { interrupted.insert(n.nodeName) }
+        var requested = report.pending.totalRequests
+        var capacity = Resources.zero
+        var leaving = 0
+        var priceMemo: (type: String, market: Market, zone: String, price: Double)? = nil
+        for (i, n) in nodes.enumerated() {
+            requested += n.requested
+            if n.isActive && !interrupted.contains(n.name) {
+                w.active.append(i)
+                capacity += n.allocatable
+                if let m = priceMemo, m.type == n.instanceType, m.market == n.market, m.zone == n.availabilityZone {
+                    w.activePrice.append(m.price)
+                } else {
+                    let p = nodePrice(n, region: report.region, input: input)
+                    priceMemo = (n.instanceType, n.market, n.availabilityZone, p)
+                    w.activePrice.append(p)
+                }
+            } else {
+                leaving += 1
+            }
+        }
+        w.capacity = capacity
+        w.zones = (policy.allowedZones.isEmpty ? report.availabilityZones : report.availabilityZones.filter { policy.allowedZones.contains($0) })
+        if w.zones.isEmpty { w.zones = report.availabilityZones }
+        w.keptCost = w.activePrice.reduce(0, +)
+
+        guard w.status == .planned else {
+            if w.status == .paused { w.reasons.append("paused by the operator: no changes") }
+            return
+        }
+
+        // Rule 1: demand, the larger of now and the forecast one lead time ahead, over the target utilisation.
+        var demand = requested
+        if let forecast, !forecast.fits(in: requested) {
+            demand = requested.componentMax(forecast)
+            w.reasons.append("forecast for the next lead time (\(forecast)) exceeds current requests (\(requested))")
+        }
+        if let extraDemand { demand += extraDemand }
+        w.demand = demand
+        var required = demand.scaled(by: 1 / policy.targetUtilisation)
+        var headroomNodes = 0
+        switch policy.warmHeadroom {
+        case .none: break
+        case .nodes(let n): headroomNodes = n
+        case .shareOfDemand(let s): required = required.scaled(by: 1 + s)
+        }
+        w.required = required
+
+        // Instance types the cluster may launch, and the one that covers the short dimension most cheaply.
+        let allowed = policy.allowedInstanceTypes
+        var eligible = allowed.isEmpty ? allOffers : allOffers.filter { allowed.contains($0.spec.name) }
+        let largest = report.pending.largestRequest
+        if !largest.isZero {
+            let fitting = eligible.filter { largest.fits(in: $0.allocatable) }
+            if fitting.isEmpty {
+                w.reasons.append("the largest pending pod (\(largest)) fits no allowed instance type; it stays pending")
+            } else {
+                eligible = fitting
+            }
+        }
+        w.eligible = eligible
+
+        let shortfall = Resources(
+            cpuMillicores: max(0, required.cpuMillicores - capacity.cpuMillicores),
+            memoryBytes: max(0, required.memoryBytes - capacity.memoryBytes))
+        let cpuShort = required.cpuMillicores > 0 ? Double(shortfall.cpuMillicores) / Double(required.cpuMillicores) : 0
+        let memShort = required.memoryBytes > 0 ? Double(shortfall.memoryBytes) / Double(required.memoryBytes) : 0
+        w.shortOfMemory = memShort > cpuShort
+        w.reference = cheapestPerUnit(eligible, memory: w.shortOfMemory)
+
+        // Rule 6 first (it decides which nodes stay), then rule 2 on the nodes that stay.
+        let overMax = w.active.count > policy.maxNodes
+        if !report.metricsStale && (shortfall.isZero || overMax) {
+            selectDrains(&w, leaving: leaving, overMax: overMax, state: &state, now: now)
+        } else {
+            state.unneededSince[report.clusterID] = nil
+            if report.metricsStale && shortfall.isZero { w.reasons.append("metrics are stale: no scale-down") }
+        }
+        let kept = w.active.count - w.drains.count
+
+        var wanted = 0
+        if !shortfall.isZero, let ref = w.reference {
+            let byCPU = ref.allocatable.cpuMillicores > 0 ? (shortfall.cpuMillicores + ref.allocatable.cpuMillicores - 1) / ref.allocatable.cpuMillicores : 0
+            let byMem = ref.allocatable.memoryBytes > 0 ? (shortfall.memoryBytes + ref.allocatable.memoryBytes - 1) / ref.allocatable.memoryBytes : 0
+            wanted = max(byCPU, byMem)
+            w.reasons.append(
+                "demand \(demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(required); capacity \(capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (cheapest per \(w.shortOfMemory ? "GiB" : "vCPU") that fits the largest pending pod)")
+        } else if !shortfall.isZero {
+            w.reasons.append("capacity is short by \(shortfall) but no instance type is allowed and priced in \(report.region)")
+        }
+        if headroomNodes > 0 {
+            wanted += headroomNodes
+            w.reasons.append("warm headroom: \(headroomNodes) spare node(s)")
+        }
+        // Rule 2: floors and caps.
+        var target = kept + wanted
+        if target > policy.maxNodes {
+            w.reasons.append("cap: demand wants \(target) nodes, max is \(policy.maxNodes)")
+            target = max(kept, policy.maxNodes)
+        }
+        if target < policy.minNodes {
+            w.reasons.append("floor: min is \(policy.minNodes) nodes, \(kept) stay")
+            target = policy.minNodes
+        }
+        if w.reference == nil && target > kept {
+            w.reasons.append("cannot launch: no allowed instance type is priced in \(report.region)")
+            target = kept
+        }
+        w.wanted = target - kept
+        w.floorLaunches = max(0, min(w.wanted, policy.minNodes - kept))
+        w.chosen = w.wanted
+        (w.launches, w.launchCost) = assignLaunches(w, count: w.wanted, input: input, state: state, notes: &w.reasons)
+    }
+
+    func nodePrice(_ n: NodeReport, region: String, input: PlannerInput) -> Double {
+        let od = input.catalog.onDemandUSDPerHour(region: region, instanceType: n.instanceType) ?? 0
+        guard n.market == .spot else { return od }
+        let pool = SpotPool(region: region, availabilityZone: n.availabilityZone, instanceType: n.instanceType)
+        return input.spotPrices.price(for: pool)?.usdPerHour ?? od
+    }
+
+    func cheapestPerUnit(_ offers: [TypeOffer], memory: Bool) -> TypeOffer? {
+        var best: TypeOffer?
+        var bestScore = Double.infinity
+        for o in offers {
+            let s = o.onDemandUSDPerHour / o.units(memory: memory)
+            // Ties go to the smaller type: finer steps, less waste.
+            if s < bestScore - 1e-12 || (abs(s - bestScore) <= 1e-12 && o.allocatable.cpuMillicores < (best?.allocatable.cpuMillicores ?? .max)) {
+                best = o
+                bestScore = s
+            }
+        }
+        return best
+    }
+
+    // MARK: Rules 4 and 5: markets, pools and zones for `count` new nodes.
+
+    func assignLaunches(
+        _ w: ClusterWork, count k: Int, input: PlannerInput, state: PlannerState, notes: inout [String]
+    ) -> ([LaunchOrder], Double) {
+        guard k > 0, let ref = w.reference else { return ([], 0) }
+        let report = w.report
+        let policy = w.policy
+        let now = input.now
+        let nodes = report.nodes
+        var zoneCount = [Int](repeating: 0, count: w.zones.count)
+        var od = 0
+        var spot = 0
+        var poolUse: [String: Int] = [:]
+        let drained = Set(w.drains)
+        for (j, i) in w.active.enumerated() where !drained.contains(j) {
+            let n = nodes[i]
+            if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] += 1 }
+            if n.market == .spot {
+                spot += 1
+                poolUse[n.instanceType + "@" + n.availabilityZone, default: 0] += 1
+            } else {
+                od += 1
+            }
+        }
+        let total = od + spot + k
+        let base = min(policy.onDemandBase, total)
+        let odNeeded = min(k, max(0, base - od))
+        let desiredSpot = total > base ? Int((Double(total - base) * policy.targetSpotShare).rounded()) : 0
+        let spotSlots = min(k - odNeeded, max(0, desiredSpot - spot))
+        // Only types at least as large as the reference in both dimensions, so `k` nodes still cover the shortfall.
+        let substitutes = w.eligible.filter { ref.allocatable.fits(in: $0.allocatable) }
+
+        var orders: [NodeGroup: (count: Int, price: Double)] = [:]
+        var cost = 0.0
+        var spotFallback = 0
+        var spotTotal = spot
+        for slot in 0..<k {
+            let zoneOrder = w.zones.indices.sorted { (zoneCount[$0], w.zones[$0]) < (zoneCount[$1], w.zones[$1]) }
+            var placed: (NodeGroup, Double, Int)? = nil
+            if slot >= k - spotSlots {
+                // Spot: the cheapest effective price per unit in the least-loaded zone that has a usable pool.
+                for z in zoneOrder {
+                    let zone = w.zones[z]
+                    var best: (TypeOffer, Double, Double)? = nil
+                    for o in substitutes {
+                        let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
+                        guard let price = input.spotPrices.freshPrice(for: pool, at: now, maxAge: settings.spotPriceMaxAge) else { continue }
+                        if let until = state.stormUntil[pool], until > now { continue }
+                        if let until = state.backedOffUntil(pool, market: .spot, settings: settings), until > now { continue }
+                        let risk = input.interruptionRisk[pool] ?? settings.defaultInterruptionRisk
+                        let share = spotTotal > 0 ? Double(poolUse[o.spec.name + "@" + zone] ?? 0) / Double(spotTotal) : 0
+                        let score =
+                            price / o.units(memory: w.shortOfMemory) * (1 + settings.riskWeight * risk)
+                            * (1 + settings.poolConcentrationPenalty * share)
+                        if best == nil || score < best!.2 { best = (o, price, score) }
+                    }
+                    if let best {
+                        placed = (NodeGroup(instanceType: best.0.spec.name, market: .spot, availabilityZone: zone), best.1, z)
+                        break
+                    }
+                }
+                if placed == nil { spotFallback += 1 }
+            }
+            if placed == nil {
+                // On-demand: the reference type, or the next cheapest per unit where it is backed off.
+                for z in zoneOrder {
+                    let zone = w.zones[z]
+                    let usable = substitutes.filter { o in
+                        let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
+                        if let until = state.backedOffUntil(pool, market: .onDemand, settings: settings), until > now { return false }
+                        return true
+                    }
+                    if let o = cheapestPerUnit(usable, memory: w.shortOfMemory) {
+                        placed = (NodeGroup(instanceType: o.spec.name, market: .onDemand, availabilityZone: zone), o.onDemandUSDPerHour, z)
+                        break
+                    }
+                }
+            }
+            guard let (group, price, z) = placed else {
+                notes.append("no usable pool in any allowed zone for \(k - slot) node(s): every one is backed off")
+                break
+            }
+            zoneCount[z] += 1
+            if group.market == .spot {
+                poolUse[group.instanceType + "@" + group.availabilityZone, default: 0] += 1
+                spotTotal += 1
+            }
+            orders[group, default: (0, price)].count += 1
+            cost += price
+        }
+        if spotFallback > 0 {
+            notes.append("\(spotFallback) spot node(s) went on-demand: no spot pool with a fresh price, outside back-off and storms")
+        }
+        let launches = orders.sorted { $0.key < $1.key }.map { g, v in
+            LaunchOrder(
+                cluster: report.clusterID, group: g, count: v.count, usdPerHourEach: v.price,
+                reason: "\(v.count) × \(g) at \(usd(v.price))/h each")
+        }
+        return (launches, cost)
+    }
+
+    // MARK: Rule 6: safe scale-down.
+
+    private func selectDrains(_ w: inout ClusterWork, leaving: Int, overMax: Bool, state: inout PlannerState, now: Timestamp) {
+        let policy = w.policy
+        let cluster = w.report.clusterID
+        // Pass A: which nodes are unneeded at all (for the timers).
+        let unneeded = greedyRemovals(w, among: nil, overMax: overMax)
+        var since = state.unneededSince[cluster] ?? [:]
+        var next: [String: Timestamp] = [:]
+        for j in unneeded {
+            let name = w.report.nodes[w.active[j]].name
+            next[name] = since.removeValue(forKey: name) ?? now
+        }
+        state.unneededSince[cluster] = next.isEmpty ? nil : next
+        guard !unneeded.isEmpty else { return }
+
+        if !overMax, let up = state.lastScaleUpAt[cluster], now - up < policy.scaleDownDelayAfterAdd {
+            w.reasons.append("\(unneeded.count) node(s) unneeded, but the cluster grew at \(up): no removal within \(Int(policy.scaleDownDelayAfterAdd.seconds / 60)) min")
+            return
+        }
+        // Pass B: among the nodes unneeded long enough, the removals that are safe together, in preference order.
+        let ripe = Set(unneeded.filter { overMax || now - next[w.report.nodes[w.active[$0]].name]! >= policy.scaleDownUnneeded })
+        if ripe.count < unneeded.count {
+            w.reasons.append("\(unneeded.count - ripe.count) node(s) unneeded for less than \(Int(policy.scaleDownUnneeded.seconds / 60)) min: kept for now")
+        }
+        guard !ripe.isEmpty else { return }
+        let order = greedyRemovals(w, among: ripe, overMax: overMax)
+
+        // Disruption budget, eviction cap and the minimum saving of a consolidation.
+        let disruption = policy.disruptionBudget > 0 ? max(1, Int(Double(w.active.count + leaving) * policy.disruptionBudget)) : 0
+        let room = max(0, disruption - leaving)
+        let evictedLastHour = (state.evictions[cluster] ?? []).reduce(0) { now - $1.at <= .seconds(3_600) ? $0 + $1.pods : $0 }
+        var evictionRoom = policy.maxEvictionsPerHour - evictedLastHour
+        var chosen: [Int] = []
+        var savingNonEmpty = 0.0
+        for j in order {
+            if chosen.count >= room {
+                w.reasons.append("disruption budget: at most \(disruption) node(s) draining at once (\(leaving) already leaving)")
+                break
+            }
+            let n = w.report.nodes[w.active[j]]
+            if n.podCount > 0 {
+                if n.podCount > evictionRoom {
+                    w.reasons.append("eviction cap: \(policy.maxEvictionsPerHour) pods per hour, \(evictedLastHour) evicted in the last hour")
+                    break
+                }
+                evictionRoom -= n.podCount
+                savingNonEmpty += w.activePrice[j]
+            }
+            chosen.append(j)
+        }
+        // A consolidation that evicts pods must pay for the disruption (overMax is a cap, not a saving).
+        if !overMax && savingNonEmpty > 0 && savingNonEmpty < policy.minConsolidationSaving * w.keptCost {
+            if let firstBusy = chosen.firstIndex(where: { w.report.nodes[w.active[$0]].podCount > 0 }) {
+                w.reasons.append(
+                    "consolidation would save \(usd(savingNonEmpty))/h, under \(Int((policy.minConsolidationSaving * 100).rounded())) % of the cluster's \(usd(w.keptCost))/h: busy nodes kept")
+                chosen.removeSubrange(firstBusy...)
+            }
+        }
+        w.drains = chosen
+        w.drainReasons = chosen.map { j in
+            let n = w.report.nodes[w.active[j]]
+            if overMax { return "over max \(policy.maxNodes) nodes; its \(n.podCount) pod(s) fit on the nodes that stay" }
+            return n.podCount == 0
+                ? "empty and unneeded since \(next[n.name]!)"
+                : "unneeded since \(next[n.name]!); its \(n.podCount) pod(s) fit on the nodes that stay; \(usd(w.activePrice[j]))/h, the costliest per unit of capacity"
+        }
+    }
+
+    /// Removes nodes one at a time while capacity stays at or above the requirement (or while over max), floors
+    /// hold, the removed node's pods fit in the free space of the nodes that stay, and the zone spread and spot
+    /// mix do not get worse than one node off. Preference: most-loaded zone, then empty nodes, then the costliest
+    /// per unit of capacity. Returns indices into `w.active`, in removal order.
+    func greedyRemovals(_ w: ClusterWork, among allowedSet: Set<Int>?, overMax: Bool) -> [Int] {
+        let policy = w.policy
+        let nodes = w.report.nodes
+        let required = w.required
+        var count = w.active.count
+        var capacity = w.capacity
+        var free = Resources.zero
+        var zoneCount = [Int](repeating: 0, count: w.zones.count)
+        var od = 0
+        var spot = 0
+        var candidates: [Int] = []
+        for (j, i) in w.active.enumerated() {
+            let n = nodes[i]
+            free += n.allocatable - n.requested
+            if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] += 1 }
+            if n.market == .spot { spot += 1 } else { od += 1 }
+            if n.state == .ready && !n.hasDrainBlockingPods && (allowedSet?.contains(j) ?? true) { candidates.append(j) }
+        }
+        guard !candidates.isEmpty else { return [] }
+        func spotDeviation(spot: Int, total: Int) -> Int {
+            let base = min(policy.onDemandBase, total)
+            let target = total > base ? Int((Double(total - base) * policy.targetSpotShare).rounded()) : 0
+            return abs(spot - target)
+        }
+        func spread(_ zc: [Int]) -> Int { zc.isEmpty ? 0 : zc.max()! - zc.min()! }
+        var removed: [Int] = []
+        var taken = [Bool](repeating: false, count: candidates.count)
+        while true {
+            if overMax ? count <= policy.maxNodes : false { break }
+            var best: Int? = nil
+            var bestKey: (Int, Int, Double) = (0, 0, 0)
+            for (ci, j) in candidates.enumerated() where !taken[ci] {
+                let n = nodes[w.active[j]]
+                guard count - 1 >= policy.minNodes else { return removed }
+                let after = capacity - n.allocatable
+                if !overMax && !required.fits(in: after) { continue }
+                // The node's pods must fit in what the other staying nodes have free.
+                let othersFree = free - (n.allocatable - n.requested)
+                if !n.requested.fits(in: othersFree) { continue }
+                if n.market == .onDemand && od - 1 < min(policy.onDemandBase, count - 1) { continue }
+                let z = w.zones.firstIndex(of: n.availabilityZone)
+                if let z {
+                    var zc = zoneCount
+                    zc[z] -= 1
+                    if spread(zc) > max(1, spread(zoneCount)) { continue }
+                }
+                let newSpot = n.market == .spot ? spot - 1 : spot
+                if spotDeviation(spot: newSpot, total: count - 1) > max(1, spotDeviation(spot: spot, total: count)) { continue }
+                let unitCost = w.activePrice[j] / max(1e-9, Double(n.allocatable.cpuMillicores) / 1000 + Double(n.allocatable.memoryBytes) / Double(4 * Resources.gibibyte))
+                let key = (z.map { zoneCount[$0] } ?? 0, n.podCount == 0 ? 1 : 0, unitCost)
+                if best == nil || key > bestKey {
+                    best = ci
+                    bestKey = key
+                }
+            }
+            guard let ci = best else { break }
+            taken[ci] = true
+            let j = candidates[ci]
+            let n = nodes[w.active[j]]
+            removed.append(j)
+            count -= 1
+            capacity -= n.allocatable
+            free -= n.allocatable
+            if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] -= 1 }
+            if n.market == .spot { spot -= 1 } else { od -= 1 }
+        }
+        return removed
+    }
+
+    // MARK: Emit
+
+    private func finish(_ w: inout ClusterWork, state: inout PlannerState, now: Timestamp) -> ClusterPlan {
+        let nodes = w.report.nodes
+        let cluster = w.report.clusterID
+        let drained = Set(w.drains)
+        var kept: [NodeGroup] = []
+        kept.reserveCapacity(w.active.count)
+        var keptCost = 0.0
+        for (j, i) in w.active.enumerated() where !drained.contains(j) {
+            let n = nodes[i]
+            kept.append(NodeGroup(instanceType: n.instanceType, market: n.market, availabilityZone: n.availabilityZone))
+            keptCost += w.activePrice[j]
+        }
+        var drains: [DrainOrder] = []
+        var evicted = 0
+        for (k, j) in w.drains.enumerated() {
+            let n = nodes[w.active[j]]
+            drains.append(DrainOrder(cluster: cluster, nodeName: n.name, instanceID: n.instanceID, usdPerHour: w.activePrice[j], reason: w.drainReasons[k]))
+            evicted += n.podCount
+            state.unneededSince[cluster]?[n.name] = nil
+        }
+        if evicted > 0 {
+            var log = (state.evictions[cluster] ?? []).filter { now - $0.at <= .seconds(3_600) }
+            log.append(PlannerState.Eviction(at: now, pods: evicted))
+            state.evictions[cluster] = log
+        }
+        if !w.launches.isEmpty { state.lastScaleUpAt[cluster] = now }
+        if w.status == .planned && w.launches.isEmpty && drains.isEmpty && w.reasons.isEmpty {
+            w.reasons.append("steady: capacity covers demand at the target utilisation")
+        }
+        let floorCost = w.floorLaunches > 0 ? w.floorCost : 0
+        return ClusterPlan(
+            cluster: cluster, region: w.report.region, status: w.status, priorityClass: w.policy.priorityClass, demand: w.demand,
+            requiredCapacity: w.required, keptGroups: kept, launches: w.launches, drains: drains,
+            unfundedNodes: w.wanted - w.chosen, unfundedUSDPerHour: w.unfundedUSD, plannedUSDPerHour: keptCost + w.launchCost,
+            forcedUSDPerHour: keptCost + floorCost, reasons: w.reasons)
+    }
+}
+
+/// An instance type as the planner sees it in one region.
+struct TypeOffer: Sendable {
+    var spec: InstanceSpec
+    var allocatable: Resources
+    var onDemandUSDPerHour: Double
+
+    /// Capacity in the dimension that is short: vCPUs or GiB.
+    func units(memory: Bool) -> Double {
+        memory ? Double(allocatable.memoryBytes) / Double(Resources.gibibyte) : Double(allocatable.cpuMillicores) / 1000
+    }
+}
+
+/// The planner's scratch space for one cluster during a cycle.
+struct ClusterWork {
+    let report: ClusterReport
+    let policy: ClusterPolicy
+    var status: ClusterPlanStatus
+    var reasons: [String] = []
+    /// Indices into `report.nodes` of nodes that count as capacity.
+    var active: [Int] = []
+    var activePrice: [Double] = []
+    var keptCost = 0.0
+    var capacity = Resources.zero
+    var demand = Resources.zero
+    var required = Resources.zero
+    var zones: [String] = []
+    var eligible: [TypeOffer] = []
+    var reference: TypeOffer?
+    var shortOfMemory = false
+    /// Indices into `active` drained by this plan, and why.
+    var drains: [Int] = []
+    var drainReasons: [String] = []
+    /// Launches wanted before the budget, the part a floor forces, and the number funded.
+    var wanted = 0
+    var floorLaunches = 0
+    var chosen = 0
+    var floorCost = 0.0
+    var launches: [LaunchOrder] = []
+    var launchCost = 0.0
+    var unfundedUSD = 0.0
+
+    init(report: ClusterReport, policy: ClusterPolicy, status: ClusterPlanStatus) {
+        self.report = report
+        self.policy = policy
+        self.status = status
+    }
+}

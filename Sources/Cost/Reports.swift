@@ -1,0 +1,183 @@
+// What a cluster agent reports to the coordinator (SYSTEM.md §2, Report flow). Plain values shared by the agent,
+// the coordinator and the simulator.
+
+/// A cluster's stable name across the fleet, e.g. `prod-eu-1`.
+public struct ClusterID: Codable, Sendable, Hashable, Comparable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public var rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public static func < (a: ClusterID, b: ClusterID) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { rawValue }
+}
+
+/// A node's lifecycle as the agent sees it.
+public enum NodeState: String, Codable, Sendable, Hashable {
+    /// Launched, not yet Ready in Kubernetes.
+    case launching
+    case ready
+    /// Registered but NotReady (kubelet or network trouble).
+    case notReady
+    /// Cordoned and being drained.
+    case draining
+    /// Instance termination requested.
+    case terminating
+}
+
+/// One node as the agent reported it.
+public struct NodeReport: Codable, Sendable, Hashable {
+    /// Kubernetes node name.
+    public var name: String
+    /// EC2 instance id (`i-…`).
+    public var instanceID: String
+    /// EC2 instance type, e.g. `m6i.large`.
+    public var instanceType: String
+    public var market: Market
+    public var availabilityZone: String
+    public var state: NodeState
+    /// When the instance was launched (EC2 LaunchTime); its age is `now - launchedAt`.
+    public var launchedAt: Timestamp
+    /// Allocatable resources of the node (Kubernetes `status.allocatable`).
+    public var allocatable: Resources
+    /// Sum of the requests of the pods running on it.
+    public var requested: Resources
+    public var podCount: Int
+    /// The node runs a pod that must not be evicted (no controller, local storage, a PDB at zero, or the
+    /// `safe-to-evict: false` annotation); such a node is never chosen for a drain.
+    public var hasDrainBlockingPods: Bool
+
+    public init(
+        name: String, instanceID: String, instanceType: String, market: Market, availabilityZone: String,
+        state: NodeState, launchedAt: Timestamp, allocatable: Resources, requested: Resources, podCount: Int,
+        hasDrainBlockingPods: Bool = false
+    ) {
+        self.name = name
+        self.instanceID = instanceID
+        self.instanceType = instanceType
+        self.market = market
+        self.availabilityZone = availabilityZone
+        self.state = state
+        self.launchedAt = launchedAt
+        self.allocatable = allocatable
+        self.requested = requested
+        self.podCount = podCount
+        self.hasDrainBlockingPods = hasDrainBlockingPods
+    }
+
+    /// The node counts toward capacity: it runs or will soon run pods, and is not leaving.
+    public var isActive: Bool { state == .launching || state == .ready || state == .notReady }
+    /// The node is being removed (drain or termination in progress).
+    public var isLeaving: Bool { state == .draining || state == .terminating }
+    /// Its age at `now`.
+    public func age(at now: Timestamp) -> Duration { now - launchedAt }
+}
+
+/// Pods the scheduler could not place.
+public struct PendingPods: Codable, Sendable, Hashable {
+    public var count: Int
+    /// Sum of their requests.
+    public var totalRequests: Resources
+    /// The largest single pod's request (per dimension), which a new node must be able to hold.
+    public var largestRequest: Resources
+
+    public init(count: Int, totalRequests: Resources, largestRequest: Resources) {
+        self.count = count
+        self.totalRequests = totalRequests
+        self.largestRequest = largestRequest
+    }
+
+    public static let none = PendingPods(count: 0, totalRequests: .zero, largestRequest: .zero)
+}
+
+/// Measured CPU and memory utilisation of the cluster (0…1 of allocatable).
+public struct Utilisation: Codable, Sendable, Hashable {
+    public var cpu: Double
+    public var memory: Double
+    public init(cpu: Double, memory: Double) {
+        self.cpu = cpu
+        self.memory = memory
+    }
+}
+
+/// A spot interruption (two-minute warning) or rebalance recommendation for one node.
+public struct InterruptionNotice: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable, Hashable {
+        case interruption
+        case rebalanceRecommendation = "rebalance-recommendation"
+    }
+    public var kind: Kind
+    public var nodeName: String
+    public var instanceType: String
+    public var availabilityZone: String
+    public var receivedAt: Timestamp
+
+    public init(kind: Kind, nodeName: String, instanceType: String, availabilityZone: String, receivedAt: Timestamp) {
+        self.kind = kind
+        self.nodeName = nodeName
+        self.instanceType = instanceType
+        self.availabilityZone = availabilityZone
+        self.receivedAt = receivedAt
+    }
+}
+
+/// A launch EC2 refused (InsufficientInstanceCapacity, spot price or quota): the planner avoids the pool a while.
+public struct LaunchFailure: Codable, Sendable, Hashable {
+    public var instanceType: String
+    public var market: Market
+    public var availabilityZone: String
+    public var failedAt: Timestamp
+    /// EC2's error code, e.g. `InsufficientInstanceCapacity`.
+    public var reason: String
+
+    public init(instanceType: String, market: Market, availabilityZone: String, failedAt: Timestamp, reason: String) {
+        self.instanceType = instanceType
+        self.market = market
+        self.availabilityZone = availabilityZone
+        self.failedAt = failedAt
+        self.reason = reason
+    }
+}
+
+/// Everything one agent tells the coordinators about its cluster at one instant.
+///
+/// The planner treats a report as the truth about the cluster at `observedAt`; a report older than
+/// `clusterLostAfter` marks the cluster as lost.
+public struct ClusterReport: Codable, Sendable, Hashable {
+    public var clusterID: ClusterID
+    public var region: String
+    /// The zones the cluster has subnets in.
+    public var availabilityZones: [String]
+    public var nodes: [NodeReport]
+    public var pending: PendingPods
+    public var utilisation: Utilisation
+    public var notices: [InterruptionNotice]
+    /// Launches that failed since the last report.
+    public var launchFailures: [LaunchFailure]
+    /// When the agent took this snapshot.
+    public var observedAt: Timestamp
+    /// The measured p90 time from launch to node Ready; the forecast looks this far ahead. Nil until measured.
+    public var launchToReadyP90: Duration?
+    /// The agent's metrics source is stale (Prometheus down): the planner never scales down on stale data.
+    public var metricsStale: Bool
+    /// The highest fencing epoch the agent has seen.
+    public var highestEpochSeen: UInt64
+
+    public init(
+        clusterID: ClusterID, region: String, availabilityZones: [String], nodes: [NodeReport],
+        pending: PendingPods = .none, utilisation: Utilisation = Utilisation(cpu: 0, memory: 0),
+        notices: [InterruptionNotice] = [], launchFailures: [LaunchFailure] = [], observedAt: Timestamp,
+        launchToReadyP90: Duration? = nil, metricsStale: Bool = false, highestEpochSeen: UInt64 = 0
+    ) {
+        self.clusterID = clusterID
+        self.region = region
+        self.availabilityZones = availabilityZones
+        self.nodes = nodes
+        self.pending = pending
+        self.utilisation = utilisation
+        self.notices = notices
+        self.launchFailures = launchFailures
+        self.observedAt = observedAt
+        self.launchToReadyP90 = launchToReadyP90
+        self.metricsStale = metricsStale
+        self.highestEpochSeen = highestEpochSeen
+    }
+}

@@ -1,0 +1,62 @@
+/// An amount of CPU and memory, in the units Kubernetes requests use: CPU in millicores, memory in bytes.
+///
+/// Integers keep sums exact across a fleet of hundreds of thousands of nodes.
+public struct Resources: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// CPU in millicores (1 vCPU = 1000).
+    public var cpuMillicores: Int
+    /// Memory in bytes.
+    public var memoryBytes: Int
+
+    public init(cpuMillicores: Int, memoryBytes: Int) {
+        self.cpuMillicores = cpuMillicores
+        self.memoryBytes = memoryBytes
+    }
+
+    public static let zero = Resources(cpuMillicores: 0, memoryBytes: 0)
+    public static let gibibyte = 1 << 30
+
+    /// Resources given as whole vCPUs and GiB.
+    public static func vcpu(_ cpus: Double, gib: Double) -> Resources {
+        Resources(cpuMillicores: Int((cpus * 1000).rounded()), memoryBytes: Int((gib * Double(gibibyte)).rounded()))
+    }
+
+    public static func + (a: Resources, b: Resources) -> Resources {
+        Resources(cpuMillicores: a.cpuMillicores + b.cpuMillicores, memoryBytes: a.memoryBytes + b.memoryBytes)
+    }
+    public static func - (a: Resources, b: Resources) -> Resources {
+        Resources(cpuMillicores: a.cpuMillicores - b.cpuMillicores, memoryBytes: a.memoryBytes - b.memoryBytes)
+    }
+    public static func += (a: inout Resources, b: Resources) { a = a + b }
+    public static func -= (a: inout Resources, b: Resources) { a = a - b }
+
+    /// The larger of each dimension.
+    public func componentMax(_ other: Resources) -> Resources {
+        Resources(cpuMillicores: max(cpuMillicores, other.cpuMillicores), memoryBytes: max(memoryBytes, other.memoryBytes))
+    }
+
+    /// Each dimension scaled by `factor`, rounded up so a requirement is never understated.
+    public func scaled(by factor: Double) -> Resources {
+        Resources(
+            cpuMillicores: Int((Double(cpuMillicores) * factor).rounded(.up)),
+            memoryBytes: Int((Double(memoryBytes) * factor).rounded(.up)))
+    }
+
+    /// True when both dimensions of `self` are at most those of `other`.
+    public func fits(in other: Resources) -> Bool {
+        cpuMillicores <= other.cpuMillicores && memoryBytes <= other.memoryBytes
+    }
+
+    public var isZero: Bool { cpuMillicores <= 0 && memoryBytes <= 0 }
+
+    public var description: String {
+        let gib = Double(memoryBytes) / Double(Resources.gibibyte)
+        return "\(cpuMillicores)m CPU / \((gib * 100).rounded() / 100) GiB"
+    }
+}
+
+/// Which AWS purchase market a node runs in.
+public enum Market: String, Codable, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case onDemand = "on-demand"
+    case spot
+    public var description: String { rawValue }
+}

@@ -1,0 +1,253 @@
+// Spend accrual, budget state and budget alerts (SYSTEM.md §5).
+
+/// What a spend figure or a budget is about.
+public enum SpendScope: Codable, Sendable, Hashable, Comparable, CustomStringConvertible {
+    case fleet
+    case region(String)
+    case cluster(ClusterID)
+
+    public var description: String {
+        switch self {
+        case .fleet: "fleet"
+        case .region(let r): "region \(r)"
+        case .cluster(let c): "cluster \(c)"
+        }
+    }
+    private var sortKey: (Int, String) {
+        switch self {
+        case .fleet: (0, "")
+        case .region(let r): (1, r)
+        case .cluster(let c): (2, c.rawValue)
+        }
+    }
+    public static func < (a: SpendScope, b: SpendScope) -> Bool { a.sortKey < b.sortKey }
+}
+
+/// Spend of one scope in the current month.
+public struct SpendSummary: Codable, Sendable, Hashable {
+    public var scope: SpendScope
+    /// Accrued since the start of the month (USD).
+    public var monthToDateUSD: Double
+    /// What the nodes running now cost per hour (USD/h).
+    public var burnRateUSDPerHour: Double
+    /// Month-to-date plus the burn rate for the hours left (USD).
+    public var projectedMonthEndUSD: Double
+    /// The scope's monthly budget, if it has one (USD).
+    public var budgetUSD: Double?
+}
+
+/// A budget threshold crossed; emitted once per calendar month per scope, threshold and basis.
+public struct BudgetAlert: Codable, Sendable, Hashable, CustomStringConvertible {
+    public enum Basis: String, Codable, Sendable, Hashable {
+        /// Month-to-date spend crossed the threshold.
+        case spent
+        /// The projected month-end spend crossed it (the early warning).
+        case projected
+    }
+    public var scope: SpendScope
+    public var month: CalendarMonth
+    /// 0.8 or 1.0 of the budget.
+    public var threshold: Double
+    public var basis: Basis
+    public var amountUSD: Double
+    public var budgetUSD: Double
+
+    public var description: String {
+        let pct = Int((threshold * 100).rounded())
+        let what = basis == .spent ? "spent" : "projected month-end spend"
+        return "\(scope): \(what) \(usd(amountUSD)) reached \(pct) % of the \(month) budget \(usd(budgetUSD))"
+    }
+}
+
+/// The hourly spend the budget allows for the rest of the month: (budget − month-to-date) / hours left.
+public struct BudgetAllowance: Codable, Sendable, Hashable {
+    public var fleetUSDPerHour: Double
+    /// Regions with their own cap.
+    public var regionalUSDPerHour: [String: Double]
+
+    public init(fleetUSDPerHour: Double, regionalUSDPerHour: [String: Double] = [:]) {
+        self.fleetUSDPerHour = fleetUSDPerHour
+        self.regionalUSDPerHour = regionalUSDPerHour
+    }
+
+    /// No limit (for tests and for fleets without a budget).
+    public static let unlimited = BudgetAllowance(fleetUSDPerHour: .infinity)
+
+    /// The allowance from a budget and the month-to-date spend per scope at `now`. Hours left are counted to the
+    /// end of the UTC month, with at least one hour so the last hour of the month still has a finite allowance.
+    public init(budget: FleetBudget, monthToDate: (SpendScope) -> Double, at now: Timestamp) {
+        let hoursLeft = max(1.0, (now.month.end - now).hours)
+        fleetUSDPerHour = max(0, budget.monthlyUSD - monthToDate(.fleet)) / hoursLeft
+        regionalUSDPerHour = budget.regionalMonthlyUSD.mapValues { _ in 0 }
+        for (region, cap) in budget.regionalMonthlyUSD {
+            regionalUSDPerHour[region] = max(0, cap - monthToDate(.region(region))) / hoursLeft
+        }
+    }
+}
+
+/// Accrues spend per node-second at the price each node was launched at, per cluster, region and fleet.
+///
+/// Promise: a node is charged for each second between consecutive reports that list it, at the hourly price
+/// fixed when the ledger first saw it (on-demand from the catalog; spot from the pool's price then, or the
+/// on-demand price as an upper bound when no spot price is known). Spend crossing a month boundary is split
+/// at the boundary; month-to-date restarts each UTC month.
+public struct SpendLedger: Codable, Sendable, Hashable {
+    struct Charge: Codable, Sendable, Hashable {
+        var usdPerHour: Double
+        var accruedUntil: Timestamp
+    }
+
+    /// The month the totals belong to.
+    public private(set) var month: CalendarMonth?
+    private var charges: [ClusterID: [String: Charge]] = [:]
+    private var regionOf: [ClusterID: String] = [:]
+    private var lastSeen: [ClusterID: Timestamp] = [:]
+    private var totals: [SpendScope: Double] = [:]
+    private var alerted: Set<AlertKey> = []
+
+    struct AlertKey: Codable, Sendable, Hashable {
+        var scope: SpendScope
+        var threshold: Double
+        var basis: BudgetAlert.Basis
+    }
+
+    public init() {}
+
+    /// Charges the nodes of `report` up to its `observedAt`.
+    public mutating func record(_ report: ClusterReport, catalog: PriceCatalog, spotPrices: SpotPriceCache) {
+        let now = report.observedAt
+        let cluster = report.clusterID
+        if let seen = lastSeen[cluster], seen >= now { return }  // stale or duplicate report
+        rollMonth(to: now)
+        regionOf[cluster] = report.region
+        var previous = charges[cluster] ?? [:]
+        var current: [String: Charge] = [:]
+        current.reserveCapacity(report.nodes.count)
+        for node in report.nodes {
+            var charge: Charge
+            if let held = previous.removeValue(forKey: node.instanceID) {
+                charge = held
+            } else {
+                let onDemand = catalog.onDemandUSDPerHour(region: report.region, instanceType: node.instanceType) ?? 0
+                var price = onDemand
+                if node.market == .spot {
+                    let pool = SpotPool(region: report.region, availabilityZone: node.availabilityZone, instanceType: node.instanceType)
+                    price = spotPrices.price(for: pool)?.usdPerHour ?? onDemand
+                }
+                // A node first seen now has run since its launch, or since this cluster's previous report if it
+                // launched before that (it was charged then under another record only if listed).
+                var from = node.launchedAt
+                if let seen = lastSeen[cluster], seen > from { from = seen }
+                charge = Charge(usdPerHour: price, accruedUntil: min(from, now))
+            }
+            add(charge.usdPerHour * (now - charge.accruedUntil).hours, cluster: cluster, region: report.region, from: charge.accruedUntil, now: now)
+            charge.accruedUntil = now
+            current[node.instanceID] = charge
+        }
+        // Nodes no longer listed were charged up to the last report that listed them.
+        charges[cluster] = current
+        lastSeen[cluster] = now
+    }
+
+    private mutating func add(_ usd: Double, cluster: ClusterID, region: String, from: Timestamp, now: Timestamp) {
+        guard usd > 0, let month else { return }
+        // The part before this month's start belongs to a closed month: drop it from month-to-date.
+        var amount = usd
+        if from < month.start {
+            let span = (now - from).seconds
+            amount = span > 0 ? usd * (now - month.start).seconds / span : 0
+        }
+        totals[.fleet, default: 0] += amount
+        totals[.region(region), default: 0] += amount
+        totals[.cluster(cluster), default: 0] += amount
+    }
+
+    private mutating func rollMonth(to now: Timestamp) {
+        let m = now.month
+        if month == nil { month = m; return }
+        if let month, m > month {
+            self.month = m
+            totals = [:]
+            alerted = []
+        }
+    }
+
+    /// Month-to-date spend of a scope (USD).
+    public func monthToDateUSD(_ scope: SpendScope) -> Double { totals[scope] ?? 0 }
+
+    /// What the nodes last reported cost per hour in a scope (USD/h).
+    public func burnRateUSDPerHour(_ scope: SpendScope) -> Double {
+        var sum = 0.0
+        for (cluster, nodes) in charges {
+            switch scope {
+            case .fleet: break
+            case .region(let r): if regionOf[cluster] != r { continue }
+            case .cluster(let c): if c != cluster { continue }
+            }
+            for charge in nodes.values { sum += charge.usdPerHour }
+        }
+        return sum
+    }
+
+    /// Month-to-date, burn rate and projection for a scope at `now`.
+    public func summary(_ scope: SpendScope, budget: FleetBudget, at now: Timestamp) -> SpendSummary {
+        let mtd = month == now.month ? monthToDateUSD(scope) : 0
+        let burn = burnRateUSDPerHour(scope)
+        let hoursLeft = max(0, (now.month.end - now).hours)
+        let budgetUSD: Double? =
+            switch scope {
+            case .fleet: budget.monthlyUSD
+            case .region(let r): budget.regionalMonthlyUSD[r]
+            case .cluster: nil
+            }
+        return SpendSummary(
+            scope: scope, monthToDateUSD: mtd, burnRateUSDPerHour: burn, projectedMonthEndUSD: mtd + burn * hoursLeft,
+            budgetUSD: budgetUSD)
+    }
+
+    /// Every scope the ledger has spend for, with the budgeted ones first.
+    public func summaries(budget: FleetBudget, at now: Timestamp) -> [SpendSummary] {
+        var scopes = Set(totals.keys)
+        scopes.insert(.fleet)
+        for r in budget.regionalMonthlyUSD.keys { scopes.insert(.region(r)) }
+        return scopes.sorted().map { summary($0, budget: budget, at: now) }
+    }
+
+    /// The hourly allowance for the rest of the month.
+    public func allowance(budget: FleetBudget, at now: Timestamp) -> BudgetAllowance {
+        BudgetAllowance(budget: budget, monthToDate: { self.month == now.month ? self.monthToDateUSD($0) : 0 }, at: now)
+    }
+
+    /// Alerts for thresholds (80 % and 100 %) newly crossed by spend or projection in the fleet and each capped
+    /// region. Each is returned once per month; later calls in the same month stay quiet about it.
+    public mutating func newAlerts(budget: FleetBudget, at now: Timestamp) -> [BudgetAlert] {
+        rollMonth(to: now)
+        var scopes: [(SpendScope, Double)] = [(.fleet, budget.monthlyUSD)]
+        for (r, cap) in budget.regionalMonthlyUSD.sorted(by: { $0.key < $1.key }) { scopes.append((.region(r), cap)) }
+        var alerts: [BudgetAlert] = []
+        for (scope, cap) in scopes where cap > 0 {
+            let s = summary(scope, budget: budget, at: now)
+            for threshold in [0.8, 1.0] {
+                for (basis, amount) in [(BudgetAlert.Basis.projected, s.projectedMonthEndUSD), (.spent, s.monthToDateUSD)]
+                where amount >= threshold * cap {
+                    let key = AlertKey(scope: scope, threshold: threshold, basis: basis)
+                    if alerted.insert(key).inserted {
+                        alerts.append(
+                            BudgetAlert(scope: scope, month: now.month, threshold: threshold, basis: basis, amountUSD: amount, budgetUSD: cap))
+                    }
+                }
+            }
+        }
+        return alerts
+    }
+}
+
+/// Formats USD with two decimals, e.g. `$1,234.50` → `$1234.50`.
+func usd(_ value: Double) -> String {
+    if value.isInfinite { return "unlimited" }
+    let cents = Int((value * 100).rounded())
+    let sign = cents < 0 ? "-" : ""
+    let a = abs(cents)
+    let frac = a % 100
+    return "\(sign)$\(a / 100).\(frac < 10 ? "0" : "")\(frac)"
+}
