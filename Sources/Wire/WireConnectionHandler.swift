@@ -19,6 +19,8 @@ final class WireConnectionHandler: ChannelDuplexHandler {
     private var heartbeatTask: RepeatedTask?
     private var callTimers: [UInt64: Scheduled<Void>] = [:]
     private var closeReason: String?
+    // Kept apart from the machine, which forgets the peer once closed, so the system can unroute it.
+    private var establishedPeer: WirePeerIdentity?
 
     init(
         machine: ConnectionStateMachine<OutboundCall>, connection: WireConnection, frameLimit: WireFrameLimit,
@@ -72,7 +74,7 @@ final class WireConnectionHandler: ChannelDuplexHandler {
         heartbeatTask?.cancel()
         for timer in callTimers.values { timer.cancel() }
         callTimers.removeAll()
-        let peer = machine.peer
+        let peer = establishedPeer
         run(machine.channelInactive())
         let reason = closeReason ?? "closed by the peer"
         if closeReason == nil {
@@ -153,6 +155,7 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                 heartbeatTask = context.eventLoop.scheduleRepeatedTask(
                     initialDelay: .init(interval), delay: .init(interval)
                 ) { _ in bound.value.heartbeatFired() }
+                establishedPeer = peer
                 connection.markEstablished(peer)
                 delegate.connectionEstablished(connection, peer: peer)
             case .deliverCall(let call):
@@ -166,6 +169,7 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                 }
             case .close(let message, let reason):
                 closeReason = reason
+                connection.markClosed(reason: reason)
                 logger.notice("wire connection closed", metadata: [WireLogKey.reason: "\(reason)"])
                 heartbeatTask?.cancel()
                 handshakeDeadline?.cancel()
