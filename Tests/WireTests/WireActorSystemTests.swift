@@ -229,3 +229,21 @@ struct WireHubTests {
         }
     }
 }
+
+@Suite("WireActorSystem targets")
+struct WireTargetTests {
+    @Test("a call naming another actor type's function answers unknown-target and never runs it")
+    func wrongTypeTarget() async throws {
+        let (_, coordinatorSystem, agentSystem) = try WireHubTests.systems()
+        let agent = agentSystem.withWellKnownName("agent") { TestAgent(actorSystem: agentSystem) }
+        // The agent's id, resolved as if it were a coordinator: the call carries TestCoordinator.report.
+        let confused = try TestCoordinator.resolve(id: .init(node: "agent-eu-1", name: "agent"), using: coordinatorSystem)
+        await #expect {
+            _ = try await confused.report(cluster: "x", pendingPods: 1)
+        } throws: { ($0 as? WireCallError)?.code == .unknownTarget }
+        let remoteAgent = try TestAgent.resolve(id: agent.id, using: coordinatorSystem)
+        #expect(try await remoteAgent.drain(node: "n", epoch: 1).evicted == 1)
+        await agentSystem.shutdown()
+        await coordinatorSystem.shutdown()
+    }
+}
