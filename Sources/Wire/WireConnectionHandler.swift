@@ -64,7 +64,11 @@ final class WireConnectionHandler: ChannelDuplexHandler {
             run(machine.frameError(formatError))
         } else if !machine.isClosed {
             // TLS failures and socket errors: nothing to tell the peer, just close with the reason.
-            closeReason = closeReason ?? "\(error)"
+            if closeReason == nil {
+                closeReason = "\(error)"
+                connection.markClosed(reason: "\(error)")
+                logger.notice("wire connection closed", metadata: [WireLogKey.reason: "\(error)"])
+            }
             context.close(promise: nil)
         }
     }
