@@ -248,18 +248,19 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         guard call.recipient.node == nodeID, let actor = state.withLock({ $0.actors[call.recipient]?.actor }) else {
             return .error(.init(code: WireSystemErrorCode.unknownActor, message: "no actor \(call.recipient) on node \(nodeID)"))
         }
+        // The runtime finds a target by name alone and would run another type's function on this actor, so
+        // the target must be a member of the recipient's own type: its identifier starts with that type's
+        // mangled name.
+        guard let typeName = _mangledTypeName(type(of: actor)), call.target.hasPrefix("$s" + typeName) else {
+            return .error(
+                .init(code: WireSystemErrorCode.unknownTarget, message: "\(call.recipient) has no distributed function \(call.target)"))
+        }
         var decoder = WireInvocationDecoder(call: call)
         let result = Mutex<WireMessage.Reply.Outcome?>(nil)
         let handler = WireResultHandler { outcome in result.withLock { $0 = outcome } }
         do {
             try await executeDistributedTarget(
                 on: actor, target: RemoteCallTarget(call.target), invocationDecoder: &decoder, handler: handler)
-        } catch let error as ExecuteDistributedTargetError {
-            var logger = self.logger
-            logger[metadataKey: WireLogKey.callID] = "\(call.callID)"
-            logger.debug("wire call to an unknown target", metadata: ["ballast.target": "\(call.target)"])
-            return .error(
-                .init(code: WireSystemErrorCode.unknownTarget, message: "\(call.recipient) cannot run target \(call.target): \(error.message)"))
         } catch {
             return .error(WireResultHandler.errorBody(for: error))
         }

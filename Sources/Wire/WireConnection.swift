@@ -52,19 +52,44 @@ final class WireConnection: Sendable {
     let side: WireConnectionSide
     private let establishedPromise: EventLoopPromise<WirePeerIdentity>
 
+    private let establishedOutcomeKnown = Mutex(false)
+    private let closeReason = Mutex<String?>(nil)
+
     init(channel: any Channel, side: WireConnectionSide) {
         self.channel = channel
         self.side = side
         self.establishedPromise = channel.eventLoop.makePromise()
+        // Every channel closes eventually, even one that never connected, so the promise is always completed.
+        // The callback holds self until the channel closes, then is released.
+        channel.closeFuture.whenComplete { _ in
+            let reason = self.closeReason.withLock { $0 } ?? "the connection closed before the handshake completed"
+            self.completeEstablished(.failure(WireConnectError(.handshakeRefused, reason)))
+        }
+    }
+
+    private func completeEstablished(_ result: Result<WirePeerIdentity, WireConnectError>) {
+        let first = establishedOutcomeKnown.withLock { known in
+            defer { known = true }
+            return !known
+        }
+        guard first else { return }
+        switch result {
+        case .success(let peer): establishedPromise.succeed(peer)
+        case .failure(let error): establishedPromise.fail(error)
+        }
     }
 
     /// Completes when the handshake succeeds, fails when the connection closes first.
     var established: EventLoopFuture<WirePeerIdentity> { establishedPromise.futureResult }
     var closed: EventLoopFuture<Void> { channel.closeFuture }
 
-    func markEstablished(_ peer: WirePeerIdentity) { establishedPromise.succeed(peer) }
+    func markEstablished(_ peer: WirePeerIdentity) {
+        completeEstablished(.success(peer))
+    }
+
+    /// Records why the connection closes, for the `established` failure.
     func markClosed(reason: String) {
-        establishedPromise.fail(WireConnectError(.handshakeRefused, reason))
+        closeReason.withLock { $0 = $0 ?? reason }
     }
 
     func call(

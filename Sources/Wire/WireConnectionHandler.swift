@@ -19,6 +19,8 @@ final class WireConnectionHandler: ChannelDuplexHandler {
     private var heartbeatTask: RepeatedTask?
     private var callTimers: [UInt64: Scheduled<Void>] = [:]
     private var closeReason: String?
+    // Kept apart from the machine, which forgets the peer once closed, so the system can unroute it.
+    private var establishedPeer: WirePeerIdentity?
 
     init(
         machine: ConnectionStateMachine<OutboundCall>, connection: WireConnection, frameLimit: WireFrameLimit,
@@ -62,7 +64,11 @@ final class WireConnectionHandler: ChannelDuplexHandler {
             run(machine.frameError(formatError))
         } else if !machine.isClosed {
             // TLS failures and socket errors: nothing to tell the peer, just close with the reason.
-            closeReason = closeReason ?? "\(error)"
+            if closeReason == nil {
+                closeReason = "\(error)"
+                connection.markClosed(reason: "\(error)")
+                logger.notice("wire connection closed", metadata: [WireLogKey.reason: "\(error)"])
+            }
             context.close(promise: nil)
         }
     }
@@ -72,7 +78,7 @@ final class WireConnectionHandler: ChannelDuplexHandler {
         heartbeatTask?.cancel()
         for timer in callTimers.values { timer.cancel() }
         callTimers.removeAll()
-        let peer = machine.peer
+        let peer = establishedPeer
         run(machine.channelInactive())
         let reason = closeReason ?? "closed by the peer"
         if closeReason == nil {
@@ -153,6 +159,7 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                 heartbeatTask = context.eventLoop.scheduleRepeatedTask(
                     initialDelay: .init(interval), delay: .init(interval)
                 ) { _ in bound.value.heartbeatFired() }
+                establishedPeer = peer
                 connection.markEstablished(peer)
                 delegate.connectionEstablished(connection, peer: peer)
             case .deliverCall(let call):
@@ -166,6 +173,7 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                 }
             case .close(let message, let reason):
                 closeReason = reason
+                connection.markClosed(reason: reason)
                 logger.notice("wire connection closed", metadata: [WireLogKey.reason: "\(reason)"])
                 heartbeatTask?.cancel()
                 handshakeDeadline?.cancel()

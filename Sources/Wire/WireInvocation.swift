@@ -110,6 +110,12 @@ public struct WireResultHandler: DistributedTargetInvocationResultHandler {
             let detail = (try? encoder.encode(remote)).map { Array($0) } ?? []
             return .init(code: type(of: remote).wireErrorCode, message: "\(remote)", detail: detail)
         }
+        if let targetError = error as? ExecuteDistributedTargetError {
+            let code =
+                targetError.errorCode == .targetAccessorNotFound
+                ? WireSystemErrorCode.unknownTarget : WireSystemErrorCode.badArguments
+            return .init(code: code, message: targetError.message)
+        }
         if let callError = error as? WireCallError, callError.code == .badArguments {
             return .init(code: WireSystemErrorCode.badArguments, message: callError.message)
         }
