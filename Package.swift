@@ -45,7 +45,13 @@ let package = Package(
     ],
     targets: [
         // MARK: Libraries
-        .target(name: "Cost", exclude: ["Resources"], swiftSettings: swiftSettings),
+        .target(
+            name: "Cost",
+            exclude: ["Resources"],
+            swiftSettings: swiftSettings,
+            // Rounding in the planner calls libm directly; Cost imports no Foundation to pull it in.
+            linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
+        ),
         .target(name: "WireFormat", swiftSettings: swiftSettings),
         .target(
             name: "BallastConfig",
@@ -79,6 +85,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "FleetAPI",
+            dependencies: ["Wire", "Cost", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AWSClients",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -102,7 +113,7 @@ let package = Package(
         .target(
             name: "ClusterAgent",
             dependencies: [
-                "Wire",
+                "Wire", "FleetAPI", "Cost",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -110,7 +121,7 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "Wire", "Cost", "Consensus",
+                "Wire", "FleetAPI", "Cost", "Consensus",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -201,6 +212,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "FleetAPITests",
+            dependencies: ["FleetAPI", "Wire", "WireFormat", "Cost", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(name: "AWSClientsTests", dependencies: ["AWSClients"], swiftSettings: swiftSettings),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
     ]

@@ -249,9 +249,9 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
             return .error(.init(code: WireSystemErrorCode.unknownActor, message: "no actor \(call.recipient) on node \(nodeID)"))
         }
         // The runtime finds a target by name alone and would run another type's function on this actor, so
-        // the target must be a member of the recipient's own type: its identifier starts with that type's
-        // mangled name.
-        guard let typeName = _mangledTypeName(type(of: actor)), call.target.hasPrefix("$s" + typeName) else {
+        // the target must be a member of the recipient's own type (its identifier starts with that type's
+        // mangled name) or of a registered protocol the recipient conforms to.
+        guard WireEndpoint.accepts(target: call.target, on: actor, endpoints: configuration.endpoints) else {
             return .error(
                 .init(code: WireSystemErrorCode.unknownTarget, message: "\(call.recipient) has no distributed function \(call.target)"))
         }

@@ -81,6 +81,8 @@ extension WireActorSystem {
         public var sendBufferHighWaterMark = 2 << 20
         /// Typed errors this node can rebuild from a remote reply, found by their stable code.
         public var remoteErrorTypes: [any WireRemoteError.Type] = []
+        /// The `@Resolvable` protocols local actors may be called through (see `WireEndpoint`).
+        public var endpoints: [WireEndpoint] = []
         /// Mutual TLS around every connection when set. Default nil (plain TCP, HMAC handshake only).
         public var tls: WireTLSConfiguration?
 

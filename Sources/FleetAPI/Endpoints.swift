@@ -1,0 +1,36 @@
+import Cost
+import Distributed
+import Wire
+
+/// What a cluster agent offers the coordinator leader. Every command carries a `CommandStamp`; an agent refuses
+/// one whose epoch is lower than the highest it has seen with `StaleEpochError`, and executes a repeated command
+/// at most once (a launch by its token, a drain by its node).
+///
+/// Resolve a remote agent with `$ClusterAgentEndpoint.resolve(id: WireActorSystem.wellKnownID(node:name:), using:)`.
+@Resolvable
+public protocol ClusterAgentEndpoint: DistributedActor where ActorSystem == WireActorSystem {
+    /// Launches workers as the command says, idempotently by its token.
+    distributed func launch(_ command: LaunchCommand) async throws -> LaunchReceipt
+    /// Starts draining a worker; returns once the drain is accepted, not when it ends.
+    distributed func drain(_ command: DrainCommand) async throws -> DrainReceipt
+}
+
+/// What a coordinator replica offers the agents. Agents report to every replica, so a new leader has a warm
+/// view of the fleet and can plan at once.
+@Resolvable
+public protocol CoordinatorEndpoint: DistributedActor where ActorSystem == WireActorSystem {
+    /// Takes a cluster's report; answers who leads, with the highest epoch known.
+    distributed func report(_ report: ClusterReport) async throws -> ReportAcknowledgement
+}
+
+extension WireEndpoint {
+    /// Lets an agent actor be called through `$ClusterAgentEndpoint`.
+    public static let clusterAgent = WireEndpoint(stub: $ClusterAgentEndpoint.self) { $0 is any ClusterAgentEndpoint }
+    /// Lets a coordinator actor be called through `$CoordinatorEndpoint`.
+    public static let coordinator = WireEndpoint(stub: $CoordinatorEndpoint.self) { $0 is any CoordinatorEndpoint }
+}
+
+extension FleetAPI {
+    /// Every endpoint protocol of the fleet, for `WireActorSystem.Configuration.endpoints`.
+    public static let endpoints: [WireEndpoint] = [.clusterAgent, .coordinator]
+}

@@ -1,0 +1,63 @@
+import Wire
+
+/// A command carried an epoch lower than the highest the agent has seen: it came from a deposed leader and was
+/// not executed. The sender must stop acting as leader.
+public struct StaleEpochError: WireRemoteError, Hashable, CustomStringConvertible {
+    public static let wireErrorCode = "ballast.stale-epoch"
+
+    /// The epoch the command carried.
+    public var presented: FencingEpoch
+    /// The highest epoch the agent has seen (and persisted).
+    public var highestSeen: FencingEpoch
+
+    public init(presented: FencingEpoch, highestSeen: FencingEpoch) {
+        self.presented = presented
+        self.highestSeen = highestSeen
+    }
+
+    public var description: String {
+        "command refused: its \(presented) is lower than \(highestSeen) already seen; the sender is no longer leader"
+    }
+}
+
+/// A command was refused for a reason other than its epoch; nothing was executed.
+public struct CommandRejectedError: WireRemoteError, Hashable, CustomStringConvertible {
+    public static let wireErrorCode = "ballast.command-rejected"
+
+    public enum Reason: String, Codable, Hashable, Sendable {
+        /// The command names another cluster than the agent's.
+        case wrongCluster = "wrong-cluster"
+        /// The node to drain is not one of this cluster's workers.
+        case unknownNode = "unknown-node"
+        /// A value is out of range (a count of zero, an unknown zone, ...).
+        case invalid
+        /// The cluster is paused by the operator.
+        case paused
+    }
+
+    public var reason: Reason
+    public var message: String
+
+    public init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    public var description: String { "command rejected (\(reason.rawValue)): \(message)" }
+}
+
+/// An operator request that only the leader may serve reached a follower; `leader` says where to go.
+public struct NotLeaderError: WireRemoteError, Hashable, CustomStringConvertible {
+    public static let wireErrorCode = "ballast.not-leader"
+
+    /// The node id of the leader as far as this replica knows, if any.
+    public var leader: String?
+
+    public init(leader: String?) {
+        self.leader = leader
+    }
+
+    public var description: String {
+        leader.map { "this coordinator is not the leader; ask \($0)" } ?? "this coordinator is not the leader; no leader is known"
+    }
+}
