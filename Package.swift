@@ -169,7 +169,9 @@ let package = Package(
         .executableTarget(
             name: "WireBench",
             dependencies: [
-                "Wire",
+                "Wire", "WireFormat", "FleetAPI", "Cost",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
