@@ -251,8 +251,9 @@ public struct FleetPlanner: Sendable {
         w.required = required
 
         // Instance types the cluster may launch, and the one that covers the short dimension most cheaply.
+        // Burstable families (t3, t3a) sustain only a fraction of their vCPUs; they are used when a policy names them.
         let allowed = policy.allowedInstanceTypes
-        var eligible = allowed.isEmpty ? allOffers : allOffers.filter { allowed.contains($0.spec.name) }
+        var eligible = allowed.isEmpty ? allOffers.filter { !$0.spec.family.hasPrefix("t") } : allOffers.filter { allowed.contains($0.spec.name) }
         let largest = report.pending.largestRequest
         if !largest.isZero {
             let fitting = eligible.filter { largest.fits(in: $0.allocatable) }
@@ -267,10 +268,9 @@ public struct FleetPlanner: Sendable {
         let shortfall = Resources(
             cpuMillicores: max(0, required.cpuMillicores - capacity.cpuMillicores),
             memoryBytes: max(0, required.memoryBytes - capacity.memoryBytes))
-        let cpuShort = required.cpuMillicores > 0 ? Double(shortfall.cpuMillicores) / Double(required.cpuMillicores) : 0
-        let memShort = required.memoryBytes > 0 ? Double(shortfall.memoryBytes) / Double(required.memoryBytes) : 0
-        w.shortOfMemory = memShort > cpuShort
-        w.reference = cheapestPerUnit(eligible, memory: w.shortOfMemory)
+        // The short dimension, comparing GiB with vCPUs at the general-purpose ratio of 4 GiB per vCPU.
+        w.shortOfMemory = Double(shortfall.memoryBytes) / Double(4 * Resources.gibibyte) > Double(shortfall.cpuMillicores) / 1000
+        w.reference = shortfall.isZero ? cheapestPerUnit(eligible, memory: false) : cheapestToCover(shortfall, eligible, memory: w.shortOfMemory)
 
         // Rule 6 first (it decides which nodes stay), then rule 2 on the nodes that stay.
         let overMax = w.active.count > policy.maxNodes
@@ -288,7 +288,7 @@ public struct FleetPlanner: Sendable {
             let byMem = ref.allocatable.memoryBytes > 0 ? (shortfall.memoryBytes + ref.allocatable.memoryBytes - 1) / ref.allocatable.memoryBytes : 0
             wanted = max(byCPU, byMem)
             w.reasons.append(
-                "demand \(demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(required); capacity \(capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (cheapest per \(w.shortOfMemory ? "GiB" : "vCPU") that fits the largest pending pod)")
+                "demand \(demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(required); capacity \(capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (the cheapest allowed type to cover it that fits the largest pending pod)")
         } else if !shortfall.isZero {
             w.reasons.append("capacity is short by \(shortfall) but no instance type is allowed and priced in \(report.region)")
         }
@@ -321,6 +321,24 @@ public struct FleetPlanner: Sendable {
         guard n.market == .spot else { return od }
         let pool = SpotPool(region: region, availabilityZone: n.availabilityZone, instanceType: n.instanceType)
         return input.spotPrices.price(for: pool)?.usdPerHour ?? od
+    }
+
+    /// The type that covers `shortfall` for the least money (whole nodes, both dimensions); ties go to the
+    /// cheaper per unit of the short dimension, then to the smaller type.
+    func cheapestToCover(_ shortfall: Resources, _ offers: [TypeOffer], memory: Bool) -> TypeOffer? {
+        var best: TypeOffer?
+        var bestKey = (Double.infinity, Double.infinity, Int.max)
+        for o in offers {
+            let n = max(
+                (shortfall.cpuMillicores + o.allocatable.cpuMillicores - 1) / max(1, o.allocatable.cpuMillicores),
+                (shortfall.memoryBytes + o.allocatable.memoryBytes - 1) / max(1, o.allocatable.memoryBytes))
+            let key = ((Double(n) * o.onDemandUSDPerHour * 1e6).rounded(), (o.onDemandUSDPerHour / o.units(memory: memory) * 1e9).rounded(), o.allocatable.cpuMillicores)
+            if key < bestKey {
+                best = o
+                bestKey = key
+            }
+        }
+        return best
     }
 
     func cheapestPerUnit(_ offers: [TypeOffer], memory: Bool) -> TypeOffer? {
@@ -392,7 +410,12 @@ public struct FleetPlanner: Sendable {
                         let score =
                             price / o.units(memory: w.shortOfMemory) * (1 + settings.riskWeight * risk)
                             * (1 + settings.poolConcentrationPenalty * share)
-                        if best == nil || score < best!.2 { best = (o, price, score) }
+                        // Ties (sizes of one family cost the same per unit) go to the smaller type.
+                        if best == nil || score < best!.2 * (1 - 1e-9)
+                            || (score <= best!.2 * (1 + 1e-9) && o.allocatable.cpuMillicores < best!.0.allocatable.cpuMillicores)
+                        {
+                            best = (o, price, score)
+                        }
                     }
                     if let best {
                         placed = (NodeGroup(instanceType: best.0.spec.name, market: .spot, availabilityZone: zone), best.1, z)
@@ -520,13 +543,17 @@ public struct FleetPlanner: Sendable {
         var capacity = w.capacity
         var free = Resources.zero
         var zoneCount = [Int](repeating: 0, count: w.zones.count)
+        var zoneOf = [Int](repeating: -1, count: w.active.count)
         var od = 0
         var spot = 0
         var candidates: [Int] = []
         for (j, i) in w.active.enumerated() {
             let n = nodes[i]
             free += n.allocatable - n.requested
-            if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] += 1 }
+            if let z = w.zones.firstIndex(of: n.availabilityZone) {
+                zoneCount[z] += 1
+                zoneOf[j] = z
+            }
             if n.market == .spot { spot += 1 } else { od += 1 }
             if n.state == .ready && !n.hasDrainBlockingPods && (allowedSet?.contains(j) ?? true) { candidates.append(j) }
         }
@@ -536,32 +563,37 @@ public struct FleetPlanner: Sendable {
             let target = total > base ? Int((Double(total - base) * policy.targetSpotShare).rounded()) : 0
             return abs(spot - target)
         }
-        func spread(_ zc: [Int]) -> Int { zc.isEmpty ? 0 : zc.max()! - zc.min()! }
+        /// The zone spread (most minus least loaded) with one node taken from zone `minus` (or none).
+        func spread(minus: Int) -> Int {
+            var hi = Int.min
+            var lo = Int.max
+            for (z, c) in zoneCount.enumerated() {
+                let v = z == minus ? c - 1 : c
+                hi = max(hi, v)
+                lo = min(lo, v)
+            }
+            return zoneCount.isEmpty ? 0 : hi - lo
+        }
         var removed: [Int] = []
         var taken = [Bool](repeating: false, count: candidates.count)
-        while true {
-            if overMax ? count <= policy.maxNodes : false { break }
+        while !(overMax && count <= policy.maxNodes) && count - 1 >= policy.minNodes {
             var best: Int? = nil
             var bestKey: (Int, Int, Double) = (0, 0, 0)
+            let spreadNow = max(1, spread(minus: -1))
+            let deviationNow = max(1, spotDeviation(spot: spot, total: count))
+            let odFloorAfter = min(policy.onDemandBase, count - 1)
             for (ci, j) in candidates.enumerated() where !taken[ci] {
                 let n = nodes[w.active[j]]
-                guard count - 1 >= policy.minNodes else { return removed }
-                let after = capacity - n.allocatable
-                if !overMax && !required.fits(in: after) { continue }
+                if !overMax && !required.fits(in: capacity - n.allocatable) { continue }
                 // The node's pods must fit in what the other staying nodes have free.
-                let othersFree = free - (n.allocatable - n.requested)
-                if !n.requested.fits(in: othersFree) { continue }
-                if n.market == .onDemand && od - 1 < min(policy.onDemandBase, count - 1) { continue }
-                let z = w.zones.firstIndex(of: n.availabilityZone)
-                if let z {
-                    var zc = zoneCount
-                    zc[z] -= 1
-                    if spread(zc) > max(1, spread(zoneCount)) { continue }
-                }
+                if !n.requested.fits(in: free - (n.allocatable - n.requested)) { continue }
+                if n.market == .onDemand && od - 1 < odFloorAfter { continue }
+                let z = zoneOf[j]
+                if z >= 0 && spread(minus: z) > spreadNow { continue }
                 let newSpot = n.market == .spot ? spot - 1 : spot
-                if spotDeviation(spot: newSpot, total: count - 1) > max(1, spotDeviation(spot: spot, total: count)) { continue }
-                let unitCost = w.activePrice[j] / max(1e-9, Double(n.allocatable.cpuMillicores) / 1000 + Double(n.allocatable.memoryBytes) / Double(4 * Resources.gibibyte))
-                let key = (z.map { zoneCount[$0] } ?? 0, n.podCount == 0 ? 1 : 0, unitCost)
+                if spotDeviation(spot: newSpot, total: count - 1) > deviationNow { continue }
+                let units = Double(n.allocatable.cpuMillicores) / 1000 + Double(n.allocatable.memoryBytes) / Double(4 * Resources.gibibyte)
+                let key = (z >= 0 ? zoneCount[z] : 0, n.podCount == 0 ? 1 : 0, w.activePrice[j] / max(1e-9, units))
                 if best == nil || key > bestKey {
                     best = ci
                     bestKey = key
@@ -575,7 +607,7 @@ public struct FleetPlanner: Sendable {
             count -= 1
             capacity -= n.allocatable
             free -= n.allocatable
-            if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] -= 1 }
+            if zoneOf[j] >= 0 { zoneCount[zoneOf[j]] -= 1 }
             if n.market == .spot { spot -= 1 } else { od -= 1 }
         }
         return removed
