@@ -20,15 +20,32 @@ public struct FleetPlanner: Sendable {
         var fleetReasons: [String] = []
         record(events: input, state: &state, reasons: &fleetReasons)
 
-        var offersByRegion: [String: [TypeOffer]] = [:]
-        func offers(_ region: String) -> [TypeOffer] {
+        // Offers per region, built once per cycle: every priced type, and the default set (no burstables).
+        var offersByRegion: [String: RegionOffers] = [:]
+        func offers(_ region: String) -> RegionOffers {
             if let o = offersByRegion[region] { return o }
-            let o = input.catalog.instanceTypes(in: region).compactMap { spec -> TypeOffer? in
-                guard let p = input.catalog.onDemandUSDPerHour(region: region, instanceType: spec.name) else { return nil }
-                return TypeOffer(spec: spec, allocatable: spec.estimatedAllocatable, onDemandUSDPerHour: p)
+            var all: [TypeOffer] = []
+            for spec in input.catalog.instanceTypes(in: region) {
+                guard let p = input.catalog.onDemandUSDPerHour(region: region, instanceType: spec.name) else { continue }
+                all.append(TypeOffer(spec: spec, allocatable: spec.estimatedAllocatable, onDemandUSDPerHour: p, index: all.count))
             }
+            // Burstable families (t3, t3a) sustain only a fraction of their vCPUs; they are used when a policy names them.
+            let o = RegionOffers(all: all, standard: all.filter { !$0.spec.family.hasPrefix("t") })
             offersByRegion[region] = o
             return o
+        }
+
+        // Fresh spot prices per zone, indexed like the region's offers; built once per zone per cycle so the
+        // per-slot pool choice does no hashing.
+        var spotByZone: [String: [Double]] = [:]
+        func spotTable(region: String, zone: String, offers: RegionOffers) -> [Double] {
+            if let t = spotByZone[zone] { return t }
+            let t = offers.all.map { o in
+                input.spotPrices.freshPrice(
+                    for: SpotPool(region: region, availabilityZone: zone, instanceType: o.spec.name), at: now, maxAge: settings.spotPriceMaxAge) ?? -1
+            }
+            spotByZone[zone] = t
+            return t
         }
 
         // Pass 1: classify every cluster (lost, failed region, paused) and hand lost demand to failover targets.
@@ -61,6 +78,7 @@ public struct FleetPlanner: Sendable {
         // Pass 2: each cluster on its own: demand, floors and caps, scale-down, launches wanted.
         for i in works.indices {
             let offers = offers(works[i].report.region)
+            works[i].zoneSpotPrices = works[i].report.availabilityZones.map { spotTable(region: works[i].report.region, zone: $0, offers: offers) }
             planCluster(
                 &works[i], offers: offers, input: input, forecast: input.forecasts[works[i].report.clusterID],
                 extraDemand: extraDemand[works[i].report.clusterID], state: &state)
@@ -192,7 +210,7 @@ public struct FleetPlanner: Sendable {
     // MARK: One cluster
 
     func planCluster(
-        _ w: inout ClusterWork, offers allOffers: [TypeOffer], input: PlannerInput, forecast: Resources?,
+        _ w: inout ClusterWork, offers: RegionOffers, input: PlannerInput, forecast: Resources?,
         extraDemand: Resources?, state: inout PlannerState
     ) {
         let report = w.report
@@ -202,14 +220,16 @@ public struct FleetPlanner: Sendable {
 
         // Nodes: the active ones count as capacity; interrupted ones are on their way out.
         var interrupted: Set<String> = []
-        for n in report.notices where n.kind == .interruption { interrupted.insert(n.nodeName) }
+        if !report.notices.isEmpty {
+            for n in report.notices where n.kind == .interruption { interrupted.insert(n.nodeName) }
+        }
         var requested = report.pending.totalRequests
         var capacity = Resources.zero
         var leaving = 0
         var priceMemo: (type: String, market: Market, zone: String, price: Double)? = nil
         for (i, n) in nodes.enumerated() {
             requested += n.requested
-            if n.isActive && !interrupted.contains(n.name) {
+            if n.isActive && (interrupted.isEmpty || !interrupted.contains(n.name)) {
                 w.active.append(i)
                 capacity += n.allocatable
                 if let m = priceMemo, m.type == n.instanceType, m.market == n.market, m.zone == n.availabilityZone {
@@ -251,9 +271,8 @@ public struct FleetPlanner: Sendable {
         w.required = required
 
         // Instance types the cluster may launch, and the one that covers the short dimension most cheaply.
-        // Burstable families (t3, t3a) sustain only a fraction of their vCPUs; they are used when a policy names them.
         let allowed = policy.allowedInstanceTypes
-        var eligible = allowed.isEmpty ? allOffers.filter { !$0.spec.family.hasPrefix("t") } : allOffers.filter { allowed.contains($0.spec.name) }
+        var eligible = allowed.isEmpty ? offers.standard : offers.all.filter { allowed.contains($0.spec.name) }
         let largest = report.pending.largestRequest
         if !largest.isZero {
             let fitting = eligible.filter { largest.fits(in: $0.allocatable) }
@@ -369,8 +388,9 @@ public struct FleetPlanner: Sendable {
         var od = 0
         var spot = 0
         var poolUse: [String: Int] = [:]
-        let drained = Set(w.drains)
-        for (j, i) in w.active.enumerated() where !drained.contains(j) {
+        var drained = [Bool](repeating: false, count: w.active.count)
+        for j in w.drains { drained[j] = true }
+        for (j, i) in w.active.enumerated() where !drained[j] {
             let n = nodes[i]
             if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] += 1 }
             if n.market == .spot {
@@ -387,6 +407,8 @@ public struct FleetPlanner: Sendable {
         let spotSlots = min(k - odNeeded, max(0, desiredSpot - spot))
         // Only types at least as large as the reference in both dimensions, so `k` nodes still cover the shortfall.
         let substitutes = w.eligible.filter { ref.allocatable.fits(in: $0.allocatable) }
+        // Pool-level state is usually empty: skip building pool keys then.
+        let checkPools = !state.stormUntil.isEmpty || !state.poolFailures.isEmpty || !input.interruptionRisk.isEmpty
 
         var orders: [NodeGroup: (count: Int, price: Double)] = [:]
         var cost = 0.0
@@ -399,13 +421,19 @@ public struct FleetPlanner: Sendable {
                 // Spot: the cheapest effective price per unit in the least-loaded zone that has a usable pool.
                 for z in zoneOrder {
                     let zone = w.zones[z]
+                    guard let zi = report.availabilityZones.firstIndex(of: zone), zi < w.zoneSpotPrices.count else { continue }
+                    let prices = w.zoneSpotPrices[zi]
                     var best: (TypeOffer, Double, Double)? = nil
                     for o in substitutes {
-                        let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
-                        guard let price = input.spotPrices.freshPrice(for: pool, at: now, maxAge: settings.spotPriceMaxAge) else { continue }
-                        if let until = state.stormUntil[pool], until > now { continue }
-                        if let until = state.backedOffUntil(pool, market: .spot, settings: settings), until > now { continue }
-                        let risk = input.interruptionRisk[pool] ?? settings.defaultInterruptionRisk
+                        let price = prices[o.index]
+                        guard price > 0 else { continue }
+                        var risk = settings.defaultInterruptionRisk
+                        if checkPools {
+                            let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
+                            if let until = state.stormUntil[pool], until > now { continue }
+                            if let until = state.backedOffUntil(pool, market: .spot, settings: settings), until > now { continue }
+                            risk = input.interruptionRisk[pool] ?? risk
+                        }
                         let share = spotTotal > 0 ? Double(poolUse[o.spec.name + "@" + zone] ?? 0) / Double(spotTotal) : 0
                         let score =
                             price / o.units(memory: w.shortOfMemory) * (1 + settings.riskWeight * risk)
@@ -428,7 +456,7 @@ public struct FleetPlanner: Sendable {
                 // On-demand: the reference type, or the next cheapest per unit where it is backed off.
                 for z in zoneOrder {
                     let zone = w.zones[z]
-                    let usable = substitutes.filter { o in
+                    let usable = !checkPools ? substitutes : substitutes.filter { o in
                         let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
                         if let until = state.backedOffUntil(pool, market: .onDemand, settings: settings), until > now { return false }
                         return true
@@ -469,13 +497,14 @@ public struct FleetPlanner: Sendable {
         let cluster = w.report.clusterID
         // Pass A: which nodes are unneeded at all (for the timers).
         let unneeded = greedyRemovals(w, among: nil, overMax: overMax)
-        var since = state.unneededSince[cluster] ?? [:]
+        let since = state.unneededSince.removeValue(forKey: cluster) ?? [:]
         var next: [String: Timestamp] = [:]
+        next.reserveCapacity(unneeded.count)
         for j in unneeded {
             let name = w.report.nodes[w.active[j]].name
-            next[name] = since.removeValue(forKey: name) ?? now
+            next[name] = since[name] ?? now
         }
-        state.unneededSince[cluster] = next.isEmpty ? nil : next
+        if !next.isEmpty { state.unneededSince[cluster] = next }
         guard !unneeded.isEmpty else { return }
 
         if !overMax, let up = state.lastScaleUpAt[cluster], now - up < policy.scaleDownDelayAfterAdd {
@@ -618,11 +647,12 @@ public struct FleetPlanner: Sendable {
     private func finish(_ w: inout ClusterWork, state: inout PlannerState, now: Timestamp) -> ClusterPlan {
         let nodes = w.report.nodes
         let cluster = w.report.clusterID
-        let drained = Set(w.drains)
+        var drained = [Bool](repeating: false, count: w.active.count)
+        for j in w.drains { drained[j] = true }
         var kept: [NodeGroup] = []
         kept.reserveCapacity(w.active.count)
         var keptCost = 0.0
-        for (j, i) in w.active.enumerated() where !drained.contains(j) {
+        for (j, i) in w.active.enumerated() where !drained[j] {
             let n = nodes[i]
             kept.append(NodeGroup(instanceType: n.instanceType, market: n.market, availabilityZone: n.availabilityZone))
             keptCost += w.activePrice[j]
@@ -653,11 +683,19 @@ public struct FleetPlanner: Sendable {
     }
 }
 
+/// The instance types priced in one region: all of them, and the default set for policies that name none.
+struct RegionOffers: Sendable {
+    var all: [TypeOffer]
+    var standard: [TypeOffer]
+}
+
 /// An instance type as the planner sees it in one region.
 struct TypeOffer: Sendable {
     var spec: InstanceSpec
     var allocatable: Resources
     var onDemandUSDPerHour: Double
+    /// Position in the region's list of offers (indexes the per-zone spot price tables).
+    var index: Int
 
     /// Capacity in the dimension that is short: vCPUs or GiB.
     func units(memory: Bool) -> Double {
@@ -679,6 +717,8 @@ struct ClusterWork {
     var demand = Resources.zero
     var required = Resources.zero
     var zones: [String] = []
+    /// Fresh spot prices per reported zone (same order as `report.availabilityZones`), by offer index; -1 = none.
+    var zoneSpotPrices: [[Double]] = []
     var eligible: [TypeOffer] = []
     var reference: TypeOffer?
     var shortOfMemory = false
