@@ -30,19 +30,21 @@ public struct FleetPlanner: Sendable {
                 all.append(TypeOffer(spec: spec, allocatable: spec.estimatedAllocatable, onDemandUSDPerHour: p, index: all.count))
             }
             // Burstable families (t3, t3a) sustain only a fraction of their vCPUs; they are used when a policy names them.
-            let o = RegionOffers(all: all, standard: all.filter { !$0.spec.family.hasPrefix("t") })
+            let o = RegionOffers(all: all, standard: all.filter { !$0.spec.family.hasPrefix("t") }, names: all.map(\.spec.name))
             offersByRegion[region] = o
             return o
         }
 
         // Fresh spot prices per zone, indexed like the region's offers; built once per zone per cycle so the
         // per-slot pool choice does no hashing.
-        var spotByZone: [String: [Double]] = [:]
-        func spotTable(region: String, zone: String, offers: RegionOffers) -> [Double] {
+        var spotByZone: [String: [SpotQuote]] = [:]
+        func spotTable(region: String, zone: String, offers: RegionOffers) -> [SpotQuote] {
             if let t = spotByZone[zone] { return t }
-            let t = offers.all.map { o in
-                input.spotPrices.freshPrice(
-                    for: SpotPool(region: region, availabilityZone: zone, instanceType: o.spec.name), at: now, maxAge: settings.spotPriceMaxAge) ?? -1
+            let t = offers.all.map { o -> SpotQuote in
+                guard let p = input.spotPrices.price(for: SpotPool(region: region, availabilityZone: zone, instanceType: o.spec.name)) else {
+                    return SpotQuote(usdPerHour: -1, fresh: false)
+                }
+                return SpotQuote(usdPerHour: p.usdPerHour, fresh: now - p.observedAt <= settings.spotPriceMaxAge)
             }
             spotByZone[zone] = t
             return t
@@ -78,10 +80,12 @@ public struct FleetPlanner: Sendable {
         // Pass 2: each cluster on its own: demand, floors and caps, scale-down, launches wanted.
         for i in works.indices {
             let offers = offers(works[i].report.region)
-            works[i].zoneSpotPrices = works[i].report.availabilityZones.map { spotTable(region: works[i].report.region, zone: $0, offers: offers) }
+            works[i].offerNames = offers.names
+            works[i].zoneSpotPrices = works[i].report.availabilityZones.map { ($0, spotTable(region: works[i].report.region, zone: $0, offers: offers)) }
             planCluster(
-                &works[i], offers: offers, input: input, forecast: input.forecasts[works[i].report.clusterID],
-                extraDemand: extraDemand[works[i].report.clusterID], state: &state)
+                &works[i], offers: offers, input: input,
+                forecast: input.forecasts.isEmpty ? nil : input.forecasts[works[i].report.clusterID],
+                extraDemand: extraDemand.isEmpty ? nil : extraDemand[works[i].report.clusterID], state: &state)
         }
 
         // Pass 3: the budget, regional caps first, then the fleet.
@@ -135,7 +139,7 @@ public struct FleetPlanner: Sendable {
                 return kept.isEmpty ? nil : kept
             }
         }
-        for report in input.reports {
+        for report in input.reports where !(report.launchFailures.isEmpty && report.notices.isEmpty) {
             for f in report.launchFailures {
                 let key = "f|\(report.clusterID)|\(f.instanceType)|\(f.market)|\(f.availabilityZone)|\(f.failedAt.sinceEpoch)"
                 guard state.seenEvents.updateValue(f.failedAt, forKey: key) == nil else { continue }
@@ -226,19 +230,16 @@ public struct FleetPlanner: Sendable {
         var requested = report.pending.totalRequests
         var capacity = Resources.zero
         var leaving = 0
-        var priceMemo: (type: String, market: Market, zone: String, price: Double)? = nil
+        let names = w.offerNames
+        let spotTables = w.zoneSpotPrices
+        w.active.reserveCapacity(nodes.count)
+        w.activePrice.reserveCapacity(nodes.count)
         for (i, n) in nodes.enumerated() {
             requested += n.requested
             if n.isActive && (interrupted.isEmpty || !interrupted.contains(n.name)) {
                 w.active.append(i)
                 capacity += n.allocatable
-                if let m = priceMemo, m.type == n.instanceType, m.market == n.market, m.zone == n.availabilityZone {
-                    w.activePrice.append(m.price)
-                } else {
-                    let p = nodePrice(n, region: report.region, input: input)
-                    priceMemo = (n.instanceType, n.market, n.availabilityZone, p)
-                    w.activePrice.append(p)
-                }
+                w.activePrice.append(price(of: n, region: report.region, names: names, spotTables: spotTables, offers: offers, input: input))
             } else {
                 leaving += 1
             }
@@ -335,6 +336,22 @@ public struct FleetPlanner: Sendable {
         (w.launches, w.launchCost) = assignLaunches(w, count: w.wanted, input: input, state: state, notes: &w.reasons)
     }
 
+    /// A running node's hourly price: through the per-cycle tables (a short scan of small strings, no hashing),
+    /// falling back to the catalog and the cache for types or zones outside them.
+    func price(
+        of n: NodeReport, region: String, names: [String], spotTables: [(zone: String, quotes: [SpotQuote])], offers: RegionOffers,
+        input: PlannerInput
+    ) -> Double {
+        guard let t = names.firstIndex(of: n.instanceType) else { return nodePrice(n, region: region, input: input) }
+        let od = offers.all[t].onDemandUSDPerHour
+        guard n.market == .spot else { return od }
+        guard let z = spotTables.firstIndex(where: { $0.zone == n.availabilityZone }) else {
+            return nodePrice(n, region: region, input: input)
+        }
+        let q = spotTables[z].quotes[t]
+        return q.usdPerHour > 0 ? q.usdPerHour : od
+    }
+
     func nodePrice(_ n: NodeReport, region: String, input: PlannerInput) -> Double {
         let od = input.catalog.onDemandUSDPerHour(region: region, instanceType: n.instanceType) ?? 0
         guard n.market == .spot else { return od }
@@ -377,7 +394,7 @@ public struct FleetPlanner: Sendable {
     // MARK: Rules 4 and 5: markets, pools and zones for `count` new nodes.
 
     func assignLaunches(
-        _ w: ClusterWork, count k: Int, input: PlannerInput, state: PlannerState, notes: inout [String]
+        _ w: borrowing ClusterWork, count k: Int, input: PlannerInput, state: PlannerState, notes: inout [String]
     ) -> ([LaunchOrder], Double) {
         guard k > 0, let ref = w.reference else { return ([], 0) }
         let report = w.report
@@ -387,7 +404,9 @@ public struct FleetPlanner: Sendable {
         var zoneCount = [Int](repeating: 0, count: w.zones.count)
         var od = 0
         var spot = 0
-        var poolUse: [String: Int] = [:]
+        // Spot nodes per pool (zone × offer index), for spreading spot over several pools.
+        let offerCount = w.offerNames.count
+        var poolUse = [Int](repeating: 0, count: w.zones.count * max(1, offerCount))
         var drained = [Bool](repeating: false, count: w.active.count)
         for j in w.drains { drained[j] = true }
         for (j, i) in w.active.enumerated() where !drained[j] {
@@ -395,7 +414,9 @@ public struct FleetPlanner: Sendable {
             if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] += 1 }
             if n.market == .spot {
                 spot += 1
-                poolUse[n.instanceType + "@" + n.availabilityZone, default: 0] += 1
+                if let z = w.zones.firstIndex(of: n.availabilityZone), let t = w.offerNames.firstIndex(of: n.instanceType) {
+                    poolUse[z * offerCount + t] += 1
+                }
             } else {
                 od += 1
             }
@@ -417,16 +438,18 @@ public struct FleetPlanner: Sendable {
         for slot in 0..<k {
             let zoneOrder = w.zones.indices.sorted { (zoneCount[$0], w.zones[$0]) < (zoneCount[$1], w.zones[$1]) }
             var placed: (NodeGroup, Double, Int)? = nil
+            var offerIndex = 0
             if slot >= k - spotSlots {
                 // Spot: the cheapest effective price per unit in the least-loaded zone that has a usable pool.
                 for z in zoneOrder {
                     let zone = w.zones[z]
-                    guard let zi = report.availabilityZones.firstIndex(of: zone), zi < w.zoneSpotPrices.count else { continue }
-                    let prices = w.zoneSpotPrices[zi]
+                    guard let zi = w.zoneSpotPrices.firstIndex(where: { $0.zone == zone }) else { continue }
+                    let prices = w.zoneSpotPrices[zi].quotes
                     var best: (TypeOffer, Double, Double)? = nil
                     for o in substitutes {
-                        let price = prices[o.index]
-                        guard price > 0 else { continue }
+                        let quote = prices[o.index]
+                        guard quote.fresh else { continue }
+                        let price = quote.usdPerHour
                         var risk = settings.defaultInterruptionRisk
                         if checkPools {
                             let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
@@ -434,7 +457,7 @@ public struct FleetPlanner: Sendable {
                             if let until = state.backedOffUntil(pool, market: .spot, settings: settings), until > now { continue }
                             risk = input.interruptionRisk[pool] ?? risk
                         }
-                        let share = spotTotal > 0 ? Double(poolUse[o.spec.name + "@" + zone] ?? 0) / Double(spotTotal) : 0
+                        let share = spotTotal > 0 ? Double(poolUse[z * offerCount + o.index]) / Double(spotTotal) : 0
                         let score =
                             price / o.units(memory: w.shortOfMemory) * (1 + settings.riskWeight * risk)
                             * (1 + settings.poolConcentrationPenalty * share)
@@ -447,6 +470,7 @@ public struct FleetPlanner: Sendable {
                     }
                     if let best {
                         placed = (NodeGroup(instanceType: best.0.spec.name, market: .spot, availabilityZone: zone), best.1, z)
+                        offerIndex = best.0.index
                         break
                     }
                 }
@@ -463,6 +487,7 @@ public struct FleetPlanner: Sendable {
                     }
                     if let o = cheapestPerUnit(usable, memory: w.shortOfMemory) {
                         placed = (NodeGroup(instanceType: o.spec.name, market: .onDemand, availabilityZone: zone), o.onDemandUSDPerHour, z)
+                        offerIndex = o.index
                         break
                     }
                 }
@@ -473,7 +498,7 @@ public struct FleetPlanner: Sendable {
             }
             zoneCount[z] += 1
             if group.market == .spot {
-                poolUse[group.instanceType + "@" + group.availabilityZone, default: 0] += 1
+                poolUse[z * offerCount + offerIndex] += 1
                 spotTotal += 1
             }
             orders[group, default: (0, price)].count += 1
@@ -497,12 +522,17 @@ public struct FleetPlanner: Sendable {
         let cluster = w.report.clusterID
         // Pass A: which nodes are unneeded at all (for the timers).
         let unneeded = greedyRemovals(w, among: nil, overMax: overMax)
-        let since = state.unneededSince.removeValue(forKey: cluster) ?? [:]
-        var next: [String: Timestamp] = [:]
+        let previous = state.unneededSince.removeValue(forKey: cluster) ?? []
+        // Lists are short; a dictionary only pays off for large ones.
+        let lookup: [String: Timestamp]? = previous.count > 32 ? Dictionary(previous.map { ($0.name, $0.since) }, uniquingKeysWith: min) : nil
+        var sinceOf = [Timestamp](repeating: now, count: w.active.count)
+        var next: [PlannerState.UnneededNode] = []
         next.reserveCapacity(unneeded.count)
         for j in unneeded {
             let name = w.report.nodes[w.active[j]].name
-            next[name] = since[name] ?? now
+            let since = lookup.map { $0[name] ?? now } ?? (previous.first { $0.name == name }?.since ?? now)
+            sinceOf[j] = since
+            next.append(PlannerState.UnneededNode(name: name, since: since))
         }
         if !next.isEmpty { state.unneededSince[cluster] = next }
         guard !unneeded.isEmpty else { return }
@@ -512,11 +542,16 @@ public struct FleetPlanner: Sendable {
             return
         }
         // Pass B: among the nodes unneeded long enough, the removals that are safe together, in preference order.
-        let ripe = Set(unneeded.filter { overMax || now - next[w.report.nodes[w.active[$0]].name]! >= policy.scaleDownUnneeded })
-        if ripe.count < unneeded.count {
-            w.reasons.append("\(unneeded.count - ripe.count) node(s) unneeded for less than \(Int(policy.scaleDownUnneeded.seconds / 60)) min: kept for now")
+        var ripe = [Bool](repeating: false, count: w.active.count)
+        var ripeCount = 0
+        for j in unneeded where overMax || now - sinceOf[j] >= policy.scaleDownUnneeded {
+            ripe[j] = true
+            ripeCount += 1
         }
-        guard !ripe.isEmpty else { return }
+        if ripeCount < unneeded.count {
+            w.reasons.append("\(unneeded.count - ripeCount) node(s) unneeded for less than \(Int(policy.scaleDownUnneeded.seconds / 60)) min: kept for now")
+        }
+        guard ripeCount > 0 else { return }
         let order = greedyRemovals(w, among: ripe, overMax: overMax)
 
         // Disruption budget, eviction cap and the minimum saving of a consolidation.
@@ -555,8 +590,8 @@ public struct FleetPlanner: Sendable {
             let n = w.report.nodes[w.active[j]]
             if overMax { return "over max \(policy.maxNodes) nodes; its \(n.podCount) pod(s) fit on the nodes that stay" }
             return n.podCount == 0
-                ? "empty and unneeded since \(next[n.name]!)"
-                : "unneeded since \(next[n.name]!); its \(n.podCount) pod(s) fit on the nodes that stay; \(usd(w.activePrice[j]))/h, the costliest per unit of capacity"
+                ? "empty and unneeded since \(sinceOf[j])"
+                : "unneeded since \(sinceOf[j]); its \(n.podCount) pod(s) fit on the nodes that stay; \(usd(w.activePrice[j]))/h, the costliest per unit of capacity"
         }
     }
 
@@ -564,7 +599,7 @@ public struct FleetPlanner: Sendable {
     /// hold, the removed node's pods fit in the free space of the nodes that stay, and the zone spread and spot
     /// mix do not get worse than one node off. Preference: most-loaded zone, then empty nodes, then the costliest
     /// per unit of capacity. Returns indices into `w.active`, in removal order.
-    func greedyRemovals(_ w: ClusterWork, among allowedSet: Set<Int>?, overMax: Bool) -> [Int] {
+    func greedyRemovals(_ w: borrowing ClusterWork, among allowedSet: [Bool]?, overMax: Bool) -> [Int] {
         let policy = w.policy
         let nodes = w.report.nodes
         let required = w.required
@@ -572,19 +607,36 @@ public struct FleetPlanner: Sendable {
         var capacity = w.capacity
         var free = Resources.zero
         var zoneCount = [Int](repeating: 0, count: w.zones.count)
-        var zoneOf = [Int](repeating: -1, count: w.active.count)
         var od = 0
         var spot = 0
-        var candidates: [Int] = []
+        // Candidates as plain values, so the quadratic loop below touches no strings or reference counts.
+        struct Candidate {
+            var j: Int
+            var allocatable: Resources
+            var requested: Resources
+            var spot: Bool
+            var empty: Bool
+            var zone: Int
+            var unitCost: Double
+            var taken = false
+        }
+        var candidates: [Candidate] = []
         for (j, i) in w.active.enumerated() {
-            let n = nodes[i]
-            free += n.allocatable - n.requested
-            if let z = w.zones.firstIndex(of: n.availabilityZone) {
+            let alloc = nodes[i].allocatable
+            let req = nodes[i].requested
+            free += alloc - req
+            var zone = -1
+            if let z = w.zones.firstIndex(of: nodes[i].availabilityZone) {
                 zoneCount[z] += 1
-                zoneOf[j] = z
+                zone = z
             }
-            if n.market == .spot { spot += 1 } else { od += 1 }
-            if n.state == .ready && !n.hasDrainBlockingPods && (allowedSet?.contains(j) ?? true) { candidates.append(j) }
+            let isSpot = nodes[i].market == .spot
+            if isSpot { spot += 1 } else { od += 1 }
+            if nodes[i].state == .ready && !nodes[i].hasDrainBlockingPods && (allowedSet?[j] ?? true) {
+                let units = Double(alloc.cpuMillicores) / 1000 + Double(alloc.memoryBytes) / Double(4 * Resources.gibibyte)
+                candidates.append(
+                    Candidate(j: j, allocatable: alloc, requested: req, spot: isSpot, empty: nodes[i].podCount == 0, zone: zone, unitCost: w.activePrice[j] / max(1e-9, units)))
+            }
         }
         guard !candidates.isEmpty else { return [] }
         func spotDeviation(spot: Int, total: Int) -> Int {
@@ -604,40 +656,35 @@ public struct FleetPlanner: Sendable {
             return zoneCount.isEmpty ? 0 : hi - lo
         }
         var removed: [Int] = []
-        var taken = [Bool](repeating: false, count: candidates.count)
         while !(overMax && count <= policy.maxNodes) && count - 1 >= policy.minNodes {
             var best: Int? = nil
             var bestKey: (Int, Int, Double) = (0, 0, 0)
             let spreadNow = max(1, spread(minus: -1))
             let deviationNow = max(1, spotDeviation(spot: spot, total: count))
             let odFloorAfter = min(policy.onDemandBase, count - 1)
-            for (ci, j) in candidates.enumerated() where !taken[ci] {
-                let n = nodes[w.active[j]]
-                if !overMax && !required.fits(in: capacity - n.allocatable) { continue }
+            for ci in candidates.indices where !candidates[ci].taken {
+                let c = candidates[ci]
+                if !overMax && !required.fits(in: capacity - c.allocatable) { continue }
                 // The node's pods must fit in what the other staying nodes have free.
-                if !n.requested.fits(in: free - (n.allocatable - n.requested)) { continue }
-                if n.market == .onDemand && od - 1 < odFloorAfter { continue }
-                let z = zoneOf[j]
-                if z >= 0 && spread(minus: z) > spreadNow { continue }
-                let newSpot = n.market == .spot ? spot - 1 : spot
-                if spotDeviation(spot: newSpot, total: count - 1) > deviationNow { continue }
-                let units = Double(n.allocatable.cpuMillicores) / 1000 + Double(n.allocatable.memoryBytes) / Double(4 * Resources.gibibyte)
-                let key = (z >= 0 ? zoneCount[z] : 0, n.podCount == 0 ? 1 : 0, w.activePrice[j] / max(1e-9, units))
+                if !c.requested.fits(in: free - (c.allocatable - c.requested)) { continue }
+                if !c.spot && od - 1 < odFloorAfter { continue }
+                if c.zone >= 0 && spread(minus: c.zone) > spreadNow { continue }
+                if spotDeviation(spot: c.spot ? spot - 1 : spot, total: count - 1) > deviationNow { continue }
+                let key = (c.zone >= 0 ? zoneCount[c.zone] : 0, c.empty ? 1 : 0, c.unitCost)
                 if best == nil || key > bestKey {
                     best = ci
                     bestKey = key
                 }
             }
             guard let ci = best else { break }
-            taken[ci] = true
-            let j = candidates[ci]
-            let n = nodes[w.active[j]]
-            removed.append(j)
+            candidates[ci].taken = true
+            let c = candidates[ci]
+            removed.append(c.j)
             count -= 1
-            capacity -= n.allocatable
-            free -= n.allocatable
-            if zoneOf[j] >= 0 { zoneCount[zoneOf[j]] -= 1 }
-            if n.market == .spot { spot -= 1 } else { od -= 1 }
+            capacity -= c.allocatable
+            free -= c.allocatable
+            if c.zone >= 0 { zoneCount[c.zone] -= 1 }
+            if c.spot { spot -= 1 } else { od -= 1 }
         }
         return removed
     }
@@ -663,7 +710,7 @@ public struct FleetPlanner: Sendable {
             let n = nodes[w.active[j]]
             drains.append(DrainOrder(cluster: cluster, nodeName: n.name, instanceID: n.instanceID, usdPerHour: w.activePrice[j], reason: w.drainReasons[k]))
             evicted += n.podCount
-            state.unneededSince[cluster]?[n.name] = nil
+            state.unneededSince[cluster]?.removeAll { $0.name == n.name }
         }
         if evicted > 0 {
             var log = (state.evictions[cluster] ?? []).filter { now - $0.at <= .seconds(3_600) }
@@ -683,10 +730,17 @@ public struct FleetPlanner: Sendable {
     }
 }
 
+/// The latest spot price of a pool, and whether it is fresh enough to launch on.
+struct SpotQuote: Sendable {
+    var usdPerHour: Double
+    var fresh: Bool
+}
+
 /// The instance types priced in one region: all of them, and the default set for policies that name none.
 struct RegionOffers: Sendable {
     var all: [TypeOffer]
     var standard: [TypeOffer]
+    var names: [String]
 }
 
 /// An instance type as the planner sees it in one region.
@@ -718,7 +772,9 @@ struct ClusterWork {
     var required = Resources.zero
     var zones: [String] = []
     /// Fresh spot prices per reported zone (same order as `report.availabilityZones`), by offer index; -1 = none.
-    var zoneSpotPrices: [[Double]] = []
+    var zoneSpotPrices: [(zone: String, quotes: [SpotQuote])] = []
+    /// Names of the region's offers, by offer index.
+    var offerNames: [String] = []
     var eligible: [TypeOffer] = []
     var reference: TypeOffer?
     var shortOfMemory = false

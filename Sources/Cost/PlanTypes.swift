@@ -184,8 +184,12 @@ public struct FleetPlan: Codable, Sendable, Hashable {
 /// persists it and a new leader resumes with the same timers.
 public struct PlannerState: Codable, Sendable, Hashable {
     public internal(set) var generation: UInt64 = 0
-    /// Per cluster and node name: since when the node has been unneeded.
-    var unneededSince: [ClusterID: [String: Timestamp]] = [:]
+    /// Per cluster: the nodes found unneeded and since when (a short list; clusters rarely have many).
+    var unneededSince: [ClusterID: [UnneededNode]] = [:]
+    struct UnneededNode: Codable, Sendable, Hashable {
+        var name: String
+        var since: Timestamp
+    }
     /// When each cluster last grew.
     var lastScaleUpAt: [ClusterID: Timestamp] = [:]
     struct PoolKey: Codable, Sendable, Hashable {
