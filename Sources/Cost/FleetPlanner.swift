@@ -79,13 +79,18 @@ public struct FleetPlanner: Sendable {
 
         // Pass 2: each cluster on its own: demand, floors and caps, scale-down, launches wanted.
         for i in works.indices {
-            let offers = offers(works[i].report.region)
+            // Locals first: reading works[i] inside a closure or beside &works[i] would copy the whole element.
+            let region = works[i].report.region
+            let id = works[i].report.clusterID
+            let offers = offers(region)
+            var tables: [(zone: String, quotes: [SpotQuote])] = []
+            tables.reserveCapacity(works[i].report.availabilityZones.count)
+            for zone in works[i].report.availabilityZones { tables.append((zone, spotTable(region: region, zone: zone, offers: offers))) }
             works[i].offerNames = offers.names
-            works[i].zoneSpotPrices = works[i].report.availabilityZones.map { ($0, spotTable(region: works[i].report.region, zone: $0, offers: offers)) }
-            planCluster(
-                &works[i], offers: offers, input: input,
-                forecast: input.forecasts.isEmpty ? nil : input.forecasts[works[i].report.clusterID],
-                extraDemand: extraDemand.isEmpty ? nil : extraDemand[works[i].report.clusterID], state: &state)
+            works[i].zoneSpotPrices = tables
+            let forecast = input.forecasts.isEmpty ? nil : input.forecasts[id]
+            let extra = extraDemand.isEmpty ? nil : extraDemand[id]
+            planCluster(&works[i], offers: offers, input: input, forecast: forecast, extraDemand: extra, state: &state)
         }
 
         // Pass 3: the budget, regional caps first, then the fleet.
@@ -234,12 +239,16 @@ public struct FleetPlanner: Sendable {
         let spotTables = w.zoneSpotPrices
         w.active.reserveCapacity(nodes.count)
         w.activePrice.reserveCapacity(nodes.count)
-        for (i, n) in nodes.enumerated() {
-            requested += n.requested
-            if n.isActive && (interrupted.isEmpty || !interrupted.contains(n.name)) {
+        // Indexing rather than iterating: the iterator would copy every node record.
+        for i in nodes.indices {
+            requested += nodes[i].requested
+            if nodes[i].isActive && (interrupted.isEmpty || !interrupted.contains(nodes[i].name)) {
                 w.active.append(i)
-                capacity += n.allocatable
-                w.activePrice.append(price(of: n, region: report.region, names: names, spotTables: spotTables, offers: offers, input: input))
+                capacity += nodes[i].allocatable
+                w.activePrice.append(
+                    price(
+                        type: nodes[i].instanceType, market: nodes[i].market, zone: nodes[i].availabilityZone, region: report.region, names: names,
+                        spotTables: spotTables, offers: offers, input: input))
             } else {
                 leaving += 1
             }
@@ -339,23 +348,23 @@ public struct FleetPlanner: Sendable {
     /// A running node's hourly price: through the per-cycle tables (a short scan of small strings, no hashing),
     /// falling back to the catalog and the cache for types or zones outside them.
     func price(
-        of n: NodeReport, region: String, names: [String], spotTables: [(zone: String, quotes: [SpotQuote])], offers: RegionOffers,
-        input: PlannerInput
+        type: String, market: Market, zone: String, region: String, names: [String], spotTables: [(zone: String, quotes: [SpotQuote])],
+        offers: RegionOffers, input: PlannerInput
     ) -> Double {
-        guard let t = names.firstIndex(of: n.instanceType) else { return nodePrice(n, region: region, input: input) }
+        guard let t = names.firstIndex(of: type) else { return nodePrice(type: type, market: market, zone: zone, region: region, input: input) }
         let od = offers.all[t].onDemandUSDPerHour
-        guard n.market == .spot else { return od }
-        guard let z = spotTables.firstIndex(where: { $0.zone == n.availabilityZone }) else {
-            return nodePrice(n, region: region, input: input)
+        guard market == .spot else { return od }
+        guard let z = spotTables.firstIndex(where: { $0.zone == zone }) else {
+            return nodePrice(type: type, market: market, zone: zone, region: region, input: input)
         }
         let q = spotTables[z].quotes[t]
         return q.usdPerHour > 0 ? q.usdPerHour : od
     }
 
-    func nodePrice(_ n: NodeReport, region: String, input: PlannerInput) -> Double {
-        let od = input.catalog.onDemandUSDPerHour(region: region, instanceType: n.instanceType) ?? 0
-        guard n.market == .spot else { return od }
-        let pool = SpotPool(region: region, availabilityZone: n.availabilityZone, instanceType: n.instanceType)
+    func nodePrice(type: String, market: Market, zone: String, region: String, input: PlannerInput) -> Double {
+        let od = input.catalog.onDemandUSDPerHour(region: region, instanceType: type) ?? 0
+        guard market == .spot else { return od }
+        let pool = SpotPool(region: region, availabilityZone: zone, instanceType: type)
         return input.spotPrices.price(for: pool)?.usdPerHour ?? od
     }
 
@@ -410,11 +419,11 @@ public struct FleetPlanner: Sendable {
         var drained = [Bool](repeating: false, count: w.active.count)
         for j in w.drains { drained[j] = true }
         for (j, i) in w.active.enumerated() where !drained[j] {
-            let n = nodes[i]
-            if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] += 1 }
-            if n.market == .spot {
+            let zone = w.zones.firstIndex(of: nodes[i].availabilityZone)
+            if let zone { zoneCount[zone] += 1 }
+            if nodes[i].market == .spot {
                 spot += 1
-                if let z = w.zones.firstIndex(of: n.availabilityZone), let t = w.offerNames.firstIndex(of: n.instanceType) {
+                if let z = zone, let t = w.offerNames.firstIndex(of: nodes[i].instanceType) {
                     poolUse[z * offerCount + t] += 1
                 }
             } else {
@@ -435,8 +444,16 @@ public struct FleetPlanner: Sendable {
         var cost = 0.0
         var spotFallback = 0
         var spotTotal = spot
+        var zoneOrder = Array(w.zones.indices)
         for slot in 0..<k {
-            let zoneOrder = w.zones.indices.sorted { (zoneCount[$0], w.zones[$0]) < (zoneCount[$1], w.zones[$1]) }
+            // Zones by load, least first (ties by name): an insertion sort in place, as there are only a few.
+            for a in 1..<max(1, zoneOrder.count) {
+                var b = a
+                while b > 0 && (zoneCount[zoneOrder[b]], w.zones[zoneOrder[b]]) < (zoneCount[zoneOrder[b - 1]], w.zones[zoneOrder[b - 1]]) {
+                    zoneOrder.swapAt(b, b - 1)
+                    b -= 1
+                }
+            }
             var placed: (NodeGroup, Double, Int)? = nil
             var offerIndex = 0
             if slot >= k - spotSlots {
@@ -696,12 +713,11 @@ public struct FleetPlanner: Sendable {
         let cluster = w.report.clusterID
         var drained = [Bool](repeating: false, count: w.active.count)
         for j in w.drains { drained[j] = true }
-        var kept: [NodeGroup] = []
+        var kept: [Int] = []
         kept.reserveCapacity(w.active.count)
         var keptCost = 0.0
         for (j, i) in w.active.enumerated() where !drained[j] {
-            let n = nodes[i]
-            kept.append(NodeGroup(instanceType: n.instanceType, market: n.market, availabilityZone: n.availabilityZone))
+            kept.append(i)
             keptCost += w.activePrice[j]
         }
         var drains: [DrainOrder] = []
@@ -724,7 +740,7 @@ public struct FleetPlanner: Sendable {
         let floorCost = w.floorLaunches > 0 ? w.floorCost : 0
         return ClusterPlan(
             cluster: cluster, region: w.report.region, status: w.status, priorityClass: w.policy.priorityClass, demand: w.demand,
-            requiredCapacity: w.required, keptGroups: kept, launches: w.launches, drains: drains,
+            requiredCapacity: w.required, reportedNodes: nodes, keptNodeIndices: kept, launches: w.launches, drains: drains,
             unfundedNodes: w.wanted - w.chosen, unfundedUSDPerHour: w.unfundedUSD, plannedUSDPerHour: keptCost + w.launchCost,
             forcedUSDPerHour: keptCost + floorCost, reasons: w.reasons)
     }

@@ -99,7 +99,7 @@ struct FleetPlannerPropertyTests {
                 // Only floor launches happen when over the allowance.
                 for p in plan.clusters {
                     let policy = input.policies[p.cluster]!
-                    let kept = p.keptGroups.count
+                    let kept = p.keptNodeCount
                     #expect(p.launchCount <= max(0, policy.minNodes - kept), "\(p.cluster) launched \(p.launchCount) over budget")
                 }
             } else {
