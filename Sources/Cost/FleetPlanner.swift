@@ -53,8 +53,7 @@ public struct FleetPlanner: Sendable {
         // Pass 1: classify every cluster (lost, failed region, paused) and hand lost demand to failover targets.
         var works: [ClusterWork] = []
         works.reserveCapacity(input.reports.count)
-        var indexOf: [ClusterID: Int] = [:]
-        indexOf.reserveCapacity(input.reports.count)
+        var anyDown = false
         for report in input.reports {
             let policy = input.policies[report.clusterID] ?? ClusterPolicy()
             var status = ClusterPlanStatus.planned
@@ -65,10 +64,16 @@ public struct FleetPlanner: Sendable {
             } else if policy.paused {
                 status = .paused
             }
-            indexOf[report.clusterID] = works.count
+            if status == .lost || status == .regionFailed { anyDown = true }
             works.append(ClusterWork(report: report, policy: policy, status: status))
         }
-        assignFailovers(&works, indexOf: indexOf, state: &state, now: now, reasons: &fleetReasons)
+        // The cluster index is only needed when something failed over.
+        var indexOf: [ClusterID: Int] = [:]
+        if anyDown || !state.failovers.isEmpty {
+            indexOf.reserveCapacity(works.count)
+            for (i, w) in works.enumerated() { indexOf[w.report.clusterID] = i }
+        }
+        if anyDown { assignFailovers(&works, indexOf: indexOf, state: &state, now: now, reasons: &fleetReasons) }
         var extraDemand: [ClusterID: Resources] = [:]
         for (lost, f) in state.failovers.sorted(by: { $0.key < $1.key }) {
             extraDemand[f.target, default: .zero] += f.demand
@@ -239,16 +244,24 @@ public struct FleetPlanner: Sendable {
         let spotTables = w.zoneSpotPrices
         w.active.reserveCapacity(nodes.count)
         w.activePrice.reserveCapacity(nodes.count)
+        var typeMemo: [(type: String, index: Int)] = []
         // Indexing rather than iterating: the iterator would copy every node record.
         for i in nodes.indices {
             requested += nodes[i].requested
             if nodes[i].isActive && (interrupted.isEmpty || !interrupted.contains(nodes[i].name)) {
                 w.active.append(i)
                 capacity += nodes[i].allocatable
+                // Clusters run few types: remember where each sits in the offer list.
+                let type = nodes[i].instanceType
+                var t = typeMemo.first { $0.type == type }?.index
+                if t == nil, let found = names.firstIndex(of: type) {
+                    t = found
+                    typeMemo.append((type, found))
+                }
                 w.activePrice.append(
                     price(
-                        type: nodes[i].instanceType, market: nodes[i].market, zone: nodes[i].availabilityZone, region: report.region, names: names,
-                        spotTables: spotTables, offers: offers, input: input))
+                        type: type, typeIndex: t, market: nodes[i].market, zone: nodes[i].availabilityZone, region: report.region,
+                        names: names, spotTables: spotTables, offers: offers, input: input))
             } else {
                 leaving += 1
             }
@@ -348,10 +361,12 @@ public struct FleetPlanner: Sendable {
     /// A running node's hourly price: through the per-cycle tables (a short scan of small strings, no hashing),
     /// falling back to the catalog and the cache for types or zones outside them.
     func price(
-        type: String, market: Market, zone: String, region: String, names: [String], spotTables: [(zone: String, quotes: [SpotQuote])],
-        offers: RegionOffers, input: PlannerInput
+        type: String, typeIndex: Int? = nil, market: Market, zone: String, region: String, names: [String],
+        spotTables: [(zone: String, quotes: [SpotQuote])], offers: RegionOffers, input: PlannerInput
     ) -> Double {
-        guard let t = names.firstIndex(of: type) else { return nodePrice(type: type, market: market, zone: zone, region: region, input: input) }
+        guard let t = typeIndex ?? names.firstIndex(of: type) else {
+            return nodePrice(type: type, market: market, zone: zone, region: region, input: input)
+        }
         let od = offers.all[t].onDemandUSDPerHour
         guard market == .spot else { return od }
         guard let z = spotTables.firstIndex(where: { $0.zone == zone }) else {
@@ -638,6 +653,7 @@ public struct FleetPlanner: Sendable {
             var taken = false
         }
         var candidates: [Candidate] = []
+        candidates.reserveCapacity(w.active.count)
         for (j, i) in w.active.enumerated() {
             let alloc = nodes[i].allocatable
             let req = nodes[i].requested
