@@ -330,4 +330,58 @@ struct FleetPlannerTests {
         #expect(!p.budget.overAllowance)
         #expect(abs(p.budget.regionalPlannedUSDPerHour["eu-west-1"]! - 0.214) < 1e-9)
     }
+
+    @Test("an interrupted spot node no longer counts as capacity, so a replacement is launched at once")
+    func interruptionReplacement() throws {
+        let nodes = [F.node("a1", load: 0.6), F.node("b1", zone: "us-east-1b", load: 0.6), F.node("s1", type: "c5.large", market: .spot, zone: "us-east-1c", load: 0.6)]
+        let notice = InterruptionNotice(kind: .interruption, nodeName: "s1", instanceType: "c5.large", availabilityZone: "us-east-1c", receivedAt: F.t0)
+        let policies: [ClusterID: ClusterPolicy] = ["a": F.policy { $0.minNodes = 1 }]
+        let calm = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
+        #expect(calm.launches.isEmpty)
+        let p = plan(F.input([F.report("a", nodes: nodes, notices: [notice])], policies: policies))
+        #expect(p.plan(for: "a")!.launchCount >= 1)
+        #expect(p.plan(for: "a")!.keptNodes.allSatisfy { $0.name != "s1" })
+    }
+
+    @Test("without a fresh spot price the spot share goes on-demand, and the plan says why")
+    func noSpotPrices() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 3, gib: 1))
+        let p = plan(F.input([r], policies: ["a": F.policy { $0.minNodes = 0; $0.onDemandBase = 0; $0.targetSpotShare = 1 }], spot: SpotPriceCache()))
+        let c = try #require(p.plan(for: "a"))
+        #expect(c.launchCount == 3)
+        #expect(c.desiredCount(market: .onDemand) == 3)
+        #expect(c.reasons.contains { $0.contains("went on-demand") })
+        let stale = plan(F.input([r], policies: ["a": F.policy { $0.minNodes = 0; $0.onDemandBase = 0; $0.targetSpotShare = 1 }], spot: F.spotPrices(at: F.t0 - .seconds(7_200))))
+        #expect(stale.plan(for: "a")!.desiredCount(market: .spot) == 0)
+    }
+
+    @Test("allowed types and zones are respected; burstable types only when named")
+    func allowedTypesAndZones() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 3, gib: 1))
+        let p = plan(F.input([r], policies: ["a": onDemandOnly { $0.allowedInstanceTypes = ["m6i.xlarge", "t3a.large"]; $0.allowedZones = ["us-east-1b"] }]))
+        let c = try #require(p.plan(for: "a"))
+        #expect(c.launches.allSatisfy { $0.group.availabilityZone == "us-east-1b" })
+        // t3a.large is the cheapest per vCPU and was named, so it is used: 4 vCPU / 1.8 = 3 nodes.
+        #expect(c.launches.allSatisfy { $0.group.instanceType == "t3a.large" })
+        #expect(c.launchCount == 3)
+    }
+
+    @Test("a lost cluster without a healthy target keeps its demand and the fleet is told")
+    func failoverWithoutTarget() throws {
+        let lost = F.report("a", nodes: [F.node("n0", load: 0.5)], at: F.t0 - .seconds(61))
+        let alsoLost = F.report("b", nodes: [], at: F.t0 - .seconds(300))
+        var state = PlannerState()
+        let p = plan(F.input([lost, alsoLost], policies: ["a": F.policy { $0.failoverTargets = ["b", "c"] }]), state: &state)
+        #expect(p.plan(for: "a")!.status == .lost)
+        #expect(state.failovers.isEmpty)
+        #expect(p.reasons.contains { $0.contains("no healthy target") })
+    }
+
+    @Test("each cycle advances the generation stamped on commands")
+    func generation() {
+        var state = PlannerState()
+        let a = plan(F.input([F.report("a", nodes: [])]), state: &state)
+        let b = plan(F.input([F.report("a", nodes: [])]), state: &state)
+        #expect(b.generation == a.generation + 1)
+    }
 }
