@@ -99,14 +99,12 @@ public struct FleetPlanner: Sendable {
         }
 
         // Pass 3: the budget, regional caps first, then the fleet.
-        var squeeze = BudgetSqueeze(planner: self, input: input)
+        let squeeze = BudgetSqueeze(planner: self, input: input, state: state)
         for (region, allowance) in input.allowance.regionalUSDPerHour.sorted(by: { $0.key < $1.key }) {
             let members = works.indices.filter { works[$0].report.region == region }
-            squeeze.apply(to: members, allowance: allowance, scope: "region \(region)", works: &works, state: state, reasons: &fleetReasons)
+            squeeze.apply(to: members, allowance: allowance, scope: "region \(region)", works: &works, reasons: &fleetReasons)
         }
-        squeeze.apply(
-            to: Array(works.indices), allowance: input.allowance.fleetUSDPerHour, scope: "fleet", works: &works, state: state,
-            reasons: &fleetReasons)
+        squeeze.apply(to: Array(works.indices), allowance: input.allowance.fleetUSDPerHour, scope: "fleet", works: &works, reasons: &fleetReasons)
 
         // Pass 4: emit.
         var clusters: [ClusterPlan] = []
@@ -174,8 +172,10 @@ public struct FleetPlanner: Sendable {
                 state.interruptions[pool] = ts
                 if ts.count >= settings.stormInterruptions {
                     let until = n.receivedAt + settings.stormQuarantine
-                    if (state.stormUntil[pool] ?? Timestamp(sinceEpoch: .zero)) < until {
-                        if state.stormUntil[pool] == nil || state.stormUntil[pool]! <= now {
+                    let current = state.stormUntil[pool]
+                    if current.map({ $0 < until }) ?? true {
+                        // Announce a storm when it starts, not on every extension.
+                        if current.map({ $0 <= now }) ?? true {
                             reasons.append(
                                 "spot storm in \(pool): \(ts.count) interruptions within \(Int(settings.stormWindow.seconds / 60)) min; no new capacity there until \(until)")
                         }
