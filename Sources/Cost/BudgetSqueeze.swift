@@ -5,24 +5,17 @@
 struct BudgetSqueeze {
     let planner: FleetPlanner
     let input: PlannerInput
+    /// The planner state as of this cycle (pool back-offs and storms shape which launches a count buys).
+    let state: PlannerState
 
+    /// The launches and their hourly cost if the cluster gets `k` new nodes.
     private func launches(_ w: ClusterWork, _ k: Int) -> ([LaunchOrder], Double) {
         var ignored: [String] = []
         return planner.assignLaunches(w, count: k, input: input, state: state, notes: &ignored)
     }
-    private var state = PlannerState()
 
-    init(planner: FleetPlanner, input: PlannerInput) {
-        self.planner = planner
-        self.input = input
-    }
-
-    mutating func apply(
-        to members: [Int], allowance: Double, scope: String, works: inout [ClusterWork], state: PlannerState,
-        reasons: inout [String]
-    ) {
+    func apply(to members: [Int], allowance: Double, scope: String, works: inout [ClusterWork], reasons: inout [String]) {
         guard allowance.isFinite, !members.isEmpty else { return }
-        self.state = state
         var total = 0.0
         for i in members { total += works[i].keptCost + works[i].launchCost }
         if total <= allowance + 1e-9 { return }

@@ -217,5 +217,6 @@ ap-southeast-1,r6i.large,2,16,0.152
 ap-southeast-1,r6i.xlarge,4,32,0.304
 ap-southeast-1,r6i.2xlarge,8,64,0.608
 ap-southeast-1,r6i.4xlarge,16,128,1.216
+
 """#
 }

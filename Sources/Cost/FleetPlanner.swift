@@ -20,22 +20,40 @@ public struct FleetPlanner: Sendable {
         var fleetReasons: [String] = []
         record(events: input, state: &state, reasons: &fleetReasons)
 
-        var offersByRegion: [String: [TypeOffer]] = [:]
-        func offers(_ region: String) -> [TypeOffer] {
+        // Offers per region, built once per cycle: every priced type, and the default set (no burstables).
+        var offersByRegion: [String: RegionOffers] = [:]
+        func offers(_ region: String) -> RegionOffers {
             if let o = offersByRegion[region] { return o }
-            let o = input.catalog.instanceTypes(in: region).compactMap { spec -> TypeOffer? in
-                guard let p = input.catalog.onDemandUSDPerHour(region: region, instanceType: spec.name) else { return nil }
-                return TypeOffer(spec: spec, allocatable: spec.estimatedAllocatable, onDemandUSDPerHour: p)
+            var all: [TypeOffer] = []
+            for spec in input.catalog.instanceTypes(in: region) {
+                guard let p = input.catalog.onDemandUSDPerHour(region: region, instanceType: spec.name) else { continue }
+                all.append(TypeOffer(spec: spec, allocatable: spec.estimatedAllocatable, onDemandUSDPerHour: p, index: all.count))
             }
+            // Burstable families (t3, t3a) sustain only a fraction of their vCPUs; they are used when a policy names them.
+            let o = RegionOffers(all: all, standard: all.filter { !$0.spec.family.hasPrefix("t") }, names: all.map(\.spec.name))
             offersByRegion[region] = o
             return o
+        }
+
+        // Fresh spot prices per zone, indexed like the region's offers; built once per zone per cycle so the
+        // per-slot pool choice does no hashing.
+        var spotByZone: [String: [SpotQuote]] = [:]
+        func spotTable(region: String, zone: String, offers: RegionOffers) -> [SpotQuote] {
+            if let t = spotByZone[zone] { return t }
+            let t = offers.all.map { o -> SpotQuote in
+                guard let p = input.spotPrices.price(for: SpotPool(region: region, availabilityZone: zone, instanceType: o.spec.name)) else {
+                    return SpotQuote(usdPerHour: -1, fresh: false)
+                }
+                return SpotQuote(usdPerHour: p.usdPerHour, fresh: now - p.observedAt <= settings.spotPriceMaxAge)
+            }
+            spotByZone[zone] = t
+            return t
         }
 
         // Pass 1: classify every cluster (lost, failed region, paused) and hand lost demand to failover targets.
         var works: [ClusterWork] = []
         works.reserveCapacity(input.reports.count)
-        var indexOf: [ClusterID: Int] = [:]
-        indexOf.reserveCapacity(input.reports.count)
+        var anyDown = false
         for report in input.reports {
             let policy = input.policies[report.clusterID] ?? ClusterPolicy()
             var status = ClusterPlanStatus.planned
@@ -46,10 +64,16 @@ public struct FleetPlanner: Sendable {
             } else if policy.paused {
                 status = .paused
             }
-            indexOf[report.clusterID] = works.count
+            if status == .lost || status == .regionFailed { anyDown = true }
             works.append(ClusterWork(report: report, policy: policy, status: status))
         }
-        assignFailovers(&works, indexOf: indexOf, state: &state, now: now, reasons: &fleetReasons)
+        // The cluster index is only needed when something failed over.
+        var indexOf: [ClusterID: Int] = [:]
+        if anyDown || !state.failovers.isEmpty {
+            indexOf.reserveCapacity(works.count)
+            for (i, w) in works.enumerated() { indexOf[w.report.clusterID] = i }
+        }
+        if anyDown { assignFailovers(&works, indexOf: indexOf, state: &state, now: now, reasons: &fleetReasons) }
         var extraDemand: [ClusterID: Resources] = [:]
         for (lost, f) in state.failovers.sorted(by: { $0.key < $1.key }) {
             extraDemand[f.target, default: .zero] += f.demand
@@ -60,21 +84,27 @@ public struct FleetPlanner: Sendable {
 
         // Pass 2: each cluster on its own: demand, floors and caps, scale-down, launches wanted.
         for i in works.indices {
-            let offers = offers(works[i].report.region)
-            planCluster(
-                &works[i], offers: offers, input: input, forecast: input.forecasts[works[i].report.clusterID],
-                extraDemand: extraDemand[works[i].report.clusterID], state: &state)
+            // Locals first: reading works[i] inside a closure or beside &works[i] would copy the whole element.
+            let region = works[i].report.region
+            let id = works[i].report.clusterID
+            let offers = offers(region)
+            var tables: [(zone: String, quotes: [SpotQuote])] = []
+            tables.reserveCapacity(works[i].report.availabilityZones.count)
+            for zone in works[i].report.availabilityZones { tables.append((zone, spotTable(region: region, zone: zone, offers: offers))) }
+            works[i].offerNames = offers.names
+            works[i].zoneSpotPrices = tables
+            let forecast = input.forecasts.isEmpty ? nil : input.forecasts[id]
+            let extra = extraDemand.isEmpty ? nil : extraDemand[id]
+            planCluster(&works[i], offers: offers, input: input, forecast: forecast, extraDemand: extra, state: &state)
         }
 
         // Pass 3: the budget, regional caps first, then the fleet.
-        var squeeze = BudgetSqueeze(planner: self, input: input)
+        let squeeze = BudgetSqueeze(planner: self, input: input, state: state)
         for (region, allowance) in input.allowance.regionalUSDPerHour.sorted(by: { $0.key < $1.key }) {
             let members = works.indices.filter { works[$0].report.region == region }
-            squeeze.apply(to: members, allowance: allowance, scope: "region \(region)", works: &works, state: state, reasons: &fleetReasons)
+            squeeze.apply(to: members, allowance: allowance, scope: "region \(region)", works: &works, reasons: &fleetReasons)
         }
-        squeeze.apply(
-            to: Array(works.indices), allowance: input.allowance.fleetUSDPerHour, scope: "fleet", works: &works, state: state,
-            reasons: &fleetReasons)
+        squeeze.apply(to: Array(works.indices), allowance: input.allowance.fleetUSDPerHour, scope: "fleet", works: &works, reasons: &fleetReasons)
 
         // Pass 4: emit.
         var clusters: [ClusterPlan] = []
@@ -117,7 +147,7 @@ public struct FleetPlanner: Sendable {
                 return kept.isEmpty ? nil : kept
             }
         }
-        for report in input.reports {
+        for report in input.reports where !(report.launchFailures.isEmpty && report.notices.isEmpty) {
             for f in report.launchFailures {
                 let key = "f|\(report.clusterID)|\(f.instanceType)|\(f.market)|\(f.availabilityZone)|\(f.failedAt.sinceEpoch)"
                 guard state.seenEvents.updateValue(f.failedAt, forKey: key) == nil else { continue }
@@ -142,8 +172,10 @@ public struct FleetPlanner: Sendable {
                 state.interruptions[pool] = ts
                 if ts.count >= settings.stormInterruptions {
                     let until = n.receivedAt + settings.stormQuarantine
-                    if (state.stormUntil[pool] ?? Timestamp(sinceEpoch: .zero)) < until {
-                        if state.stormUntil[pool] == nil || state.stormUntil[pool]! <= now {
+                    let current = state.stormUntil[pool]
+                    if current.map({ $0 < until }) ?? true {
+                        // Announce a storm when it starts, not on every extension.
+                        if current.map({ $0 <= now }) ?? true {
                             reasons.append(
                                 "spot storm in \(pool): \(ts.count) interruptions within \(Int(settings.stormWindow.seconds / 60)) min; no new capacity there until \(until)")
                         }
@@ -192,7 +224,7 @@ public struct FleetPlanner: Sendable {
     // MARK: One cluster
 
     func planCluster(
-        _ w: inout ClusterWork, offers allOffers: [TypeOffer], input: PlannerInput, forecast: Resources?,
+        _ w: inout ClusterWork, offers: RegionOffers, input: PlannerInput, forecast: Resources?,
         extraDemand: Resources?, state: inout PlannerState
     ) {
         let report = w.report
@@ -202,23 +234,34 @@ public struct FleetPlanner: Sendable {
 
         // Nodes: the active ones count as capacity; interrupted ones are on their way out.
         var interrupted: Set<String> = []
-        for n in report.notices where n.kind == .interruption { interrupted.insert(n.nodeName) }
+        if !report.notices.isEmpty {
+            for n in report.notices where n.kind == .interruption { interrupted.insert(n.nodeName) }
+        }
         var requested = report.pending.totalRequests
         var capacity = Resources.zero
         var leaving = 0
-        var priceMemo: (type: String, market: Market, zone: String, price: Double)? = nil
-        for (i, n) in nodes.enumerated() {
-            requested += n.requested
-            if n.isActive && !interrupted.contains(n.name) {
+        let names = w.offerNames
+        let spotTables = w.zoneSpotPrices
+        w.active.reserveCapacity(nodes.count)
+        w.activePrice.reserveCapacity(nodes.count)
+        var typeMemo: [(type: String, index: Int)] = []
+        // Indexing rather than iterating: the iterator would copy every node record.
+        for i in nodes.indices {
+            requested += nodes[i].requested
+            if nodes[i].isActive && (interrupted.isEmpty || !interrupted.contains(nodes[i].name)) {
                 w.active.append(i)
-                capacity += n.allocatable
-                if let m = priceMemo, m.type == n.instanceType, m.market == n.market, m.zone == n.availabilityZone {
-                    w.activePrice.append(m.price)
-                } else {
-                    let p = nodePrice(n, region: report.region, input: input)
-                    priceMemo = (n.instanceType, n.market, n.availabilityZone, p)
-                    w.activePrice.append(p)
+                capacity += nodes[i].allocatable
+                // Clusters run few types: remember where each sits in the offer list.
+                let type = nodes[i].instanceType
+                var t = typeMemo.first { $0.type == type }?.index
+                if t == nil, let found = names.firstIndex(of: type) {
+                    t = found
+                    typeMemo.append((type, found))
                 }
+                w.activePrice.append(
+                    price(
+                        type: type, typeIndex: t, market: nodes[i].market, zone: nodes[i].availabilityZone, region: report.region,
+                        names: names, spotTables: spotTables, offers: offers, input: input))
             } else {
                 leaving += 1
             }
@@ -252,7 +295,7 @@ public struct FleetPlanner: Sendable {
 
         // Instance types the cluster may launch, and the one that covers the short dimension most cheaply.
         let allowed = policy.allowedInstanceTypes
-        var eligible = allowed.isEmpty ? allOffers : allOffers.filter { allowed.contains($0.spec.name) }
+        var eligible = allowed.isEmpty ? offers.standard : offers.all.filter { allowed.contains($0.spec.name) }
         let largest = report.pending.largestRequest
         if !largest.isZero {
             let fitting = eligible.filter { largest.fits(in: $0.allocatable) }
@@ -267,10 +310,9 @@ public struct FleetPlanner: Sendable {
         let shortfall = Resources(
             cpuMillicores: max(0, required.cpuMillicores - capacity.cpuMillicores),
             memoryBytes: max(0, required.memoryBytes - capacity.memoryBytes))
-        let cpuShort = required.cpuMillicores > 0 ? Double(shortfall.cpuMillicores) / Double(required.cpuMillicores) : 0
-        let memShort = required.memoryBytes > 0 ? Double(shortfall.memoryBytes) / Double(required.memoryBytes) : 0
-        w.shortOfMemory = memShort > cpuShort
-        w.reference = cheapestPerUnit(eligible, memory: w.shortOfMemory)
+        // The short dimension, comparing GiB with vCPUs at the general-purpose ratio of 4 GiB per vCPU.
+        w.shortOfMemory = Double(shortfall.memoryBytes) / Double(4 * Resources.gibibyte) > Double(shortfall.cpuMillicores) / 1000
+        w.reference = shortfall.isZero ? cheapestPerUnit(eligible, memory: false) : cheapestToCover(shortfall, eligible, memory: w.shortOfMemory)
 
         // Rule 6 first (it decides which nodes stay), then rule 2 on the nodes that stay.
         let overMax = w.active.count > policy.maxNodes
@@ -288,7 +330,7 @@ public struct FleetPlanner: Sendable {
             let byMem = ref.allocatable.memoryBytes > 0 ? (shortfall.memoryBytes + ref.allocatable.memoryBytes - 1) / ref.allocatable.memoryBytes : 0
             wanted = max(byCPU, byMem)
             w.reasons.append(
-                "demand \(demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(required); capacity \(capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (cheapest per \(w.shortOfMemory ? "GiB" : "vCPU") that fits the largest pending pod)")
+                "demand \(demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(required); capacity \(capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (the cheapest allowed type to cover it that fits the largest pending pod)")
         } else if !shortfall.isZero {
             w.reasons.append("capacity is short by \(shortfall) but no instance type is allowed and priced in \(report.region)")
         }
@@ -316,11 +358,47 @@ public struct FleetPlanner: Sendable {
         (w.launches, w.launchCost) = assignLaunches(w, count: w.wanted, input: input, state: state, notes: &w.reasons)
     }
 
-    func nodePrice(_ n: NodeReport, region: String, input: PlannerInput) -> Double {
-        let od = input.catalog.onDemandUSDPerHour(region: region, instanceType: n.instanceType) ?? 0
-        guard n.market == .spot else { return od }
-        let pool = SpotPool(region: region, availabilityZone: n.availabilityZone, instanceType: n.instanceType)
+    /// A running node's hourly price: through the per-cycle tables (a short scan of small strings, no hashing),
+    /// falling back to the catalog and the cache for types or zones outside them.
+    func price(
+        type: String, typeIndex: Int? = nil, market: Market, zone: String, region: String, names: [String],
+        spotTables: [(zone: String, quotes: [SpotQuote])], offers: RegionOffers, input: PlannerInput
+    ) -> Double {
+        guard let t = typeIndex ?? names.firstIndex(of: type) else {
+            return nodePrice(type: type, market: market, zone: zone, region: region, input: input)
+        }
+        let od = offers.all[t].onDemandUSDPerHour
+        guard market == .spot else { return od }
+        guard let z = spotTables.firstIndex(where: { $0.zone == zone }) else {
+            return nodePrice(type: type, market: market, zone: zone, region: region, input: input)
+        }
+        let q = spotTables[z].quotes[t]
+        return q.usdPerHour > 0 ? q.usdPerHour : od
+    }
+
+    func nodePrice(type: String, market: Market, zone: String, region: String, input: PlannerInput) -> Double {
+        let od = input.catalog.onDemandUSDPerHour(region: region, instanceType: type) ?? 0
+        guard market == .spot else { return od }
+        let pool = SpotPool(region: region, availabilityZone: zone, instanceType: type)
         return input.spotPrices.price(for: pool)?.usdPerHour ?? od
+    }
+
+    /// The type that covers `shortfall` for the least money (whole nodes, both dimensions); ties go to the
+    /// cheaper per unit of the short dimension, then to the smaller type.
+    func cheapestToCover(_ shortfall: Resources, _ offers: [TypeOffer], memory: Bool) -> TypeOffer? {
+        var best: TypeOffer?
+        var bestKey = (Double.infinity, Double.infinity, Int.max)
+        for o in offers {
+            let n = max(
+                (shortfall.cpuMillicores + o.allocatable.cpuMillicores - 1) / max(1, o.allocatable.cpuMillicores),
+                (shortfall.memoryBytes + o.allocatable.memoryBytes - 1) / max(1, o.allocatable.memoryBytes))
+            let key = ((Double(n) * o.onDemandUSDPerHour * 1e6).rounded(), (o.onDemandUSDPerHour / o.units(memory: memory) * 1e9).rounded(), o.allocatable.cpuMillicores)
+            if key < bestKey {
+                best = o
+                bestKey = key
+            }
+        }
+        return best
     }
 
     func cheapestPerUnit(_ offers: [TypeOffer], memory: Bool) -> TypeOffer? {
@@ -340,7 +418,7 @@ public struct FleetPlanner: Sendable {
     // MARK: Rules 4 and 5: markets, pools and zones for `count` new nodes.
 
     func assignLaunches(
-        _ w: ClusterWork, count k: Int, input: PlannerInput, state: PlannerState, notes: inout [String]
+        _ w: borrowing ClusterWork, count k: Int, input: PlannerInput, state: PlannerState, notes: inout [String]
     ) -> ([LaunchOrder], Double) {
         guard k > 0, let ref = w.reference else { return ([], 0) }
         let report = w.report
@@ -350,14 +428,19 @@ public struct FleetPlanner: Sendable {
         var zoneCount = [Int](repeating: 0, count: w.zones.count)
         var od = 0
         var spot = 0
-        var poolUse: [String: Int] = [:]
-        let drained = Set(w.drains)
-        for (j, i) in w.active.enumerated() where !drained.contains(j) {
-            let n = nodes[i]
-            if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] += 1 }
-            if n.market == .spot {
+        // Spot nodes per pool (zone × offer index), for spreading spot over several pools.
+        let offerCount = w.offerNames.count
+        var poolUse = [Int](repeating: 0, count: w.zones.count * max(1, offerCount))
+        var drained = [Bool](repeating: false, count: w.active.count)
+        for j in w.drains { drained[j] = true }
+        for (j, i) in w.active.enumerated() where !drained[j] {
+            let zone = w.zones.firstIndex(of: nodes[i].availabilityZone)
+            if let zone { zoneCount[zone] += 1 }
+            if nodes[i].market == .spot {
                 spot += 1
-                poolUse[n.instanceType + "@" + n.availabilityZone, default: 0] += 1
+                if let z = zone, let t = w.offerNames.firstIndex(of: nodes[i].instanceType) {
+                    poolUse[z * offerCount + t] += 1
+                }
             } else {
                 od += 1
             }
@@ -369,33 +452,57 @@ public struct FleetPlanner: Sendable {
         let spotSlots = min(k - odNeeded, max(0, desiredSpot - spot))
         // Only types at least as large as the reference in both dimensions, so `k` nodes still cover the shortfall.
         let substitutes = w.eligible.filter { ref.allocatable.fits(in: $0.allocatable) }
+        // Pool-level state is usually empty: skip building pool keys then.
+        let checkPools = !state.stormUntil.isEmpty || !state.poolFailures.isEmpty || !input.interruptionRisk.isEmpty
 
         var orders: [NodeGroup: (count: Int, price: Double)] = [:]
         var cost = 0.0
         var spotFallback = 0
         var spotTotal = spot
+        var zoneOrder = Array(w.zones.indices)
         for slot in 0..<k {
-            let zoneOrder = w.zones.indices.sorted { (zoneCount[$0], w.zones[$0]) < (zoneCount[$1], w.zones[$1]) }
+            // Zones by load, least first (ties by name): an insertion sort in place, as there are only a few.
+            for a in 1..<max(1, zoneOrder.count) {
+                var b = a
+                while b > 0 && (zoneCount[zoneOrder[b]], w.zones[zoneOrder[b]]) < (zoneCount[zoneOrder[b - 1]], w.zones[zoneOrder[b - 1]]) {
+                    zoneOrder.swapAt(b, b - 1)
+                    b -= 1
+                }
+            }
             var placed: (NodeGroup, Double, Int)? = nil
+            var offerIndex = 0
             if slot >= k - spotSlots {
                 // Spot: the cheapest effective price per unit in the least-loaded zone that has a usable pool.
                 for z in zoneOrder {
                     let zone = w.zones[z]
+                    guard let zi = w.zoneSpotPrices.firstIndex(where: { $0.zone == zone }) else { continue }
+                    let prices = w.zoneSpotPrices[zi].quotes
                     var best: (TypeOffer, Double, Double)? = nil
                     for o in substitutes {
-                        let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
-                        guard let price = input.spotPrices.freshPrice(for: pool, at: now, maxAge: settings.spotPriceMaxAge) else { continue }
-                        if let until = state.stormUntil[pool], until > now { continue }
-                        if let until = state.backedOffUntil(pool, market: .spot, settings: settings), until > now { continue }
-                        let risk = input.interruptionRisk[pool] ?? settings.defaultInterruptionRisk
-                        let share = spotTotal > 0 ? Double(poolUse[o.spec.name + "@" + zone] ?? 0) / Double(spotTotal) : 0
+                        let quote = prices[o.index]
+                        guard quote.fresh else { continue }
+                        let price = quote.usdPerHour
+                        var risk = settings.defaultInterruptionRisk
+                        if checkPools {
+                            let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
+                            if let until = state.stormUntil[pool], until > now { continue }
+                            if let until = state.backedOffUntil(pool, market: .spot, settings: settings), until > now { continue }
+                            risk = input.interruptionRisk[pool] ?? risk
+                        }
+                        let share = spotTotal > 0 ? Double(poolUse[z * offerCount + o.index]) / Double(spotTotal) : 0
                         let score =
                             price / o.units(memory: w.shortOfMemory) * (1 + settings.riskWeight * risk)
                             * (1 + settings.poolConcentrationPenalty * share)
-                        if best == nil || score < best!.2 { best = (o, price, score) }
+                        // Ties (sizes of one family cost the same per unit) go to the smaller type.
+                        if best == nil || score < best!.2 * (1 - 1e-9)
+                            || (score <= best!.2 * (1 + 1e-9) && o.allocatable.cpuMillicores < best!.0.allocatable.cpuMillicores)
+                        {
+                            best = (o, price, score)
+                        }
                     }
                     if let best {
                         placed = (NodeGroup(instanceType: best.0.spec.name, market: .spot, availabilityZone: zone), best.1, z)
+                        offerIndex = best.0.index
                         break
                     }
                 }
@@ -405,13 +512,14 @@ public struct FleetPlanner: Sendable {
                 // On-demand: the reference type, or the next cheapest per unit where it is backed off.
                 for z in zoneOrder {
                     let zone = w.zones[z]
-                    let usable = substitutes.filter { o in
+                    let usable = !checkPools ? substitutes : substitutes.filter { o in
                         let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
                         if let until = state.backedOffUntil(pool, market: .onDemand, settings: settings), until > now { return false }
                         return true
                     }
                     if let o = cheapestPerUnit(usable, memory: w.shortOfMemory) {
                         placed = (NodeGroup(instanceType: o.spec.name, market: .onDemand, availabilityZone: zone), o.onDemandUSDPerHour, z)
+                        offerIndex = o.index
                         break
                     }
                 }
@@ -422,7 +530,7 @@ public struct FleetPlanner: Sendable {
             }
             zoneCount[z] += 1
             if group.market == .spot {
-                poolUse[group.instanceType + "@" + group.availabilityZone, default: 0] += 1
+                poolUse[z * offerCount + offerIndex] += 1
                 spotTotal += 1
             }
             orders[group, default: (0, price)].count += 1
@@ -446,13 +554,19 @@ public struct FleetPlanner: Sendable {
         let cluster = w.report.clusterID
         // Pass A: which nodes are unneeded at all (for the timers).
         let unneeded = greedyRemovals(w, among: nil, overMax: overMax)
-        var since = state.unneededSince[cluster] ?? [:]
-        var next: [String: Timestamp] = [:]
+        let previous = state.unneededSince.removeValue(forKey: cluster) ?? []
+        // Lists are short; a dictionary only pays off for large ones.
+        let lookup: [String: Timestamp]? = previous.count > 32 ? Dictionary(previous.map { ($0.name, $0.since) }, uniquingKeysWith: min) : nil
+        var sinceOf = [Timestamp](repeating: now, count: w.active.count)
+        var next: [PlannerState.UnneededNode] = []
+        next.reserveCapacity(unneeded.count)
         for j in unneeded {
             let name = w.report.nodes[w.active[j]].name
-            next[name] = since.removeValue(forKey: name) ?? now
+            let since = lookup.map { $0[name] ?? now } ?? (previous.first { $0.name == name }?.since ?? now)
+            sinceOf[j] = since
+            next.append(PlannerState.UnneededNode(name: name, since: since))
         }
-        state.unneededSince[cluster] = next.isEmpty ? nil : next
+        if !next.isEmpty { state.unneededSince[cluster] = next }
         guard !unneeded.isEmpty else { return }
 
         if !overMax, let up = state.lastScaleUpAt[cluster], now - up < policy.scaleDownDelayAfterAdd {
@@ -460,11 +574,16 @@ public struct FleetPlanner: Sendable {
             return
         }
         // Pass B: among the nodes unneeded long enough, the removals that are safe together, in preference order.
-        let ripe = Set(unneeded.filter { overMax || now - next[w.report.nodes[w.active[$0]].name]! >= policy.scaleDownUnneeded })
-        if ripe.count < unneeded.count {
-            w.reasons.append("\(unneeded.count - ripe.count) node(s) unneeded for less than \(Int(policy.scaleDownUnneeded.seconds / 60)) min: kept for now")
+        var ripe = [Bool](repeating: false, count: w.active.count)
+        var ripeCount = 0
+        for j in unneeded where overMax || now - sinceOf[j] >= policy.scaleDownUnneeded {
+            ripe[j] = true
+            ripeCount += 1
         }
-        guard !ripe.isEmpty else { return }
+        if ripeCount < unneeded.count {
+            w.reasons.append("\(unneeded.count - ripeCount) node(s) unneeded for less than \(Int(policy.scaleDownUnneeded.seconds / 60)) min: kept for now")
+        }
+        guard ripeCount > 0 else { return }
         let order = greedyRemovals(w, among: ripe, overMax: overMax)
 
         // Disruption budget, eviction cap and the minimum saving of a consolidation.
@@ -503,8 +622,8 @@ public struct FleetPlanner: Sendable {
             let n = w.report.nodes[w.active[j]]
             if overMax { return "over max \(policy.maxNodes) nodes; its \(n.podCount) pod(s) fit on the nodes that stay" }
             return n.podCount == 0
-                ? "empty and unneeded since \(next[n.name]!)"
-                : "unneeded since \(next[n.name]!); its \(n.podCount) pod(s) fit on the nodes that stay; \(usd(w.activePrice[j]))/h, the costliest per unit of capacity"
+                ? "empty and unneeded since \(sinceOf[j])"
+                : "unneeded since \(sinceOf[j]); its \(n.podCount) pod(s) fit on the nodes that stay; \(usd(w.activePrice[j]))/h, the costliest per unit of capacity"
         }
     }
 
@@ -512,7 +631,7 @@ public struct FleetPlanner: Sendable {
     /// hold, the removed node's pods fit in the free space of the nodes that stay, and the zone spread and spot
     /// mix do not get worse than one node off. Preference: most-loaded zone, then empty nodes, then the costliest
     /// per unit of capacity. Returns indices into `w.active`, in removal order.
-    func greedyRemovals(_ w: ClusterWork, among allowedSet: Set<Int>?, overMax: Bool) -> [Int] {
+    func greedyRemovals(_ w: borrowing ClusterWork, among allowedSet: [Bool]?, overMax: Bool) -> [Int] {
         let policy = w.policy
         let nodes = w.report.nodes
         let required = w.required
@@ -522,13 +641,35 @@ public struct FleetPlanner: Sendable {
         var zoneCount = [Int](repeating: 0, count: w.zones.count)
         var od = 0
         var spot = 0
-        var candidates: [Int] = []
+        // Candidates as plain values, so the quadratic loop below touches no strings or reference counts.
+        struct Candidate {
+            var j: Int
+            var allocatable: Resources
+            var requested: Resources
+            var spot: Bool
+            var empty: Bool
+            var zone: Int
+            var unitCost: Double
+            var taken = false
+        }
+        var candidates: [Candidate] = []
+        candidates.reserveCapacity(w.active.count)
         for (j, i) in w.active.enumerated() {
-            let n = nodes[i]
-            free += n.allocatable - n.requested
-            if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] += 1 }
-            if n.market == .spot { spot += 1 } else { od += 1 }
-            if n.state == .ready && !n.hasDrainBlockingPods && (allowedSet?.contains(j) ?? true) { candidates.append(j) }
+            let alloc = nodes[i].allocatable
+            let req = nodes[i].requested
+            free += alloc - req
+            var zone = -1
+            if let z = w.zones.firstIndex(of: nodes[i].availabilityZone) {
+                zoneCount[z] += 1
+                zone = z
+            }
+            let isSpot = nodes[i].market == .spot
+            if isSpot { spot += 1 } else { od += 1 }
+            if nodes[i].state == .ready && !nodes[i].hasDrainBlockingPods && (allowedSet?[j] ?? true) {
+                let units = Double(alloc.cpuMillicores) / 1000 + Double(alloc.memoryBytes) / Double(4 * Resources.gibibyte)
+                candidates.append(
+                    Candidate(j: j, allocatable: alloc, requested: req, spot: isSpot, empty: nodes[i].podCount == 0, zone: zone, unitCost: w.activePrice[j] / max(1e-9, units)))
+            }
         }
         guard !candidates.isEmpty else { return [] }
         func spotDeviation(spot: Int, total: Int) -> Int {
@@ -536,47 +677,47 @@ public struct FleetPlanner: Sendable {
             let target = total > base ? Int((Double(total - base) * policy.targetSpotShare).rounded()) : 0
             return abs(spot - target)
         }
-        func spread(_ zc: [Int]) -> Int { zc.isEmpty ? 0 : zc.max()! - zc.min()! }
+        /// The zone spread (most minus least loaded) with one node taken from zone `minus` (or none).
+        func spread(minus: Int) -> Int {
+            var hi = Int.min
+            var lo = Int.max
+            for (z, c) in zoneCount.enumerated() {
+                let v = z == minus ? c - 1 : c
+                hi = max(hi, v)
+                lo = min(lo, v)
+            }
+            return zoneCount.isEmpty ? 0 : hi - lo
+        }
         var removed: [Int] = []
-        var taken = [Bool](repeating: false, count: candidates.count)
-        while true {
-            if overMax ? count <= policy.maxNodes : false { break }
+        while !(overMax && count <= policy.maxNodes) && count - 1 >= policy.minNodes {
             var best: Int? = nil
             var bestKey: (Int, Int, Double) = (0, 0, 0)
-            for (ci, j) in candidates.enumerated() where !taken[ci] {
-                let n = nodes[w.active[j]]
-                guard count - 1 >= policy.minNodes else { return removed }
-                let after = capacity - n.allocatable
-                if !overMax && !required.fits(in: after) { continue }
+            let spreadNow = max(1, spread(minus: -1))
+            let deviationNow = max(1, spotDeviation(spot: spot, total: count))
+            let odFloorAfter = min(policy.onDemandBase, count - 1)
+            for ci in candidates.indices where !candidates[ci].taken {
+                let c = candidates[ci]
+                if !overMax && !required.fits(in: capacity - c.allocatable) { continue }
                 // The node's pods must fit in what the other staying nodes have free.
-                let othersFree = free - (n.allocatable - n.requested)
-                if !n.requested.fits(in: othersFree) { continue }
-                if n.market == .onDemand && od - 1 < min(policy.onDemandBase, count - 1) { continue }
-                let z = w.zones.firstIndex(of: n.availabilityZone)
-                if let z {
-                    var zc = zoneCount
-                    zc[z] -= 1
-                    if spread(zc) > max(1, spread(zoneCount)) { continue }
-                }
-                let newSpot = n.market == .spot ? spot - 1 : spot
-                if spotDeviation(spot: newSpot, total: count - 1) > max(1, spotDeviation(spot: spot, total: count)) { continue }
-                let unitCost = w.activePrice[j] / max(1e-9, Double(n.allocatable.cpuMillicores) / 1000 + Double(n.allocatable.memoryBytes) / Double(4 * Resources.gibibyte))
-                let key = (z.map { zoneCount[$0] } ?? 0, n.podCount == 0 ? 1 : 0, unitCost)
+                if !c.requested.fits(in: free - (c.allocatable - c.requested)) { continue }
+                if !c.spot && od - 1 < odFloorAfter { continue }
+                if c.zone >= 0 && spread(minus: c.zone) > spreadNow { continue }
+                if spotDeviation(spot: c.spot ? spot - 1 : spot, total: count - 1) > deviationNow { continue }
+                let key = (c.zone >= 0 ? zoneCount[c.zone] : 0, c.empty ? 1 : 0, c.unitCost)
                 if best == nil || key > bestKey {
                     best = ci
                     bestKey = key
                 }
             }
             guard let ci = best else { break }
-            taken[ci] = true
-            let j = candidates[ci]
-            let n = nodes[w.active[j]]
-            removed.append(j)
+            candidates[ci].taken = true
+            let c = candidates[ci]
+            removed.append(c.j)
             count -= 1
-            capacity -= n.allocatable
-            free -= n.allocatable
-            if let z = w.zones.firstIndex(of: n.availabilityZone) { zoneCount[z] -= 1 }
-            if n.market == .spot { spot -= 1 } else { od -= 1 }
+            capacity -= c.allocatable
+            free -= c.allocatable
+            if c.zone >= 0 { zoneCount[c.zone] -= 1 }
+            if c.spot { spot -= 1 } else { od -= 1 }
         }
         return removed
     }
@@ -586,13 +727,13 @@ public struct FleetPlanner: Sendable {
     private func finish(_ w: inout ClusterWork, state: inout PlannerState, now: Timestamp) -> ClusterPlan {
         let nodes = w.report.nodes
         let cluster = w.report.clusterID
-        let drained = Set(w.drains)
-        var kept: [NodeGroup] = []
+        var drained = [Bool](repeating: false, count: w.active.count)
+        for j in w.drains { drained[j] = true }
+        var kept: [Int] = []
         kept.reserveCapacity(w.active.count)
         var keptCost = 0.0
-        for (j, i) in w.active.enumerated() where !drained.contains(j) {
-            let n = nodes[i]
-            kept.append(NodeGroup(instanceType: n.instanceType, market: n.market, availabilityZone: n.availabilityZone))
+        for (j, i) in w.active.enumerated() where !drained[j] {
+            kept.append(i)
             keptCost += w.activePrice[j]
         }
         var drains: [DrainOrder] = []
@@ -601,7 +742,7 @@ public struct FleetPlanner: Sendable {
             let n = nodes[w.active[j]]
             drains.append(DrainOrder(cluster: cluster, nodeName: n.name, instanceID: n.instanceID, usdPerHour: w.activePrice[j], reason: w.drainReasons[k]))
             evicted += n.podCount
-            state.unneededSince[cluster]?[n.name] = nil
+            state.unneededSince[cluster]?.removeAll { $0.name == n.name }
         }
         if evicted > 0 {
             var log = (state.evictions[cluster] ?? []).filter { now - $0.at <= .seconds(3_600) }
@@ -615,10 +756,23 @@ public struct FleetPlanner: Sendable {
         let floorCost = w.floorLaunches > 0 ? w.floorCost : 0
         return ClusterPlan(
             cluster: cluster, region: w.report.region, status: w.status, priorityClass: w.policy.priorityClass, demand: w.demand,
-            requiredCapacity: w.required, keptGroups: kept, launches: w.launches, drains: drains,
+            requiredCapacity: w.required, reportedNodes: nodes, keptNodeIndices: kept, launches: w.launches, drains: drains,
             unfundedNodes: w.wanted - w.chosen, unfundedUSDPerHour: w.unfundedUSD, plannedUSDPerHour: keptCost + w.launchCost,
             forcedUSDPerHour: keptCost + floorCost, reasons: w.reasons)
     }
+}
+
+/// The latest spot price of a pool, and whether it is fresh enough to launch on.
+struct SpotQuote: Sendable {
+    var usdPerHour: Double
+    var fresh: Bool
+}
+
+/// The instance types priced in one region: all of them, and the default set for policies that name none.
+struct RegionOffers: Sendable {
+    var all: [TypeOffer]
+    var standard: [TypeOffer]
+    var names: [String]
 }
 
 /// An instance type as the planner sees it in one region.
@@ -626,6 +780,8 @@ struct TypeOffer: Sendable {
     var spec: InstanceSpec
     var allocatable: Resources
     var onDemandUSDPerHour: Double
+    /// Position in the region's list of offers (indexes the per-zone spot price tables).
+    var index: Int
 
     /// Capacity in the dimension that is short: vCPUs or GiB.
     func units(memory: Bool) -> Double {
@@ -647,6 +803,10 @@ struct ClusterWork {
     var demand = Resources.zero
     var required = Resources.zero
     var zones: [String] = []
+    /// Fresh spot prices per reported zone (same order as `report.availabilityZones`), by offer index; -1 = none.
+    var zoneSpotPrices: [(zone: String, quotes: [SpotQuote])] = []
+    /// Names of the region's offers, by offer index.
+    var offerNames: [String] = []
     var eligible: [TypeOffer] = []
     var reference: TypeOffer?
     var shortOfMemory = false

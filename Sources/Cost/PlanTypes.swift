@@ -118,8 +118,20 @@ public struct ClusterPlan: Codable, Sendable, Hashable {
     public var demand: Resources
     /// Capacity needed: demand / target utilisation, plus warm headroom.
     public var requiredCapacity: Resources
-    /// The node groups of nodes that stay (active, not drained by this plan).
-    public var keptGroups: [NodeGroup]
+    /// The nodes of the report this plan was made from, and which of them stay (active, not drained): kept as
+    /// indices so a cycle over a large fleet copies no node records.
+    var reportedNodes: [NodeReport]
+    var keptNodeIndices: [Int]
+    /// The nodes that stay after the plan.
+    public var keptNodes: [NodeReport] { keptNodeIndices.map { reportedNodes[$0] } }
+    /// The node groups of the nodes that stay, one entry per node.
+    public var keptGroups: [NodeGroup] {
+        keptNodeIndices.map {
+            let n = reportedNodes[$0]
+            return NodeGroup(instanceType: n.instanceType, market: n.market, availabilityZone: n.availabilityZone)
+        }
+    }
+    public var keptNodeCount: Int { keptNodeIndices.count }
     public var launches: [LaunchOrder]
     public var drains: [DrainOrder]
     /// Nodes the plan wanted but the budget did not fund (and their hourly cost).
@@ -139,13 +151,13 @@ public struct ClusterPlan: Codable, Sendable, Hashable {
         for l in launches { counts[l.group, default: 0] += l.count }
         return counts
     }
-    public var desiredNodeCount: Int { keptGroups.count + launches.reduce(0) { $0 + $1.count } }
+    public var desiredNodeCount: Int { keptNodeIndices.count + launches.reduce(0) { $0 + $1.count } }
     public func desiredCount(market: Market) -> Int {
-        keptGroups.reduce(0) { $0 + ($1.market == market ? 1 : 0) }
+        keptNodeIndices.reduce(0) { $0 + (reportedNodes[$1].market == market ? 1 : 0) }
             + launches.reduce(0) { $0 + ($1.group.market == market ? $1.count : 0) }
     }
     public func desiredCount(zone: String) -> Int {
-        keptGroups.reduce(0) { $0 + ($1.availabilityZone == zone ? 1 : 0) }
+        keptNodeIndices.reduce(0) { $0 + (reportedNodes[$1].availabilityZone == zone ? 1 : 0) }
             + launches.reduce(0) { $0 + ($1.group.availabilityZone == zone ? $1.count : 0) }
     }
 }
@@ -184,8 +196,12 @@ public struct FleetPlan: Codable, Sendable, Hashable {
 /// persists it and a new leader resumes with the same timers.
 public struct PlannerState: Codable, Sendable, Hashable {
     public internal(set) var generation: UInt64 = 0
-    /// Per cluster and node name: since when the node has been unneeded.
-    var unneededSince: [ClusterID: [String: Timestamp]] = [:]
+    /// Per cluster: the nodes found unneeded and since when (a short list; clusters rarely have many).
+    var unneededSince: [ClusterID: [UnneededNode]] = [:]
+    struct UnneededNode: Codable, Sendable, Hashable {
+        var name: String
+        var since: Timestamp
+    }
     /// When each cluster last grew.
     var lastScaleUpAt: [ClusterID: Timestamp] = [:]
     struct PoolKey: Codable, Sendable, Hashable {

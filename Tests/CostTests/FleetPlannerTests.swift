@@ -1,0 +1,387 @@
+import Testing
+@testable import Cost
+
+/// One test per planner rule, on fleets small enough that the right answer is obvious.
+@Suite("Fleet planner rules")
+struct FleetPlannerTests {
+    typealias F = Fixture
+    let planner = FleetPlanner()
+
+    func onDemandOnly(_ configure: (inout ClusterPolicy) -> Void = { _ in }) -> ClusterPolicy {
+        F.policy {
+            $0.minNodes = 0
+            $0.onDemandBase = 0
+            $0.targetSpotShare = 0
+            configure(&$0)
+        }
+    }
+
+    func plan(_ input: PlannerInput, state: inout PlannerState) -> FleetPlan { planner.plan(input, state: &state) }
+    func plan(_ input: PlannerInput) -> FleetPlan {
+        var s = PlannerState()
+        return planner.plan(input, state: &s)
+    }
+
+    @Test("demand over the target utilisation picks the cheapest type per vCPU when CPU is short")
+    func cpuShort() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 3, gib: 1))
+        let p = try #require(plan(F.input([r], policies: ["a": onDemandOnly()])).plan(for: "a"))
+        // 3 vCPU / 0.75 = 4 vCPU; c5.large gives 1.8 allocatable vCPU for $0.085: 3 nodes, one per zone.
+        #expect(p.launchCount == 3)
+        #expect(p.launches.allSatisfy { $0.group.instanceType == "c5.large" && $0.group.market == .onDemand })
+        #expect(Set(p.launches.map(\.group.availabilityZone)) == Set(F.zones))
+    }
+
+    @Test("memory shortage picks the cheapest type per GiB")
+    func memoryShort() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 0.5, gib: 20))
+        let p = try #require(plan(F.input([r], policies: ["a": onDemandOnly()])).plan(for: "a"))
+        // 20 GiB / 0.75 = 26.7 GiB; r5.large holds 14.4 GiB: 2 nodes.
+        #expect(p.launchCount == 2)
+        #expect(p.launches.allSatisfy { $0.group.instanceType == "r5.large" })
+    }
+
+    @Test("the largest pending pod always fits the chosen type")
+    func largestPodFits() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1, largestCPU: 3, largestGiB: 1))
+        let p = try #require(plan(F.input([r], policies: ["a": onDemandOnly()])).plan(for: "a"))
+        #expect(p.launchCount == 1)
+        #expect(p.launches.first?.group.instanceType == "c5.xlarge")
+    }
+
+    @Test("the forecast for the lead time raises demand above current requests")
+    func forecastRaisesDemand() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1))
+        let p = try #require(plan(F.input([r], policies: ["a": onDemandOnly()], forecasts: ["a": .vcpu(6, gib: 2)])).plan(for: "a"))
+        // 6 / 0.75 = 8 vCPU: 5 × c5.large (1.8 each).
+        #expect(p.launchCount == 5)
+        #expect(p.reasons.contains { $0.contains("forecast") })
+    }
+
+    @Test("floors are met with the on-demand base first, caps are never passed")
+    func floorsAndCaps() throws {
+        let floor = try #require(plan(F.input([F.report("a", nodes: [])], policies: ["a": F.policy { $0.minNodes = 3 }])).plan(for: "a"))
+        #expect(floor.launchCount == 3)
+        #expect(floor.desiredCount(market: .onDemand) == 2)
+        #expect(floor.desiredCount(market: .spot) == 1)
+        let r = F.report("b", nodes: [], pending: F.pending(cpu: 20, gib: 4))
+        let cap = try #require(plan(F.input([r], policies: ["b": onDemandOnly { $0.maxNodes = 4 }])).plan(for: "b"))
+        #expect(cap.launchCount == 4)
+        #expect(cap.reasons.contains { $0.hasPrefix("cap:") })
+    }
+
+    @Test("above the on-demand base, the spot share meets the target")
+    func spotMix() throws {
+        let nodes = [F.node("o1", zone: "us-east-1a"), F.node("o2", zone: "us-east-1b")]
+        let r = F.report("a", nodes: nodes, pending: F.pending(cpu: 13, gib: 4))
+        let p = try #require(plan(F.input([r], policies: ["a": F.policy()])).plan(for: "a"))
+        let total = p.desiredNodeCount
+        #expect(total == 11)  // (1.8 + 13) / 0.75 = 19.7 vCPU, 3.6 there: 9 more c5.large-sized nodes
+        #expect(p.desiredCount(market: .spot) == 6)  // 0.7 × (11 − 2) = 6.3
+        // Spot spreads over several pools.
+        #expect(Set(p.launches.filter { $0.group.market == .spot }.map(\.group)).count >= 3)
+    }
+
+    @Test("new nodes go to the least-loaded zones")
+    func zonePlacement() throws {
+        let nodes = (0..<3).map { F.node("n\($0)", zone: "us-east-1a", load: 0.7) }
+        let r = F.report("a", nodes: nodes, pending: F.pending(cpu: 3, gib: 1))
+        let p = try #require(plan(F.input([r], policies: ["a": onDemandOnly()])).plan(for: "a"))
+        #expect(p.launchCount == 3)
+        #expect(p.desiredCount(zone: "us-east-1a") == 3)
+        #expect(p.desiredCount(zone: "us-east-1b") + p.desiredCount(zone: "us-east-1c") == 3)
+        #expect(abs(p.desiredCount(zone: "us-east-1b") - p.desiredCount(zone: "us-east-1c")) <= 1)
+    }
+
+    @Test("an unneeded empty node is drained only after scaleDownUnneeded")
+    func scaleDownAfterUnneeded() throws {
+        let nodes = [
+            F.node("a1", zone: "us-east-1a", load: 0.6), F.node("b1", zone: "us-east-1b", load: 0.6),
+            F.node("c1", zone: "us-east-1c", load: 0.6), F.node("a2", zone: "us-east-1a", load: 0),
+        ]
+        var state = PlannerState()
+        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.minNodes = 1 }]
+        let first = plan(F.input([F.report("a", nodes: nodes)], policies: policies), state: &state)
+        #expect(first.drains.isEmpty)
+        let early = plan(F.input([F.report("a", nodes: nodes, at: F.t0 + .seconds(300))], policies: policies, now: F.t0 + .seconds(300)), state: &state)
+        #expect(early.drains.isEmpty)
+        let later = plan(F.input([F.report("a", nodes: nodes, at: F.t0 + .seconds(601))], policies: policies, now: F.t0 + .seconds(601)), state: &state)
+        #expect(later.drains.map(\.nodeName) == ["a2"])  // only the empty one: removing a busy one too would go under the target
+    }
+
+    @Test("no removal within scaleDownDelayAfterAdd of a scale-up")
+    func delayAfterAdd() throws {
+        var state = PlannerState()
+        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.minNodes = 1; $0.scaleDownUnneeded = .zero }]
+        let busy = [F.node("a1", zone: "us-east-1a", load: 0.6)]
+        let up = plan(F.input([F.report("a", nodes: busy, pending: F.pending(cpu: 1, gib: 1))], policies: policies), state: &state)
+        #expect(up.plan(for: "a")!.launchCount > 0)
+        let nodes = busy + [F.node("b1", zone: "us-east-1b", load: 0), F.node("c1", zone: "us-east-1c", load: 0)]
+        let soon = plan(F.input([F.report("a", nodes: nodes, at: F.t0 + .seconds(60))], policies: policies, now: F.t0 + .seconds(60)), state: &state)
+        #expect(soon.drains.isEmpty)
+        #expect(soon.plan(for: "a")!.reasons.contains { $0.contains("grew") })
+        let after = plan(F.input([F.report("a", nodes: nodes, at: F.t0 + .seconds(660))], policies: policies, now: F.t0 + .seconds(660)), state: &state)
+        #expect(!after.drains.isEmpty)
+    }
+
+    @Test("nodes with drain-blocking pods are never drained")
+    func blockingPods() throws {
+        let nodes = [F.node("a1", load: 0.1, blocking: true), F.node("b1", zone: "us-east-1b", load: 0, blocking: true)]
+        var state = PlannerState()
+        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.scaleDownUnneeded = .zero }]
+        let p = plan(F.input([F.report("a", nodes: nodes)], policies: policies), state: &state)
+        #expect(p.drains.isEmpty)
+    }
+
+    @Test("over max, only nodes whose pods fit on the nodes that stay are removed")
+    func overMaxKeepsUnfittable() throws {
+        let nodes = (0..<4).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0.6) }
+        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.maxNodes = 2; $0.disruptionBudget = 1 }]
+        let p = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
+        // Each node has 0.72 vCPU free; one node's 1.08 vCPU fits on the other three, a second would not.
+        #expect(p.drains.count == 1)
+    }
+
+    @Test("the disruption budget limits how many nodes drain at once")
+    func disruptionBudget() throws {
+        let nodes = (0..<20).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0) }
+        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.minNodes = 1; $0.scaleDownUnneeded = .zero }]
+        let p = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
+        #expect(p.drains.count == 2)  // 10 % of 20
+    }
+
+    @Test("a consolidation that evicts pods must save at least 10 % of the cluster's cost")
+    func noChurn() throws {
+        let nodes = (0..<11).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0.1, pods: 3) }
+        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.minNodes = 1; $0.scaleDownUnneeded = .zero }]
+        let p = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
+        #expect(p.drains.isEmpty)  // one node of 11 saves 9 %
+        #expect(p.plan(for: "a")!.reasons.contains { $0.contains("consolidation") })
+        let ten = Array(nodes.prefix(10))
+        let q = plan(F.input([F.report("a", nodes: ten)], policies: policies))
+        #expect(q.drains.count == 1)  // one of 10 saves exactly 10 %
+    }
+
+    @Test("the eviction cap stops drains that would evict too many pods in an hour")
+    func evictionCap() throws {
+        let nodes = (0..<10).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0.1, pods: 30) }
+        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.minNodes = 1; $0.scaleDownUnneeded = .zero; $0.maxEvictionsPerHour = 20 }]
+        let p = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
+        #expect(p.drains.isEmpty)
+    }
+
+    @Test("budget squeeze: floors first, then the higher priority class")
+    func budgetByPriority() throws {
+        let reports = [F.report("hi", nodes: [], pending: F.pending(cpu: 3, gib: 1)), F.report("lo", nodes: [], pending: F.pending(cpu: 3, gib: 1))]
+        let policies: [ClusterID: ClusterPolicy] = ["hi": onDemandOnly { $0.priorityClass = .high }, "lo": onDemandOnly()]
+        let p = plan(F.input(reports, policies: policies, allowance: BudgetAllowance(fleetUSDPerHour: 0.34)))
+        #expect(p.plan(for: "hi")!.launchCount == 3)  // 3 × 0.085
+        #expect(p.plan(for: "lo")!.launchCount == 1)  // what is left: 0.085
+        #expect(p.plan(for: "lo")!.unfundedNodes == 2)
+        #expect(abs(p.budget.shortfallUSDPerHour - 0.17) < 1e-9)
+        #expect(p.budget.plannedUSDPerHour <= 0.34 + 1e-9)
+    }
+
+    @Test("budget squeeze within a class shares by weight")
+    func budgetByWeight() throws {
+        let reports = [F.report("x", nodes: [], pending: F.pending(cpu: 3, gib: 1)), F.report("y", nodes: [], pending: F.pending(cpu: 3, gib: 1))]
+        let equal = plan(F.input(reports, policies: ["x": onDemandOnly(), "y": onDemandOnly()], allowance: BudgetAllowance(fleetUSDPerHour: 0.34)))
+        #expect(equal.plan(for: "x")!.launchCount == 2)
+        #expect(equal.plan(for: "y")!.launchCount == 2)
+        let heavy = plan(F.input(reports, policies: ["x": onDemandOnly { $0.weight = 3 }, "y": onDemandOnly()], allowance: BudgetAllowance(fleetUSDPerHour: 0.34)))
+        #expect(heavy.plan(for: "x")!.launchCount == 3)
+        #expect(heavy.plan(for: "y")!.launchCount == 1)
+    }
+
+    @Test("floors are kept over budget, and the plan says so")
+    func floorsOverBudget() throws {
+        let p = plan(F.input([F.report("a", nodes: [])], policies: ["a": onDemandOnly { $0.minNodes = 2 }], allowance: BudgetAllowance(fleetUSDPerHour: 0)))
+        #expect(p.plan(for: "a")!.launchCount == 2)
+        #expect(p.budget.overAllowance)
+        #expect(p.reasons.contains { $0.contains("over the allowance") })
+        #expect(p.plan(for: "a")!.reasons.contains { $0.contains("floor") })
+    }
+
+    @Test("a regional cap limits that region only")
+    func regionalCap() throws {
+        let spot = F.spotPrices(regions: ["us-east-1": F.zones, "eu-west-1": ["eu-west-1a"]])
+        let reports = [
+            F.report("us", nodes: [], pending: F.pending(cpu: 3, gib: 1)),
+            F.report("eu", region: "eu-west-1", zones: ["eu-west-1a"], nodes: [], pending: F.pending(cpu: 3, gib: 1)),
+        ]
+        let p = plan(F.input(reports, policies: ["us": onDemandOnly(), "eu": onDemandOnly()], allowance: BudgetAllowance(fleetUSDPerHour: 10, regionalUSDPerHour: ["eu-west-1": 0.1]), spot: spot))
+        #expect(p.plan(for: "us")!.launchCount == 3)
+        #expect(p.plan(for: "eu")!.launchCount == 1)  // c5.large is 0.096 in eu-west-1
+    }
+
+    @Test("a pool whose launch failed is avoided for the back-off, which grows on repeats")
+    func poolBackoff() throws {
+        let policies: [ClusterID: ClusterPolicy] = ["a": F.policy { $0.minNodes = 0; $0.onDemandBase = 0; $0.targetSpotShare = 1 }]
+        func launch(at t: Timestamp, failures: [LaunchFailure], state: inout PlannerState) -> NodeGroup? {
+            let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1), at: t, failures: failures)
+            return plan(F.input([r], policies: policies, spot: F.spotPrices(at: t), now: t), state: &state).launches.first?.group
+        }
+        var state = PlannerState()
+        #expect(launch(at: F.t0, failures: [], state: &state) == NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a"))
+        let fail = LaunchFailure(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a", failedAt: F.t0, reason: "InsufficientInstanceCapacity")
+        #expect(launch(at: F.t0 + .seconds(10), failures: [fail], state: &state) != NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a"))
+        #expect(launch(at: F.t0 + .seconds(181), failures: [fail], state: &state) == NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a"))
+        var again = fail
+        again.failedAt = F.t0 + .seconds(200)
+        _ = launch(at: F.t0 + .seconds(201), failures: [again], state: &state)
+        #expect(state.backedOffUntil(SpotPool(region: "us-east-1", availabilityZone: "us-east-1a", instanceType: "c5.large"), market: .spot, settings: planner.settings) == again.failedAt + .seconds(360))
+    }
+
+    @Test("a spot pool in an interruption storm gets no new capacity")
+    func storm() throws {
+        let policies: [ClusterID: ClusterPolicy] = ["a": F.policy { $0.minNodes = 0; $0.onDemandBase = 0; $0.targetSpotShare = 1 }]
+        let notices = (0..<3).map {
+            InterruptionNotice(kind: .interruption, nodeName: "gone\($0)", instanceType: "c5.large", availabilityZone: "us-east-1a", receivedAt: F.t0 - .seconds(Int64(60 * $0)))
+        }
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1), notices: notices)
+        var state = PlannerState()
+        let p = plan(F.input([r], policies: policies), state: &state)
+        let g = try #require(p.launches.first?.group)
+        #expect(g.market == .spot)
+        #expect(!(g.instanceType == "c5.large" && g.availabilityZone == "us-east-1a"))
+        #expect(p.reasons.contains { $0.contains("storm") })
+    }
+
+    @Test("a lost cluster's demand moves to its failover target; failback is explicit")
+    func failover() throws {
+        let lost = F.report("a", nodes: (0..<3).map { F.node("n\($0)", zone: F.zones[$0], load: 0.5) }, at: F.t0 - .seconds(120))
+        let target = F.report("b", nodes: [])
+        var state = PlannerState()
+        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.failoverTargets = ["b"] }, "b": onDemandOnly()]
+        let p = plan(F.input([lost, target], policies: policies), state: &state)
+        #expect(p.plan(for: "a")!.status == .lost)
+        #expect(p.plan(for: "a")!.launches.isEmpty && p.plan(for: "a")!.drains.isEmpty)
+        // 2.7 vCPU / 10.8 GiB requested / 0.75 = 3.6 vCPU / 14.4 GiB: 2 × m6i.large covers both.
+        #expect(p.plan(for: "b")!.launchCount == 2)
+        #expect(state.failovers["a"]?.target == "b")
+        #expect(state.failBack("a") != nil)
+        #expect(state.failovers.isEmpty)
+    }
+
+    @Test("a failed region's clusters get no commands and hand over their demand")
+    func failedRegion() throws {
+        let spot = F.spotPrices(regions: ["us-east-1": F.zones, "eu-west-1": ["eu-west-1a"]])
+        let eu = F.report("eu", region: "eu-west-1", zones: ["eu-west-1a"], nodes: [], pending: F.pending(cpu: 3, gib: 1))
+        let us = F.report("us", nodes: [])
+        let policies: [ClusterID: ClusterPolicy] = ["eu": onDemandOnly { $0.failoverTargets = ["us"] }, "us": onDemandOnly()]
+        let p = plan(F.input([eu, us], policies: policies, spot: spot, failedRegions: ["eu-west-1"]))
+        #expect(p.plan(for: "eu")!.status == .regionFailed)
+        #expect(p.plan(for: "eu")!.launchCount == 0)
+        #expect(p.plan(for: "us")!.launchCount == 3)
+    }
+
+    @Test("warm headroom adds spare nodes; a paused cluster is left alone")
+    func headroomAndPause() throws {
+        let nodes = [F.node("a1", load: 0.3), F.node("b1", zone: "us-east-1b", load: 0.3)]
+        let warm = plan(F.input([F.report("a", nodes: nodes)], policies: ["a": onDemandOnly { $0.warmHeadroom = .nodes(2) }]))
+        #expect(warm.plan(for: "a")!.launchCount == 2)
+        let paused = plan(F.input([F.report("a", nodes: [], pending: F.pending(cpu: 5, gib: 1))], policies: ["a": onDemandOnly { $0.paused = true }]))
+        #expect(paused.plan(for: "a")!.status == .paused)
+        #expect(paused.launches.isEmpty)
+    }
+
+    @Test("stale metrics never scale down")
+    func staleMetrics() throws {
+        var r = F.report("a", nodes: (0..<4).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0) })
+        r.metricsStale = true
+        let p = plan(F.input([r], policies: ["a": onDemandOnly { $0.scaleDownUnneeded = .zero }]))
+        #expect(p.drains.isEmpty)
+    }
+
+    @Test("the two-region budget squeeze worked through in docs/planner.md")
+    func documentedBudgetExample() throws {
+        let now = Timestamp(year: 2026, month: 4, day: 21)  // 240 hours left in April
+        let budget = FleetBudget(monthlyUSD: 1_000, regionalMonthlyUSD: ["eu-west-1": 300])
+        let spent: [SpendScope: Double] = [.fleet: 700, .region("eu-west-1"): 240]
+        let allowance = BudgetAllowance(budget: budget, monthToDate: { spent[$0] ?? 0 }, at: now)
+        #expect(abs(allowance.fleetUSDPerHour - 1.25) < 1e-12)
+        #expect(abs(allowance.regionalUSDPerHour["eu-west-1"]! - 0.25) < 1e-12)
+
+        let euZones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+        let checkout = F.report(
+            "checkout-us", nodes: (0..<4).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0.7) }, pending: F.pending(cpu: 3, gib: 1), at: now)
+        let search = F.report(
+            "search-us", nodes: (0..<2).map { F.node("n\($0)", zone: F.zones[$0], load: 0.5) }, pending: F.pending(cpu: 8.5, gib: 2), at: now)
+        let batch = F.report(
+            "batch-eu", region: "eu-west-1", zones: euZones,
+            nodes: (0..<2).map { F.node("n\($0)", zone: euZones[$0], load: 0.5, region: "eu-west-1") }, pending: F.pending(cpu: 4, gib: 1), at: now)
+        let policies: [ClusterID: ClusterPolicy] = [
+            "checkout-us": onDemandOnly { $0.minNodes = 1; $0.priorityClass = .high },
+            "search-us": onDemandOnly { $0.minNodes = 1; $0.weight = 2 },
+            "batch-eu": onDemandOnly { $0.minNodes = 1 },
+        ]
+        let spot = F.spotPrices(regions: ["us-east-1": F.zones, "eu-west-1": euZones], at: now)
+        let p = plan(F.input([checkout, search, batch], policies: policies, allowance: allowance, spot: spot, now: now))
+        let c = try #require(p.plan(for: "checkout-us"))
+        let s = try #require(p.plan(for: "search-us"))
+        let b = try #require(p.plan(for: "batch-eu"))
+        #expect(c.launchCount == 2 && c.unfundedNodes == 0)  // high class: fully funded, 2 × c5.large
+        #expect(s.launchCount == 3 && s.unfundedNodes == 3)  // $0.29/h left after checkout buys 3 of 6
+        #expect(b.launchCount == 0 && b.unfundedNodes == 3)  // eu-west-1 cap leaves $0.036/h, under one c5.large
+        #expect(abs(b.unfundedUSDPerHour - 0.288) < 1e-9)
+        #expect(abs(s.unfundedUSDPerHour - 0.255) < 1e-9)
+        #expect(abs(p.budget.plannedUSDPerHour - 1.215) < 1e-9)
+        #expect(abs(p.budget.shortfallUSDPerHour - 0.543) < 1e-9)
+        #expect(!p.budget.overAllowance)
+        #expect(abs(p.budget.regionalPlannedUSDPerHour["eu-west-1"]! - 0.214) < 1e-9)
+    }
+
+    @Test("an interrupted spot node no longer counts as capacity, so a replacement is launched at once")
+    func interruptionReplacement() throws {
+        let nodes = [F.node("a1", load: 0.6), F.node("b1", zone: "us-east-1b", load: 0.6), F.node("s1", type: "c5.large", market: .spot, zone: "us-east-1c", load: 0.6)]
+        let notice = InterruptionNotice(kind: .interruption, nodeName: "s1", instanceType: "c5.large", availabilityZone: "us-east-1c", receivedAt: F.t0)
+        let policies: [ClusterID: ClusterPolicy] = ["a": F.policy { $0.minNodes = 1 }]
+        let calm = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
+        #expect(calm.launches.isEmpty)
+        let p = plan(F.input([F.report("a", nodes: nodes, notices: [notice])], policies: policies))
+        #expect(p.plan(for: "a")!.launchCount >= 1)
+        #expect(p.plan(for: "a")!.keptNodes.allSatisfy { $0.name != "s1" })
+    }
+
+    @Test("without a fresh spot price the spot share goes on-demand, and the plan says why")
+    func noSpotPrices() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 3, gib: 1))
+        let p = plan(F.input([r], policies: ["a": F.policy { $0.minNodes = 0; $0.onDemandBase = 0; $0.targetSpotShare = 1 }], spot: SpotPriceCache()))
+        let c = try #require(p.plan(for: "a"))
+        #expect(c.launchCount == 3)
+        #expect(c.desiredCount(market: .onDemand) == 3)
+        #expect(c.reasons.contains { $0.contains("went on-demand") })
+        let stale = plan(F.input([r], policies: ["a": F.policy { $0.minNodes = 0; $0.onDemandBase = 0; $0.targetSpotShare = 1 }], spot: F.spotPrices(at: F.t0 - .seconds(7_200))))
+        #expect(stale.plan(for: "a")!.desiredCount(market: .spot) == 0)
+    }
+
+    @Test("allowed types and zones are respected; burstable types only when named")
+    func allowedTypesAndZones() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 3, gib: 1))
+        let p = plan(F.input([r], policies: ["a": onDemandOnly { $0.allowedInstanceTypes = ["m6i.xlarge", "t3a.large"]; $0.allowedZones = ["us-east-1b"] }]))
+        let c = try #require(p.plan(for: "a"))
+        #expect(c.launches.allSatisfy { $0.group.availabilityZone == "us-east-1b" })
+        // t3a.large is the cheapest per vCPU and was named, so it is used: 4 vCPU / 1.8 = 3 nodes.
+        #expect(c.launches.allSatisfy { $0.group.instanceType == "t3a.large" })
+        #expect(c.launchCount == 3)
+    }
+
+    @Test("a lost cluster without a healthy target keeps its demand and the fleet is told")
+    func failoverWithoutTarget() throws {
+        let lost = F.report("a", nodes: [F.node("n0", load: 0.5)], at: F.t0 - .seconds(61))
+        let alsoLost = F.report("b", nodes: [], at: F.t0 - .seconds(300))
+        var state = PlannerState()
+        let p = plan(F.input([lost, alsoLost], policies: ["a": F.policy { $0.failoverTargets = ["b", "c"] }]), state: &state)
+        #expect(p.plan(for: "a")!.status == .lost)
+        #expect(state.failovers.isEmpty)
+        #expect(p.reasons.contains { $0.contains("no healthy target") })
+    }
+
+    @Test("each cycle advances the generation stamped on commands")
+    func generation() {
+        var state = PlannerState()
+        let a = plan(F.input([F.report("a", nodes: [])]), state: &state)
+        let b = plan(F.input([F.report("a", nodes: [])]), state: &state)
+        #expect(b.generation == a.generation + 1)
+    }
+}

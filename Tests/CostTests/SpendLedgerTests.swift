@@ -1,0 +1,89 @@
+import Testing
+@testable import Cost
+
+@Suite("Spend ledger and budget")
+struct SpendLedgerTests {
+    let catalog = Fixture.catalog
+    let t0 = Timestamp(year: 2026, month: 4, day: 10)  // April: 720 hours
+
+    func report(_ nodes: [NodeReport], at: Timestamp, cluster: ClusterID = "a", region: String = "us-east-1") -> ClusterReport {
+        ClusterReport(clusterID: cluster, region: region, availabilityZones: Fixture.zones, nodes: nodes, observedAt: at)
+    }
+    func node(_ name: String, _ type: String, _ market: Market = .onDemand, launched: Timestamp) -> NodeReport {
+        NodeReport(
+            name: name, instanceID: "i-\(name)", instanceType: type, market: market, availabilityZone: "us-east-1a", state: .ready,
+            launchedAt: launched, allocatable: .zero, requested: .zero, podCount: 0)
+    }
+
+    @Test("spend accrues per node-second at the launch price, per cluster, region and fleet")
+    func accrues() {
+        var l = SpendLedger()
+        let n = node("x", "m5.large", launched: t0)
+        l.record(report([n], at: t0 + .seconds(1_800)), catalog: catalog, spotPrices: SpotPriceCache())
+        l.record(report([n], at: t0 + .seconds(3_600)), catalog: catalog, spotPrices: SpotPriceCache())
+        #expect(abs(l.monthToDateUSD(.fleet) - 0.096) < 1e-9)
+        #expect(abs(l.monthToDateUSD(.region("us-east-1")) - 0.096) < 1e-9)
+        #expect(abs(l.monthToDateUSD(.cluster("a")) - 0.096) < 1e-9)
+        #expect(l.burnRateUSDPerHour(.fleet) == 0.096)
+    }
+
+    @Test("a spot node keeps the pool price it launched at")
+    func spotLaunchPrice() {
+        var l = SpendLedger()
+        var spot = SpotPriceCache()
+        let pool = SpotPool(region: "us-east-1", availabilityZone: "us-east-1a", instanceType: "m5.large")
+        spot.record(SpotPrice(usdPerHour: 0.03, observedAt: t0), for: pool)
+        let n = node("s", "m5.large", .spot, launched: t0)
+        l.record(report([n], at: t0 + .seconds(1)), catalog: catalog, spotPrices: spot)
+        spot.record(SpotPrice(usdPerHour: 0.09, observedAt: t0 + .seconds(2)), for: pool)
+        l.record(report([n], at: t0 + .seconds(7_201)), catalog: catalog, spotPrices: spot)
+        #expect(abs(l.monthToDateUSD(.fleet) - 0.03 * 7_201 / 3_600) < 1e-9)
+    }
+
+    @Test("projection, allowance and month rollover")
+    func projection() {
+        var l = SpendLedger()
+        let n = node("x", "m5.large", launched: t0)
+        l.record(report([n], at: t0), catalog: catalog, spotPrices: SpotPriceCache())
+        l.record(report([n], at: t0 + .seconds(36_000)), catalog: catalog, spotPrices: SpotPriceCache())
+        let now = t0 + .seconds(36_000)
+        let budget = FleetBudget(monthlyUSD: 100)
+        let s = l.summary(.fleet, budget: budget, at: now)
+        let hoursLeft = (now.month.end - now).hours
+        #expect(abs(s.monthToDateUSD - 0.96) < 1e-9)
+        #expect(abs(s.projectedMonthEndUSD - (0.96 + 0.096 * hoursLeft)) < 1e-9)
+        let a = l.allowance(budget: budget, at: now)
+        #expect(abs(a.fleetUSDPerHour - (100 - 0.96) / hoursLeft) < 1e-9)
+        // Across the month end: only May's part counts in May.
+        let may = Timestamp(year: 2026, month: 5, day: 1)
+        l.record(report([n], at: may - .seconds(3_600)), catalog: catalog, spotPrices: SpotPriceCache())
+        l.record(report([n], at: may + .seconds(3_600)), catalog: catalog, spotPrices: SpotPriceCache())
+        #expect(l.month == CalendarMonth(year: 2026, month: 5))
+        #expect(abs(l.monthToDateUSD(.fleet) - 0.096) < 1e-9)
+    }
+
+    @Test("alerts at 80 % and 100 % fire once per month and scope")
+    func alertsOnce() {
+        var l = SpendLedger()
+        let nodes = (0..<10).map { node("n\($0)", "m5.4xlarge", launched: t0) }  // 7.68 $/h
+        l.record(report(nodes, at: t0), catalog: catalog, spotPrices: SpotPriceCache())
+        l.record(report(nodes, at: t0 + .seconds(3_600 * 10)), catalog: catalog, spotPrices: SpotPriceCache())
+        // 76.8 spent; budget 90: 85 % spent, projection far over.
+        let budget = FleetBudget(monthlyUSD: 90, regionalMonthlyUSD: ["us-east-1": 1_000_000])
+        let first = l.newAlerts(budget: budget, at: t0 + .seconds(36_000))
+        #expect(Set(first.map { "\($0.scope) \($0.basis) \($0.threshold)" }) == ["fleet projected 0.8", "fleet projected 1.0", "fleet spent 0.8"])
+        #expect(l.newAlerts(budget: budget, at: t0 + .seconds(36_001)).isEmpty)
+        l.record(report(nodes, at: t0 + .seconds(3_600 * 12)), catalog: catalog, spotPrices: SpotPriceCache())
+        let second = l.newAlerts(budget: budget, at: t0 + .seconds(3_600 * 12))
+        #expect(second.map { "\($0.scope) \($0.basis) \($0.threshold)" } == ["fleet spent 1.0"])
+    }
+
+    @Test("calendar arithmetic is right across years and leap months")
+    func calendar() {
+        #expect(Timestamp(year: 1970, month: 1, day: 1).sinceEpoch == .zero)
+        #expect(Timestamp(year: 2024, month: 2, day: 29).month == CalendarMonth(year: 2024, month: 2))
+        #expect(CalendarMonth(year: 2024, month: 2).hours == 696)
+        #expect(CalendarMonth(year: 2025, month: 12).next == CalendarMonth(year: 2026, month: 1))
+        #expect(Timestamp(year: 2026, month: 3, day: 14, hour: 12).description == "2026-03-14T12:00:00Z")
+    }
+}
