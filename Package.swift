@@ -62,6 +62,7 @@ let package = Package(
             name: "Wire",
             dependencies: [
                 "WireFormat",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -113,17 +114,25 @@ let package = Package(
         .target(
             name: "ClusterAgent",
             dependencies: [
-                "Wire", "FleetAPI", "Cost",
+                "Wire", "WireFormat", "FleetAPI", "Cost", "BallastConfig",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Coordinator",
             dependencies: [
-                "Wire", "FleetAPI", "Cost", "Consensus",
+                "Wire", "FleetAPI", "Cost", "BallastConfig", "Consensus",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "Simulation",
+            dependencies: ["ClusterAgent", "Cost"],
             swiftSettings: swiftSettings
         ),
 
@@ -132,7 +141,8 @@ let package = Package(
             name: "CoordinatorMain",
             dependencies: [
                 "BallastConfig", "Observability",
-                "Coordinator", "Wire",
+                "Coordinator", "Wire", "WireFormat", "FleetAPI", "Cost",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,7 +155,8 @@ let package = Package(
             name: "ClusterAgentMain",
             dependencies: [
                 "BallastConfig", "Observability",
-                "ClusterAgent", "Wire",
+                "ClusterAgent", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -157,7 +168,8 @@ let package = Package(
         .executableTarget(
             name: "CoordCtl",
             dependencies: [
-                "Wire",
+                "Wire", "WireFormat", "FleetAPI", "BallastConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -217,6 +229,7 @@ let package = Package(
         .testTarget(
             name: "FleetAPITests",
             dependencies: ["FleetAPI", "Wire", "WireFormat", "Cost", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Cost"], swiftSettings: swiftSettings),
         .testTarget(name: "AWSClientsTests", dependencies: ["AWSClients"], swiftSettings: swiftSettings),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),
     ]

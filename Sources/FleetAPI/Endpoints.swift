@@ -32,5 +32,5 @@ extension WireEndpoint {
 
 extension FleetAPI {
     /// Every endpoint protocol of the fleet, for `WireActorSystem.Configuration.endpoints`.
-    public static let endpoints: [WireEndpoint] = [.clusterAgent, .coordinator]
+    public static let endpoints: [WireEndpoint] = [.clusterAgent, .coordinator, .coordinatorAdmin]
 }

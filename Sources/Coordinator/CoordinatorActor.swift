@@ -1,0 +1,158 @@
+import Cost
+import Distributed
+import FleetAPI
+import Logging
+import Wire
+
+/// One coordinator replica's actor: it takes every agent's reports, keeps the fleet registry warm, plans on the
+/// planner's schedule and answers the operator's status queries.
+///
+/// Promise: it never calls EC2 or Kubernetes itself; whatever it decides reaches a cluster only as a command to
+/// that cluster's agent, stamped with the leader's epoch.
+public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdminEndpoint {
+    public typealias ActorSystem = WireActorSystem
+
+    /// The clusters, policies, budget and timings this replica plans with.
+    public struct Settings: Sendable {
+        public var clusters: [ClusterID: (region: String, policy: ClusterPolicy)]
+        public var budget: FleetBudget?
+        public var planner: PlannerSettings
+        public var catalog: PriceCatalog
+
+        public init(
+            clusters: [ClusterID: (region: String, policy: ClusterPolicy)],
+            budget: FleetBudget?,
+            planner: PlannerSettings,
+            catalog: PriceCatalog
+        ) {
+            self.clusters = clusters
+            self.budget = budget
+            self.planner = planner
+            self.catalog = catalog
+        }
+    }
+
+    private let settings: Settings
+    private let wallClock: @Sendable () -> Timestamp
+    private let clock = ContinuousClock()
+    private let logger: Logger
+    private var registry = FleetRegistry<ContinuousClock.Instant>()
+    private var ledger = SpendLedger()
+    private var spotPrices = SpotPriceCache()
+    private var plannerState = PlannerState()
+    private var lastPlan: FleetPlan?
+
+    /// - Parameter wallClock: the current UTC time; reports and budgets are stamped with it.
+    public init(
+        actorSystem: WireActorSystem,
+        settings: Settings,
+        wallClock: @escaping @Sendable () -> Timestamp,
+        logger: Logger
+    ) {
+        self.actorSystem = actorSystem
+        self.settings = settings
+        self.wallClock = wallClock
+        self.logger = logger
+    }
+
+    // MARK: CoordinatorEndpoint
+
+    public distributed func report(_ report: ClusterReport) async throws -> ReportAcknowledgement {
+        guard settings.clusters[report.clusterID] != nil else {
+            throw CommandRejectedError(.wrongCluster, "cluster \(report.clusterID) is not managed by this fleet")
+        }
+        if registry.record(report, at: clock.now) {
+            ledger.record(report, catalog: settings.catalog, spotPrices: spotPrices)
+        }
+        return ReportAcknowledgement(coordinator: actorSystem.nodeID, isLeader: false, epoch: .none)
+    }
+
+    // MARK: CoordinatorAdminEndpoint
+
+    public distributed func status() async throws -> FleetStatus {
+        let now = clock.now
+        let plans = Dictionary((lastPlan?.clusters ?? []).map { ($0.cluster, $0) }, uniquingKeysWith: { first, _ in first })
+        let rows = registry.entries.keys.sorted().compactMap { id -> ClusterStatus? in
+            guard let entry = registry.entries[id] else { return nil }
+            let report = entry.report
+            let active = report.nodes.filter(\.isActive)
+            let plan = plans[id]
+            return ClusterStatus(
+                cluster: id,
+                region: report.region,
+                reportAgeSeconds: (now - entry.receivedAt).seconds,
+                onDemandNodes: active.filter { $0.market == .onDemand }.count,
+                spotNodes: active.filter { $0.market == .spot }.count,
+                pendingPods: report.pending.count,
+                cpuUtilisation: report.utilisation.cpu,
+                desiredNodes: plan.map { $0.keptNodeCount + $0.launches.reduce(0) { $0 + $1.count } } ?? active.count,
+                plannedLaunches: plan?.launches.reduce(0) { $0 + $1.count } ?? 0,
+                plannedDrains: plan?.drains.count ?? 0,
+                plannedUSDPerHour: plan?.plannedUSDPerHour ?? 0,
+                planStatus: plan?.status.rawValue,
+                reasons: plan.map { plan in plan.launches.map(\.reason) + plan.drains.map(\.reason) } ?? []
+            )
+        }
+        return FleetStatus(
+            coordinator: actorSystem.nodeID,
+            isLeader: false,
+            epoch: .none,
+            planGeneration: lastPlan?.generation ?? 0,
+            clusters: rows,
+            planReasons: lastPlan?.reasons ?? []
+        )
+    }
+
+    // MARK: Planning
+
+    /// Plans once from the registry as it stands and keeps the plan for `status`; returns it. Logs one line per
+    /// decision with its reason.
+    @discardableResult
+    public func plan() -> FleetPlan {
+        let now = wallClock()
+        let allowance = settings.budget.map { ledger.allowance(budget: $0, at: now) } ?? .unlimited
+        let input = PlannerInput(
+            reports: registry.reports,
+            policies: settings.clusters.mapValues(\.policy),
+            allowance: allowance,
+            catalog: settings.catalog,
+            spotPrices: spotPrices,
+            interruptionRisk: [:],
+            forecasts: [:],
+            failedRegions: [],
+            now: now
+        )
+        let plan = FleetPlanner(settings: settings.planner).plan(input, state: &plannerState)
+        lastPlan = plan
+        for launch in plan.launches {
+            logger.info(
+                "plan: launch",
+                metadata: [
+                    "ballast.cluster": "\(launch.cluster)", "ballast.generation": "\(plan.generation)",
+                    "count": "\(launch.count)", "pool": "\(launch.group)", "reason": "\(launch.reason)",
+                ]
+            )
+        }
+        for drain in plan.drains {
+            logger.info(
+                "plan: drain",
+                metadata: [
+                    "ballast.cluster": "\(drain.cluster)", "ballast.generation": "\(plan.generation)",
+                    "node": "\(drain.nodeName)", "reason": "\(drain.reason)",
+                ]
+            )
+        }
+        for reason in plan.reasons {
+            logger.notice("plan: fleet", metadata: ["ballast.generation": "\(plan.generation)", "reason": "\(reason)"])
+        }
+        return plan
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number (for display).
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

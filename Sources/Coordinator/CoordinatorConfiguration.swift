@@ -1,0 +1,135 @@
+import BallastConfig
+import Cost
+
+/// A coordinator replica's configuration file (YAML). Every key is optional except `node-id` and `clusters`;
+/// defaults are those of SYSTEM.md. Secrets are named by `file:` or `env:`, never written here.
+public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
+    /// This replica's node id on the wire, e.g. `coord-1`.
+    public var nodeID: String
+    /// Where agents and coordctl connect. Default 0.0.0.0:7400.
+    public var listen: ListenAddress
+    /// Where `/metrics` and `/healthz` are served. Default 127.0.0.1:9464.
+    public var metrics: ListenAddress
+    public var logLevel: LogLevelSetting
+    /// The secret `coordctl` authenticates with. Without it, no operator can connect.
+    public var adminSecret: SecretReference?
+    /// The clusters this fleet manages: their agents authenticate with their own secrets.
+    public var clusters: [ClusterEntry]
+    /// How often the leader plans. Default 5 s.
+    public var planInterval: ConfigDuration
+    /// A cluster whose agent has not reported for this long is lost. Default 60 s.
+    public var clusterLostAfter: ConfigDuration
+    /// The fleet's money. Default: no budget (unlimited).
+    public var budget: BudgetEntry?
+
+    /// One managed cluster.
+    public struct ClusterEntry: Codable, Equatable, Sendable {
+        /// The cluster id; its agent connects with this as its node id.
+        public var id: String
+        public var region: String
+        /// The HMAC secret this cluster's agent authenticates with.
+        public var secret: SecretReference
+        public var minNodes: Int?
+        public var maxNodes: Int?
+        public var onDemandBase: Int?
+        public var targetSpotShare: Double?
+        public var allowedInstanceTypes: [String]?
+
+        private enum CodingKeys: String, CodingKey {
+            case id, region, secret
+            case minNodes = "min-nodes"
+            case maxNodes = "max-nodes"
+            case onDemandBase = "on-demand-base"
+            case targetSpotShare = "target-spot-share"
+            case allowedInstanceTypes = "instance-types"
+        }
+
+        /// The planner's policy for this cluster: its defaults with this entry's overrides.
+        public var policy: ClusterPolicy {
+            var policy = ClusterPolicy()
+            if let minNodes { policy.minNodes = minNodes }
+            if let maxNodes { policy.maxNodes = maxNodes }
+            if let onDemandBase { policy.onDemandBase = onDemandBase }
+            if let targetSpotShare { policy.targetSpotShare = targetSpotShare }
+            if let allowedInstanceTypes { policy.allowedInstanceTypes = allowedInstanceTypes }
+            return policy
+        }
+    }
+
+    /// The monthly budget, fleet-wide and optionally per region, in USD.
+    public struct BudgetEntry: Codable, Equatable, Sendable {
+        public var monthlyUSD: Double
+        public var regions: [String: Double]?
+
+        private enum CodingKeys: String, CodingKey {
+            case monthlyUSD = "monthly-usd"
+            case regions
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case nodeID = "node-id"
+        case listen, metrics
+        case logLevel = "log-level"
+        case adminSecret = "admin-secret"
+        case clusters
+        case planInterval = "plan-interval"
+        case clusterLostAfter = "cluster-lost-after"
+        case budget
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        nodeID = try container.decode(String.self, forKey: .nodeID)
+        listen = try container.decode(.listen, default: ListenAddress(host: "0.0.0.0", port: 7400))
+        metrics = try container.decode(.metrics, default: ListenAddress(host: "127.0.0.1", port: 9464))
+        logLevel = try container.decode(.logLevel, default: .info)
+        adminSecret = try container.decodeIfPresent(SecretReference.self, forKey: .adminSecret)
+        clusters = try container.decode([ClusterEntry].self, forKey: .clusters)
+        planInterval = try container.decode(.planInterval, default: ConfigDuration(.seconds(5)))
+        clusterLostAfter = try container.decode(.clusterLostAfter, default: ConfigDuration(.seconds(60)))
+        budget = try container.decodeIfPresent(BudgetEntry.self, forKey: .budget)
+    }
+
+    public func validate() throws(ConfigValidationError) {
+        guard !nodeID.isEmpty, nodeID.utf8.count <= 255 else {
+            throw ConfigValidationError(key: "node-id", expected: "a node id of 1 to 255 bytes")
+        }
+        try listen.validate(key: "listen", allowZero: true)
+        try metrics.validate(key: "metrics", allowZero: true)
+        guard !clusters.isEmpty else {
+            throw ConfigValidationError(key: "clusters", expected: "at least one cluster (id, region, secret)")
+        }
+        var seen = Set<String>()
+        for (index, cluster) in clusters.enumerated() {
+            let key = "clusters.\(index)"
+            guard !cluster.id.isEmpty, cluster.id.utf8.count <= 255 else {
+                throw ConfigValidationError(key: key + ".id", expected: "a cluster id of 1 to 255 bytes")
+            }
+            guard seen.insert(cluster.id).inserted else {
+                throw ConfigValidationError(key: key + ".id", expected: "a cluster id not used by another entry")
+            }
+            guard !cluster.region.isEmpty else {
+                throw ConfigValidationError(key: key + ".region", expected: "an AWS region such as eu-west-1")
+            }
+            if let minNodes = cluster.minNodes, minNodes < 0 {
+                throw ConfigValidationError(key: key + ".min-nodes", expected: "zero or more nodes")
+            }
+            if let maxNodes = cluster.maxNodes, maxNodes < (cluster.minNodes ?? 0) || maxNodes < 1 {
+                throw ConfigValidationError(key: key + ".max-nodes", expected: "at least 1 and at least min-nodes")
+            }
+            if let share = cluster.targetSpotShare, !(0...1).contains(share) {
+                throw ConfigValidationError(key: key + ".target-spot-share", expected: "a share from 0 to 1")
+            }
+        }
+        guard planInterval.duration > .zero else {
+            throw ConfigValidationError(key: "plan-interval", expected: "a positive duration")
+        }
+        guard clusterLostAfter.duration > planInterval.duration else {
+            throw ConfigValidationError(key: "cluster-lost-after", expected: "a duration longer than plan-interval")
+        }
+        if let budget, !(budget.monthlyUSD > 0) {
+            throw ConfigValidationError(key: "budget.monthly-usd", expected: "a positive amount of USD")
+        }
+    }
+}

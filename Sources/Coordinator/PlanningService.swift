@@ -1,0 +1,46 @@
+import Cost
+import Logging
+import ServiceLifecycle
+
+/// Runs the coordinator's planning round every `interval` until graceful shutdown, the first round one
+/// interval after start (so reports have arrived).
+public struct PlanningService: Service {
+    private let coordinator: CoordinatorActor
+    private let interval: Duration
+    private let logger: Logger
+
+    public init(coordinator: CoordinatorActor, interval: Duration, logger: Logger) {
+        self.coordinator = coordinator
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let clock = ContinuousClock()
+        var next = clock.now.advanced(by: interval)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let wakeUp = next
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await clock.sleep(until: wakeUp)
+                }
+            } catch {
+                return  // Shutdown or cancellation while waiting: stop planning.
+            }
+            let started = clock.now
+            let plan = await coordinator.whenLocal { await $0.plan() }
+            if let plan {
+                logger.debug(
+                    "planned",
+                    metadata: [
+                        "ballast.generation": "\(plan.generation)",
+                        "clusters": "\(plan.clusters.count)",
+                        "duration": "\(clock.now - started)",
+                    ]
+                )
+            }
+            next = next.advanced(by: interval)
+            if next < clock.now { next = clock.now.advanced(by: interval) }  // Fell behind: skip, never burst.
+        }
+    }
+}
