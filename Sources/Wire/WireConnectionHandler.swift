@@ -160,8 +160,9 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                     initialDelay: .init(interval), delay: .init(interval)
                 ) { _ in bound.value.heartbeatFired() }
                 establishedPeer = peer
-                connection.markEstablished(peer)
+                // Routed first, so whoever awaits `established` can call the peer at once.
                 delegate.connectionEstablished(connection, peer: peer)
+                connection.markEstablished(peer)
             case .deliverCall(let call):
                 delegate.connection(connection, received: call)
             case .completeCall(let call, let callID, let outcome):
