@@ -20,6 +20,8 @@ public struct WireCallError: Error, Hashable, Sendable, CustomStringConvertible 
         case overloaded
         /// The local actor system is shutting down.
         case shutdown
+        /// The calling task was cancelled before the reply arrived; the remote function may still run.
+        case cancelled
         /// The remote node hosts no actor with that id (`wire.unknown-actor`).
         case unknownActor
         /// The remote actor has no such distributed function (`wire.unknown-target`).

@@ -247,3 +247,37 @@ struct WireTargetTests {
         await coordinatorSystem.shutdown()
     }
 }
+
+@Suite("WireActorSystem flow control")
+struct WireFlowControlTests {
+    @Test("calls beyond the in-flight bound get overloaded at once instead of queueing")
+    func overloaded() async throws {
+        var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
+        configuration.connection.maxCallsInFlight = 2
+        try await WireFixture.withPair(coordinatorConfiguration: configuration) { pair in
+            let agent = try pair.remoteAgent()
+            async let first = agent.pause(milliseconds: 300)
+            async let second = agent.pause(milliseconds: 300)
+            try await Task.sleep(for: .milliseconds(50))
+            await #expect {
+                _ = try await agent.pause(milliseconds: 1)
+            } throws: { ($0 as? WireCallError)?.code == .overloaded }
+            #expect(try await first + second == 600)
+            #expect(try await agent.pause(milliseconds: 1) == 1)
+        }
+    }
+
+    @Test("cancelling the calling task ends the wait at once with cancelled")
+    func cancellation() async throws {
+        try await WireFixture.withPair { pair in
+            let agent = try pair.remoteAgent()
+            let start = ContinuousClock.now
+            let call = Task { try await agent.pause(milliseconds: 3000) }
+            try await Task.sleep(for: .milliseconds(50))
+            call.cancel()
+            await #expect { _ = try await call.value } throws: { ($0 as? WireCallError)?.code == .cancelled }
+            #expect(ContinuousClock.now - start < .seconds(1))
+            #expect(try await agent.pause(milliseconds: 1) == 1)
+        }
+    }
+}
