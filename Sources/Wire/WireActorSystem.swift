@@ -205,6 +205,23 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         guard let link else {
             throw WireCallError(.peerNotConnected, recipient: recipient, "no connection to node \(recipient.node)")
         }
+        // Refuse here what the peer would refuse: a call it cannot decode or a frame above its limit would
+        // cost the whole connection.
+        let envelope = WireMessage.call(
+            .init(
+                callID: 0, recipient: recipient, target: target.identifier,
+                genericSubstitutions: invocation.genericSubstitutions, arguments: invocation.arguments))
+        do {
+            try envelope.validate()
+        } catch {
+            throw WireCallError(.encodingFailed, recipient: recipient, error.message)
+        }
+        let limit = configuration.connection.frameLimits.maxFrameSize
+        guard envelope.encodedLength <= limit else {
+            throw WireCallError(
+                .encodingFailed, recipient: recipient,
+                "the call is \(envelope.encodedLength) bytes, above the frame limit of \(limit)")
+        }
         let timeout = configuration.callTimeout
         switch link {
         case .network(let connection):
@@ -393,8 +410,15 @@ extension WireActorSystem: WireConnectionDelegate {
 
     func connection(_ connection: WireConnection, received call: WireMessage.Call) {
         Task {
-            let outcome = await self.executeIncoming(call)
-            connection.send(reply: .init(callID: call.callID, outcome: outcome))
+            var reply = WireMessage.Reply(callID: call.callID, outcome: await self.executeIncoming(call))
+            let limit = self.configuration.connection.frameLimits.maxFrameSize
+            if WireMessage.reply(reply).encodedLength > limit {
+                reply.outcome = .error(
+                    .init(
+                        code: WireSystemErrorCode.remoteFailure,
+                        message: "the result is \(WireMessage.reply(reply).encodedLength) bytes, above the frame limit of \(limit)"))
+            }
+            connection.send(reply: reply)
         }
     }
 }

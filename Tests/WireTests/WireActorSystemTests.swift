@@ -281,3 +281,54 @@ struct WireFlowControlTests {
         }
     }
 }
+
+@Suite("WireActorSystem frame limits")
+struct WireFrameLimitTests {
+    @Test("a call above the frame limit fails here with encodingFailed and the connection survives")
+    func oversizeCall() async throws {
+        var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
+        configuration.connection.frameLimits.maxFrameSize = 4096
+        try await WireFixture.withPair(coordinatorConfiguration: configuration) { pair in
+            let agent = try pair.remoteAgent()
+            await #expect {
+                _ = try await agent.echo(String(repeating: "x", count: 10_000))
+            } throws: { ($0 as? WireCallError)?.code == .encodingFailed }
+            #expect(try await agent.echo("small") == "small")
+        }
+    }
+
+    @Test("a result above the frame limit comes back as a remote failure, not a dropped connection")
+    func oversizeResult() async throws {
+        // Frame limits are not negotiated: both sides of a deployment use the same one.
+        var agentConfiguration = WireFixture.configuration(node: "agent-eu-1", role: .agent)
+        agentConfiguration.connection.frameLimits.maxFrameSize = 4096
+        var coordinatorConfiguration = WireFixture.configuration(node: "coord-1", role: .coordinator)
+        coordinatorConfiguration.connection.frameLimits.maxFrameSize = 4096
+        try await WireFixture.withPair(
+            coordinatorConfiguration: coordinatorConfiguration, agentConfiguration: agentConfiguration
+        ) { pair in
+            let agent = try pair.remoteAgent()
+            await #expect {
+                _ = try await agent.repeatText("ab", times: 5000)
+            } throws: { error in
+                guard let error = error as? WireCallError else { return false }
+                return error.code == .remoteFailure && error.message.contains("above the frame limit")
+            }
+            #expect(try await agent.repeatText("ab", times: 2) == "abab")
+        }
+    }
+
+    @Test("either side may dial: a coordinator connecting to a listening agent calls it the same way")
+    func coordinatorDials() async throws {
+        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
+        let coordinatorSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "coord-1", role: .coordinator))
+        let agent = agentSystem.withWellKnownName("agent") { TestAgent(actorSystem: agentSystem) }
+        let address = try await agentSystem.listen(host: "127.0.0.1", port: 0)
+        let peer = try await coordinatorSystem.connect(host: "127.0.0.1", port: address.port!)
+        #expect(peer == WirePeerIdentity(nodeID: "agent-eu-1", role: .agent, version: .current))
+        let remote = try TestAgent.resolve(id: agent.id, using: coordinatorSystem)
+        #expect(try await remote.drain(node: "abcd", epoch: 1).evicted == 4)
+        await coordinatorSystem.shutdown()
+        await agentSystem.shutdown()
+    }
+}
