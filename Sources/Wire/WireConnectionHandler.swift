@@ -182,6 +182,8 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                     let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
                     context.writeAndFlush(wrapOutboundOut(Self.frame(message, allocator: context.channel.allocator)))
                         .whenComplete { _ in bound.value.close(promise: nil) }
+                    // A peer that does not read would hold the last frame, and the close, forever.
+                    context.eventLoop.scheduleTask(in: .seconds(1)) { bound.value.close(promise: nil) }
                 } else {
                     context.close(promise: nil)
                 }
