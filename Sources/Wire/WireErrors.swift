@@ -1,9 +1,3 @@
-// Wire: the TCP transport (SwiftNIO) and the distributed actor system that runs over it (docs/wire.md).
-//
-// Protocol logic (handshake, call table, heartbeats, reconnect backoff) lives in value-type state machines
-// that take events and return actions; the NIO handlers only perform those actions. Depends on WireFormat,
-// SwiftNIO, swift-crypto and swift-log; never on AWS, Kubernetes or the coordinator's logic.
-
 import WireFormat
 
 /// Why a distributed call to a remote actor failed, on the caller's side. Every failure of the transport or
