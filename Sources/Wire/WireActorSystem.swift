@@ -70,6 +70,9 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         var listeners: [any Channel] = []
         var dialers: [Task<Void, Never>] = []
         var subscribers: [UInt64: AsyncStream<WirePeerEvent>.Continuation] = [:]
+        // Incoming calls being executed, cancelled at shutdown.
+        var inboundCalls: [UInt64: Task<Void, Never>] = [:]
+        var nextInboundCall: UInt64 = 0
         var nextSubscriber: UInt64 = 0
         var isShutdown = false
     }
@@ -149,8 +152,13 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
     where Act: DistributedActor, Act.ID == WireActorID {
         let pending = Self.pendingWellKnownName
         return state.withLock { state in
-            if let pending, pending.system == ObjectIdentifier(self), state.actors[WireActorID(node: nodeID, name: pending.name)]?.actor == nil {
-                return WireActorID(node: nodeID, name: pending.name)
+            if let pending, pending.system == ObjectIdentifier(self) {
+                if state.actors[WireActorID(node: nodeID, name: pending.name)]?.actor == nil {
+                    return WireActorID(node: nodeID, name: pending.name)
+                }
+                logger.warning(
+                    "well-known actor name already taken; the new actor gets a generated name",
+                    metadata: ["ballast.actor": "\(pending.name)"])
             }
             state.nextActorNumber += 1
             return WireActorID(node: nodeID, name: "\(Act.self)-\(state.nextActorNumber)")
@@ -204,6 +212,23 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         }
         guard let link else {
             throw WireCallError(.peerNotConnected, recipient: recipient, "no connection to node \(recipient.node)")
+        }
+        // Refuse here what the peer would refuse: a call it cannot decode or a frame above its limit would
+        // cost the whole connection.
+        let envelope = WireMessage.call(
+            .init(
+                callID: 0, recipient: recipient, target: target.identifier,
+                genericSubstitutions: invocation.genericSubstitutions, arguments: invocation.arguments))
+        do {
+            try envelope.validate()
+        } catch {
+            throw WireCallError(.encodingFailed, recipient: recipient, error.message)
+        }
+        let limit = configuration.connection.frameLimits.maxFrameSize
+        guard envelope.encodedLength <= limit else {
+            throw WireCallError(
+                .encodingFailed, recipient: recipient,
+                "the call is \(envelope.encodedLength) bytes, above the frame limit of \(limit)")
         }
         let timeout = configuration.callTimeout
         switch link {
@@ -354,16 +379,21 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
     /// Stops taking work, says goodbye on every connection, fails calls in flight, stops listening and dialling,
     /// and waits until every connection is closed. Calls made afterwards fail with `shutdown`.
     public func shutdown() async {
-        let (connections, listeners, dialers, subscribers, wasShutdown) = state.withLock { state in
+        let (connections, listeners, dialers, subscribers, inbound, wasShutdown) = state.withLock { state in
             defer {
                 state.isShutdown = true
                 state.subscribers.removeAll()
                 state.dialers.removeAll()
                 state.listeners.removeAll()
+                state.inboundCalls.removeAll()
             }
-            return (Array(state.connections.values), state.listeners, state.dialers, Array(state.subscribers.values), state.isShutdown)
+            return (
+                Array(state.connections.values), state.listeners, state.dialers, Array(state.subscribers.values),
+                Array(state.inboundCalls.values), state.isShutdown
+            )
         }
         guard !wasShutdown else { return }
+        for task in inbound { task.cancel() }
         for listener in listeners { try? await listener.close() }
         for connection in connections { connection.shutdown(reason: "node \(nodeID) is shutting down") }
         for dialer in dialers { dialer.cancel() }
@@ -392,9 +422,23 @@ extension WireActorSystem: WireConnectionDelegate {
     }
 
     func connection(_ connection: WireConnection, received call: WireMessage.Call) {
-        Task {
-            let outcome = await self.executeIncoming(call)
-            connection.send(reply: .init(callID: call.callID, outcome: outcome))
+        state.withLock { state in
+            guard !state.isShutdown else { return }
+            state.nextInboundCall += 1
+            let token = state.nextInboundCall
+            // Registered under the lock before the task can run, so its own removal always finds it.
+            state.inboundCalls[token] = Task {
+                defer { _ = self.state.withLock { $0.inboundCalls.removeValue(forKey: token) } }
+                var reply = WireMessage.Reply(callID: call.callID, outcome: await self.executeIncoming(call))
+                let limit = self.configuration.connection.frameLimits.maxFrameSize
+                if WireMessage.reply(reply).encodedLength > limit {
+                    reply.outcome = .error(
+                        .init(
+                            code: WireSystemErrorCode.remoteFailure,
+                            message: "the result is \(WireMessage.reply(reply).encodedLength) bytes, above the frame limit of \(limit)"))
+                }
+                connection.send(reply: reply)
+            }
         }
     }
 }

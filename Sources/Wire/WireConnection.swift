@@ -21,6 +21,28 @@ final class CallCompletion: Sendable {
     }
 }
 
+/// Hands a call's completion to the cancellation handler, whichever of the two runs first.
+final class CancellationSlot: Sendable {
+    private let state = Mutex<(completion: CallCompletion?, cancelled: Bool)>((nil, false))
+
+    /// Stores the completion; false when the task was already cancelled.
+    func install(_ completion: CallCompletion) -> Bool {
+        state.withLock { state in
+            guard !state.cancelled else { return false }
+            state.completion = completion
+            return true
+        }
+    }
+
+    /// Marks the task cancelled and returns the completion to fail, if installed.
+    func cancel() -> CallCompletion? {
+        state.withLock { state in
+            state.cancelled = true
+            return state.completion
+        }
+    }
+}
+
 /// A call on its way to the connection handler.
 struct OutboundCall: Sendable {
     var completion: CallCompletion
@@ -96,17 +118,28 @@ final class WireConnection: Sendable {
         recipient: WireActorID, target: String, genericSubstitutions: [String], arguments: [[UInt8]],
         timeout: Duration
     ) async throws -> WireMessage.Reply.Outcome {
-        try await withCheckedThrowingContinuation { continuation in
-            let completion = CallCompletion(continuation)
-            let call = OutboundCall(
-                completion: completion, recipient: recipient, target: target,
-                genericSubstitutions: genericSubstitutions, arguments: arguments, timeout: timeout)
-            channel.writeAndFlush(WireOutbound.call(call)).whenFailure { error in
-                // Reached only when the channel closed before the handler saw the call; otherwise the handler
-                // has already resumed it and this is a no-op.
-                completion.resume(
-                    with: .failure(WireCallError(.connectionClosed, recipient: recipient, "the connection closed: \(error)")))
+        let slot = CancellationSlot()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let completion = CallCompletion(continuation)
+                guard slot.install(completion) else {
+                    completion.resume(with: .failure(WireCallError(.cancelled, recipient: recipient, "the calling task was cancelled")))
+                    return
+                }
+                let call = OutboundCall(
+                    completion: completion, recipient: recipient, target: target,
+                    genericSubstitutions: genericSubstitutions, arguments: arguments, timeout: timeout)
+                channel.writeAndFlush(WireOutbound.call(call)).whenFailure { error in
+                    // Reached only when the channel closed before the handler saw the call; otherwise the
+                    // handler has already resumed it and this is a no-op.
+                    completion.resume(
+                        with: .failure(WireCallError(.connectionClosed, recipient: recipient, "the connection closed: \(error)")))
+                }
             }
+        } onCancel: {
+            // The caller stops waiting at once; the call stays in the table until its reply or timeout, which
+            // then find it already resumed.
+            slot.cancel()?.resume(with: .failure(WireCallError(.cancelled, recipient: recipient, "the calling task was cancelled")))
         }
     }
 

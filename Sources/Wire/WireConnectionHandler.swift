@@ -160,8 +160,9 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                     initialDelay: .init(interval), delay: .init(interval)
                 ) { _ in bound.value.heartbeatFired() }
                 establishedPeer = peer
-                connection.markEstablished(peer)
+                // Routed first, so whoever awaits `established` can call the peer at once.
                 delegate.connectionEstablished(connection, peer: peer)
+                connection.markEstablished(peer)
             case .deliverCall(let call):
                 delegate.connection(connection, received: call)
             case .completeCall(let call, let callID, let outcome):
@@ -181,6 +182,8 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                     let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
                     context.writeAndFlush(wrapOutboundOut(Self.frame(message, allocator: context.channel.allocator)))
                         .whenComplete { _ in bound.value.close(promise: nil) }
+                    // A peer that does not read would hold the last frame, and the close, forever.
+                    context.eventLoop.scheduleTask(in: .seconds(1)) { bound.value.close(promise: nil) }
                 } else {
                     context.close(promise: nil)
                 }

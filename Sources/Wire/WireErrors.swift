@@ -1,9 +1,3 @@
-// Wire: the TCP transport (SwiftNIO) and the distributed actor system that runs over it (docs/wire.md).
-//
-// Protocol logic (handshake, call table, heartbeats, reconnect backoff) lives in value-type state machines
-// that take events and return actions; the NIO handlers only perform those actions. Depends on WireFormat,
-// SwiftNIO, swift-crypto and swift-log; never on AWS, Kubernetes or the coordinator's logic.
-
 import WireFormat
 
 /// Why a distributed call to a remote actor failed, on the caller's side. Every failure of the transport or
@@ -20,6 +14,8 @@ public struct WireCallError: Error, Hashable, Sendable, CustomStringConvertible 
         case overloaded
         /// The local actor system is shutting down.
         case shutdown
+        /// The calling task was cancelled before the reply arrived; the remote function may still run.
+        case cancelled
         /// The remote node hosts no actor with that id (`wire.unknown-actor`).
         case unknownActor
         /// The remote actor has no such distributed function (`wire.unknown-target`).

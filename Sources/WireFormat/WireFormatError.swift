@@ -1,8 +1,3 @@
-// WireFormat: the bytes of Ballast's wire protocol (docs/wire.md): frames, handshake messages and envelopes.
-//
-// Pure code with no dependencies, so the decoders can be fuzzed on their own and a peer in another language
-// can be checked against the same golden vectors. It must not import NIO or Foundation networking.
-
 /// The one error every WireFormat decoder throws: what was wrong, at which byte offset of the payload, and a
 /// message a person can act on. Decoders never trap on input, whatever the bytes.
 public struct WireFormatError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -280,6 +280,29 @@ extension WireMessage {
         return writer.bytes
     }
 
+    /// The payload length `encode()` produces, computed without encoding, so a sender can refuse a message
+    /// larger than the peer's frame limit before building it.
+    public var encodedLength: Int {
+        func string(_ value: String) -> Int { 2 + value.utf8.count }
+        switch self {
+        case .hello(let hello): return 1 + 4 + 3 + hello.nonce.count + string(hello.nodeID)
+        case .proof(let proof): return 1 + proof.mac.count
+        case .refusal(let refusal): return 1 + 2 + string(refusal.message)
+        case .call(let call):
+            return 1 + 8 + string(call.recipient.node) + string(call.recipient.name) + string(call.target)
+                + 2 + call.genericSubstitutions.reduce(0) { $0 + string($1) }
+                + 2 + call.arguments.reduce(0) { $0 + 4 + $1.count }
+        case .reply(let reply):
+            switch reply.outcome {
+            case .value(let value): return 1 + 8 + 1 + 4 + value.count
+            case .error(let body): return 1 + 8 + 1 + string(body.code) + string(body.message) + 4 + body.detail.count
+            }
+        case .heartbeat: return 1 + 8
+        case .goodbye(let goodbye): return 1 + 2 + string(goodbye.message)
+        case .skippable(_, let body): return 1 + body.count
+        }
+    }
+
     /// Whether this message can be encoded without losing information (field lengths and counts within their
     /// bounds); senders check it so that a bad value fails on this side with a clear error.
     public func validate() throws(WireFormatError) {

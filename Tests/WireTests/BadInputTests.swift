@@ -25,7 +25,7 @@ struct BadInputTests {
 
     static func serverConfiguration() -> WireActorSystem.Configuration {
         var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
-        configuration.connection.handshakeTimeout = .milliseconds(300)
+        configuration.connection.handshakeTimeout = .seconds(1)
         return configuration
     }
 

@@ -39,6 +39,10 @@ distributed actor TestAgent {
         throw DiskOnFire()
     }
 
+    distributed func repeatText(_ text: String, times: Int) -> String {
+        String(repeating: text, count: times)
+    }
+
     distributed func echo<Value: Codable & Sendable>(_ value: Value) -> Value {
         value
     }

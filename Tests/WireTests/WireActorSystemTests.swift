@@ -247,3 +247,121 @@ struct WireTargetTests {
         await coordinatorSystem.shutdown()
     }
 }
+
+@Suite("WireActorSystem flow control")
+struct WireFlowControlTests {
+    @Test("calls beyond the in-flight bound get overloaded at once instead of queueing")
+    func overloaded() async throws {
+        var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
+        configuration.connection.maxCallsInFlight = 2
+        try await WireFixture.withPair(coordinatorConfiguration: configuration) { pair in
+            let agent = try pair.remoteAgent()
+            async let first = agent.pause(milliseconds: 300)
+            async let second = agent.pause(milliseconds: 300)
+            try await Task.sleep(for: .milliseconds(50))
+            await #expect {
+                _ = try await agent.pause(milliseconds: 1)
+            } throws: { ($0 as? WireCallError)?.code == .overloaded }
+            #expect(try await first + second == 600)
+            #expect(try await agent.pause(milliseconds: 1) == 1)
+        }
+    }
+
+    @Test("cancelling the calling task ends the wait at once with cancelled")
+    func cancellation() async throws {
+        try await WireFixture.withPair { pair in
+            let agent = try pair.remoteAgent()
+            let start = ContinuousClock.now
+            let call = Task { try await agent.pause(milliseconds: 3000) }
+            try await Task.sleep(for: .milliseconds(50))
+            call.cancel()
+            await #expect { _ = try await call.value } throws: { ($0 as? WireCallError)?.code == .cancelled }
+            #expect(ContinuousClock.now - start < .seconds(1))
+            #expect(try await agent.pause(milliseconds: 1) == 1)
+        }
+    }
+}
+
+@Suite("WireActorSystem frame limits")
+struct WireFrameLimitTests {
+    @Test("a call above the frame limit fails here with encodingFailed and the connection survives")
+    func oversizeCall() async throws {
+        var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
+        configuration.connection.frameLimits.maxFrameSize = 4096
+        try await WireFixture.withPair(coordinatorConfiguration: configuration) { pair in
+            let agent = try pair.remoteAgent()
+            await #expect {
+                _ = try await agent.echo(String(repeating: "x", count: 10_000))
+            } throws: { ($0 as? WireCallError)?.code == .encodingFailed }
+            #expect(try await agent.echo("small") == "small")
+        }
+    }
+
+    @Test("a result above the frame limit comes back as a remote failure, not a dropped connection")
+    func oversizeResult() async throws {
+        // Frame limits are not negotiated: both sides of a deployment use the same one.
+        var agentConfiguration = WireFixture.configuration(node: "agent-eu-1", role: .agent)
+        agentConfiguration.connection.frameLimits.maxFrameSize = 4096
+        var coordinatorConfiguration = WireFixture.configuration(node: "coord-1", role: .coordinator)
+        coordinatorConfiguration.connection.frameLimits.maxFrameSize = 4096
+        try await WireFixture.withPair(
+            coordinatorConfiguration: coordinatorConfiguration, agentConfiguration: agentConfiguration
+        ) { pair in
+            let agent = try pair.remoteAgent()
+            await #expect {
+                _ = try await agent.repeatText("ab", times: 5000)
+            } throws: { error in
+                guard let error = error as? WireCallError else { return false }
+                return error.code == .remoteFailure && error.message.contains("above the frame limit")
+            }
+            #expect(try await agent.repeatText("ab", times: 2) == "abab")
+        }
+    }
+
+    @Test("either side may dial: a coordinator connecting to a listening agent calls it the same way")
+    func coordinatorDials() async throws {
+        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
+        let coordinatorSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "coord-1", role: .coordinator))
+        let agent = agentSystem.withWellKnownName("agent") { TestAgent(actorSystem: agentSystem) }
+        let address = try await agentSystem.listen(host: "127.0.0.1", port: 0)
+        let peer = try await coordinatorSystem.connect(host: "127.0.0.1", port: address.port!)
+        #expect(peer == WirePeerIdentity(nodeID: "agent-eu-1", role: .agent, version: .current))
+        let remote = try TestAgent.resolve(id: agent.id, using: coordinatorSystem)
+        #expect(try await remote.drain(node: "abcd", epoch: 1).evicted == 4)
+        await coordinatorSystem.shutdown()
+        await agentSystem.shutdown()
+    }
+}
+
+@Suite("WireActorSystem connect")
+struct WireConnectTests {
+    @Test("connect started before the coordinator listens retries with backoff and succeeds when it comes up")
+    func connectBeforeListen() async throws {
+        // Find a free port, then release it for the coordinator to take later.
+        let probe = try WireActorSystem(configuration: WireFixture.configuration(node: "probe", role: .admin))
+        let port = try #require(try await probe.listen(host: "127.0.0.1", port: 0).port)
+        await probe.shutdown()
+
+        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
+        let connecting = Task { try await agentSystem.connect(host: "127.0.0.1", port: port) }
+        try await Task.sleep(for: .milliseconds(300))
+        let coordinatorSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "coord-1", role: .coordinator))
+        _ = try await coordinatorSystem.listen(host: "127.0.0.1", port: port)
+        #expect(try await connecting.value.nodeID == "coord-1")
+        await agentSystem.shutdown()
+        await coordinatorSystem.shutdown()
+    }
+
+    @Test("cancelling a connect that has not succeeded yet stops it with cancelled")
+    func cancelConnect() async throws {
+        let probe = try WireActorSystem(configuration: WireFixture.configuration(node: "probe", role: .admin))
+        let port = try #require(try await probe.listen(host: "127.0.0.1", port: 0).port)
+        await probe.shutdown()
+        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
+        let connecting = Task { try await agentSystem.connect(host: "127.0.0.1", port: port) }
+        try await Task.sleep(for: .milliseconds(100))
+        connecting.cancel()
+        await #expect { _ = try await connecting.value } throws: { ($0 as? WireConnectError)?.code == .cancelled }
+        await agentSystem.shutdown()
+    }
+}

@@ -112,3 +112,11 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("WireMessage encoded length")
+struct WireMessageLengthTests {
+    @Test("encodedLength equals the length of the encoding", arguments: WireMessageTests.samples)
+    func matches(message: WireMessage) {
+        #expect(message.encodedLength == message.encode().count)
+    }
+}
