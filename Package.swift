@@ -229,6 +229,8 @@ let package = Package(
         .testTarget(
             name: "FleetAPITests",
             dependencies: ["FleetAPI", "Wire", "WireFormat", "Cost", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "ClusterAgent", .product(name: "Logging", package: "swift-log"), "BallastConfig", "Cost", "FleetAPI", "Wire", "WireFormat", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .testTarget(name: "ClusterAgentTests", dependencies: ["ClusterAgent", "BallastConfig", "Cost", "FleetAPI", "Wire", "WireFormat", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Cost"], swiftSettings: swiftSettings),
         .testTarget(name: "AWSClientsTests", dependencies: ["AWSClients"], swiftSettings: swiftSettings),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"], swiftSettings: swiftSettings),

@@ -1,0 +1,115 @@
+import ClusterAgent
+import Coordinator
+import Cost
+import Crypto
+import FleetAPI
+import Logging
+import Testing
+import Wire
+import WireFormat
+
+/// A cluster that always looks the same: 3 busy workers and 10 pending pods.
+struct FixedCluster: ClusterObserver {
+    var id: ClusterID = "eu-web"
+
+    func observe(at now: Timestamp) async throws -> ClusterReport {
+        let nodes = (0..<3).map { index in
+            NodeReport(
+                name: "worker-\(index)",
+                instanceID: "i-\(index)",
+                instanceType: "m6i.large",
+                market: index < 2 ? .onDemand : .spot,
+                availabilityZone: ["eu-west-1a", "eu-west-1b", "eu-west-1c"][index],
+                state: .ready,
+                launchedAt: now - .seconds(7200),
+                allocatable: .vcpu(2, gib: 8),
+                requested: .vcpu(1.9, gib: 6),
+                podCount: 8
+            )
+        }
+        return ClusterReport(
+            clusterID: id,
+            region: "eu-west-1",
+            availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+            nodes: nodes,
+            pending: PendingPods(count: 10, totalRequests: .vcpu(5, gib: 10), largestRequest: .vcpu(0.5, gib: 1)),
+            utilisation: Utilisation(cpu: 0.95, memory: 0.75),
+            observedAt: now
+        )
+    }
+}
+
+@Suite("coordinator actor")
+struct CoordinatorActorTests {
+    static func systems() throws -> (coordinator: WireActorSystem, agent: WireActorSystem) {
+        let hub = WireHub()
+        func configuration(_ node: String, _ role: WireRole) -> WireActorSystem.Configuration {
+            var configuration = WireActorSystem.Configuration(
+                nodeID: node,
+                role: role,
+                secrets: .shared(SymmetricKey(data: Array("coordinator-test-secret-01234567".utf8)))
+            )
+            configuration.endpoints = FleetAPI.endpoints
+            configuration.remoteErrorTypes = FleetAPI.remoteErrorTypes
+            return configuration
+        }
+        return (
+            try WireActorSystem(configuration: configuration("coord-1", .coordinator), hub: hub),
+            try WireActorSystem(configuration: configuration("eu-web", .agent), hub: hub)
+        )
+    }
+
+    static func coordinator(on system: WireActorSystem) throws -> CoordinatorActor {
+        let catalog = try PriceCatalog.bundled()
+        return system.withWellKnownName(WireActorSystem.WellKnownName.coordinator) {
+            CoordinatorActor(
+                actorSystem: system,
+                settings: .init(
+                    clusters: ["eu-web": (region: "eu-west-1", policy: ClusterPolicy())],
+                    budget: nil,
+                    planner: PlannerSettings(),
+                    catalog: catalog
+                ),
+                wallClock: { Timestamp.now() },
+                logger: Logger(label: "test")
+            )
+        }
+    }
+
+    @Test("an agent's report reaches the coordinator, the plan adds capacity for pending pods, status shows both")
+    func reportPlanStatus() async throws {
+        let (coordinatorSystem, agentSystem) = try Self.systems()
+        let coordinator = try Self.coordinator(on: coordinatorSystem)
+        let reporting = ReportingService(system: agentSystem, observer: FixedCluster(), interval: .seconds(5), logger: Logger(label: "test"))
+        await reporting.reportOnce()
+        #expect(await reporting.delivered == 1)
+
+        let plan = await coordinator.whenLocal { await $0.plan() }
+        let launched = plan?.launches.reduce(0) { $0 + $1.count } ?? 0
+        #expect(launched >= 3)  // 5 vCPU pending at 75 % target utilisation needs at least 3 more 2-vCPU workers.
+
+        let status = try await coordinator.status()
+        let row = try #require(status.clusters.first)
+        #expect(row.cluster == "eu-web")
+        #expect(row.onDemandNodes == 2)
+        #expect(row.spotNodes == 1)
+        #expect(row.pendingPods == 10)
+        #expect(row.plannedLaunches == launched)
+        #expect(row.desiredNodes == 3 + launched)
+        #expect(status.planGeneration == plan?.generation)
+        await agentSystem.shutdown()
+        await coordinatorSystem.shutdown()
+    }
+
+    @Test("a report from a cluster the fleet does not manage is refused with a typed error")
+    func unknownCluster() async throws {
+        let (coordinatorSystem, agentSystem) = try Self.systems()
+        let coordinator = try Self.coordinator(on: coordinatorSystem)
+        let remote = try $CoordinatorEndpoint.resolve(id: coordinator.id, using: agentSystem)
+        let report = try await FixedCluster(id: "stranger").observe(at: Timestamp.now())
+        await #expect(throws: CommandRejectedError.self) { try await remote.report(report) }
+        #expect(try await coordinator.status().clusters.isEmpty)
+        await agentSystem.shutdown()
+        await coordinatorSystem.shutdown()
+    }
+}
