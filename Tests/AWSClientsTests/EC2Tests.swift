@@ -40,6 +40,7 @@ struct EC2Tests {
             #expect(spot.instances.first?.availabilityZone == setup.zone)
             #expect(spot.instances.first?.tags["ballast.cluster"] == cluster)
             #expect(spot.instances.first?.tags["Name"] == "worker & friends")
+            #expect(spot.instances.allSatisfy { $0.clientToken == "\(cluster)-g1-s0" })
 
             let onDemand = try await ec2.runInstances(.init(
                 launchTemplate: .name(setup.templateName), subnetID: setup.subnet, tags: tags))
