@@ -152,12 +152,8 @@ public struct AWSClient: Sendable {
                     throw error
                 }
                 logger.debug("retrying after failure", metadata: ["aws.error": "\(error.code)", "aws.delay": "\(delay)"])
-                do {
-                    try await configuration.sleep(delay)
-                } catch {
-                    // Cancelled while waiting: the caller no longer wants the result; report the real failure.
-                    throw error
-                }
+                // A cancelled caller stops here: the sleep throws CancellationError, which propagates.
+                try await configuration.sleep(delay)
             }
         }
     }

@@ -162,6 +162,32 @@ struct CredentialsTests {
         }
     }
 
+    @Test("concurrent callers share one metadata fetch")
+    func metadataCoalesced() async throws {
+        let routes: [String: [ScriptedHTTPServer.Reply]] = [
+            "PUT /latest/api/token": [.init(body: "t")],
+            "GET /latest/meta-data/iam/security-credentials/": [.init(body: "role")],
+            "GET /latest/meta-data/iam/security-credentials/role": [
+                .init(body: Self.roleDocument("ASIAONCE", expiration: "2099-01-01T00:00:00Z"))
+            ],
+        ]
+        try await ScriptedHTTPServer.with(routes: routes) { server in
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let provider = InstanceMetadataCredentialsProvider(
+                httpClient: http, configuration: .init(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint]))
+            let logger = self.logger
+            let ids = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<8 { group.addTask { try await provider.credentials(logger: logger)?.accessKeyID } }
+                return try await group.reduce(into: [String?]()) { $0.append($1) }
+            }
+            #expect(ids == Array(repeating: "ASIAONCE", count: 8))
+            let log = try await http.execute(HTTPClientRequest(url: server.endpoint + "/__requests"), timeout: .seconds(5))
+            let recorded = try ScriptedHTTPServer.decodeRecorded(Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView))
+            try await http.shutdown()
+            #expect(recorded.count == 3)
+        }
+    }
+
     @Test("no metadata service answering means no credentials from it, and the chain says what to set")
     func metadataUnreachable() async throws {
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
