@@ -111,6 +111,7 @@ public struct AWSClient: Sendable {
         while true {
             attempt += 1
             logger[metadataKey: "aws.attempt"] = "\(attempt)"
+            logger[metadataKey: "aws.request-id"] = nil
             let credentials: AWSCredentials
             do {
                 guard let found = try await credentialsProvider.credentials(logger: logger) else {
@@ -148,10 +149,10 @@ public struct AWSClient: Sendable {
                 if let id = error.requestID { logger[metadataKey: "aws.request-id"] = "\(id)" }
                 let decision = configuration.retry.decide(after: error, attempt: attempt, jitter: configuration.jitter())
                 guard case .retry(let delay) = decision, quota.acquire(for: error) else {
-                    logger.debug("request failed", metadata: ["aws.error": "\(error.code)", "aws.status": "\(error.httpStatus.map(String.init) ?? "-")"])
+                    logger.debug("request failed", metadata: ["aws.error": "\(error.code.logLabel)", "aws.status": "\(error.httpStatus.map(String.init) ?? "-")"])
                     throw error
                 }
-                logger.debug("retrying after failure", metadata: ["aws.error": "\(error.code)", "aws.delay": "\(delay)"])
+                logger.debug("retrying after failure", metadata: ["aws.error": "\(error.code.logLabel)", "aws.delay": "\(delay)"])
                 // A cancelled caller stops here: the sleep throws CancellationError, which propagates.
                 try await configuration.sleep(delay)
             }

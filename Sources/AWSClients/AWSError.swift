@@ -99,6 +99,17 @@ public struct AWSError: Error, Sendable, Equatable {
     }
 }
 
+extension AWSError.Code {
+    /// The kind and, for `.service`, the service's code, without its message: service messages can quote
+    /// request values, which stay out of logs.
+    var logLabel: String {
+        switch self {
+        case .service(let code, _): "service(\(code))"
+        default: "\(self)"
+        }
+    }
+}
+
 extension AWSError: CustomStringConvertible {
     public var description: String {
         var parts = ["AWSError(\(code))"]

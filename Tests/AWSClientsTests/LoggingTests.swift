@@ -41,7 +41,7 @@ struct LoggingTests {
         let secret = "SECRET-\(UUID().uuidString)"
         let token = "TOKEN-\(UUID().uuidString)"
         let replies: [ScriptedHTTPServer.Reply] = [
-            .init(status: 500, headers: ["x-amzn-RequestId": "req-500"], body: #"{"__type":"InternalServerError","message":"oops"}"#),
+            .init(status: 500, headers: ["x-amzn-RequestId": "req-500"], body: #"{"__type":"InternalServerError","message":"MESSAGE-MARKER"}"#),
             .init(status: 200, headers: ["x-amzn-RequestId": "req-200"], body: #"{"Item":{"payload":{"S":"BODY-MARKER"}}}"#),
         ]
         try await ScriptedHTTPServer.with(routes: ["POST /": replies]) { server in
@@ -64,7 +64,7 @@ struct LoggingTests {
             let lines = logs.lines.withLock { $0 }
             #expect(!lines.isEmpty)
             for line in lines {
-                for forbidden in [secret, token, "BODY-MARKER", "REQUEST-MARKER", "AKIALOGTEST"] {
+                for forbidden in [secret, token, "BODY-MARKER", "REQUEST-MARKER", "MESSAGE-MARKER", "AKIALOGTEST"] {
                     #expect(!line.contains(forbidden), "log line leaks \(forbidden): \(line)")
                 }
             }
