@@ -112,6 +112,12 @@ struct CredentialsTests {
         #expect(try await withEnv.credentials(logger: logger)?.accessKeyID == "AKIDENV")
         let fileOnly = CredentialsProviderChain([EnvironmentCredentialsProvider(environment: base), ProfileCredentialsProvider(environment: base)])
         #expect(try await fileOnly.credentials(logger: logger)?.accessKeyID == "AKIDFILE")
+        // Resolved once: a later change of the file does not reach a running chain (as with the CLI).
+        try "[default]\naws_access_key_id = AKIDCHANGED\naws_secret_access_key = c\n".write(
+            toFile: paths["credentials"]!, atomically: true, encoding: .utf8)
+        #expect(try await fileOnly.credentials(logger: logger)?.accessKeyID == "AKIDFILE")
+        let fresh = CredentialsProviderChain([ProfileCredentialsProvider(environment: base)])
+        #expect(try await fresh.credentials(logger: logger)?.accessKeyID == "AKIDCHANGED")
     }
 
     // MARK: IMDSv2
