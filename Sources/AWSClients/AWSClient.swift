@@ -60,8 +60,8 @@ public struct AWSClient: Sendable {
     public let httpClient: HTTPClient
     public let credentialsProvider: any AWSCredentialsProvider
     public let configuration: Configuration
-    public let logger: Logger
-    let quota = RetryQuota()
+    public private(set) var logger: Logger
+    let quota: RetryQuota
 
     public init(
         httpClient: HTTPClient, credentialsProvider: any AWSCredentialsProvider, configuration: Configuration,
@@ -71,6 +71,15 @@ public struct AWSClient: Sendable {
         self.credentialsProvider = credentialsProvider
         self.configuration = configuration
         self.logger = logger
+        self.quota = RetryQuota()
+    }
+
+    /// The same client (HTTP client, credentials, retry quota) logging to `logger`, e.g. one carrying the
+    /// caller's own metadata such as `ballast.cluster`.
+    public func logging(to logger: Logger) -> AWSClient {
+        var copy = self
+        copy.logger = logger
+        return copy
     }
 
     /// The base URL for a service: the override when configured, else `https://{prefix}.{region}.amazonaws.com`.

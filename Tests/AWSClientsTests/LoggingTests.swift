@@ -56,7 +56,12 @@ struct LoggingTests {
                         "AWS_ACCESS_KEY_ID": "AKIALOGTEST", "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token,
                     ])
                 ]),
-                configuration: configuration, logger: logs.logger())
+                configuration: configuration, logger: Logger(label: "unused")
+            ).logging(to: {
+                var logger = logs.logger()
+                logger[metadataKey: "ballast.cluster"] = "c1"
+                return logger
+            }())
             let output = try await DynamoDB(client: client).getItem(
                 .init(tableName: "t", key: ["pk": .string("REQUEST-MARKER")], consistentRead: true))
             try await http.shutdown()
@@ -70,6 +75,7 @@ struct LoggingTests {
             }
             let all = logs.metadata.withLock { $0 }
             #expect(all.allSatisfy { $0["aws.service"] == "dynamodb" && $0["aws.operation"] == "GetItem" })
+            #expect(all.allSatisfy { $0["ballast.cluster"] == "c1" })
             #expect(all.contains { $0["aws.request-id"] == "req-500" })
             #expect(all.contains { $0["aws.request-id"] == "req-200" })
         }
