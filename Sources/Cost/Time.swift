@@ -12,6 +12,25 @@ public struct Timestamp: Codable, Sendable, Hashable, Comparable, CustomStringCo
 
     public init(sinceEpoch: Duration) { self.sinceEpoch = sinceEpoch }
 
+    /// On the wire and in files a timestamp is one JSON integer: milliseconds since the Unix epoch (UTC), the
+    /// form every language reads. Finer precision is dropped (toward negative infinity).
+    public init(from decoder: any Decoder) throws {
+        let milliseconds = try decoder.singleValueContainer().decode(Int64.self)
+        self.sinceEpoch = .milliseconds(milliseconds)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(millisecondsSinceEpoch)
+    }
+
+    /// Whole milliseconds since the Unix epoch, rounded toward negative infinity.
+    public var millisecondsSinceEpoch: Int64 {
+        let (seconds, attoseconds) = sinceEpoch.components
+        let milliseconds = attoseconds >= 0 ? attoseconds / 1_000_000_000_000_000 : (attoseconds - 999_999_999_999_999) / 1_000_000_000_000_000
+        return seconds * 1_000 + milliseconds
+    }
+
     /// An instant given as whole seconds since the Unix epoch.
     public init(secondsSinceEpoch: Int64) { self.sinceEpoch = .seconds(secondsSinceEpoch) }
 
