@@ -1,0 +1,77 @@
+import AsyncHTTPClient
+import BallastTestSupport
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import AWSClients
+
+/// Collects every log record, with its metadata rendered, for assertions.
+final class CapturedLogs: Sendable {
+    let lines = Mutex<[String]>([])
+    let metadata = Mutex<[Logger.Metadata]>([])
+
+    func logger() -> Logger {
+        var logger = Logger(label: "test.capture") { _ in Handler(sink: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let sink: CapturedLogs
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+            sink.lines.withLock { $0.append("\(event.level) \(event.message) \(merged)") }
+            sink.metadata.withLock { $0.append(merged) }
+        }
+    }
+}
+
+@Suite("Logging")
+struct LoggingTests {
+    @Test("logs carry service, operation and request id, and never secrets, tokens or bodies")
+    func noSecretsInLogs() async throws {
+        let secret = "SECRET-\(UUID().uuidString)"
+        let token = "TOKEN-\(UUID().uuidString)"
+        let replies: [ScriptedHTTPServer.Reply] = [
+            .init(status: 500, headers: ["x-amzn-RequestId": "req-500"], body: #"{"__type":"InternalServerError","message":"oops"}"#),
+            .init(status: 200, headers: ["x-amzn-RequestId": "req-200"], body: #"{"Item":{"payload":{"S":"BODY-MARKER"}}}"#),
+        ]
+        try await ScriptedHTTPServer.with(routes: ["POST /": replies]) { server in
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let logs = CapturedLogs()
+            var configuration = AWSClient.Configuration(region: "us-east-1", endpoints: ["dynamodb": server.endpoint])
+            configuration.sleep = { _ in }
+            let client = AWSClient(
+                httpClient: http,
+                credentialsProvider: CredentialsProviderChain([
+                    EnvironmentCredentialsProvider(environment: [
+                        "AWS_ACCESS_KEY_ID": "AKIALOGTEST", "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token,
+                    ])
+                ]),
+                configuration: configuration, logger: logs.logger())
+            let output = try await DynamoDB(client: client).getItem(
+                .init(tableName: "t", key: ["pk": .string("REQUEST-MARKER")], consistentRead: true))
+            try await http.shutdown()
+            #expect(output.item?["payload"] == .string("BODY-MARKER"))
+            let lines = logs.lines.withLock { $0 }
+            #expect(!lines.isEmpty)
+            for line in lines {
+                for forbidden in [secret, token, "BODY-MARKER", "REQUEST-MARKER", "AKIALOGTEST"] {
+                    #expect(!line.contains(forbidden), "log line leaks \(forbidden): \(line)")
+                }
+            }
+            let all = logs.metadata.withLock { $0 }
+            #expect(all.allSatisfy { $0["aws.service"] == "dynamodb" && $0["aws.operation"] == "GetItem" })
+            #expect(all.contains { $0["aws.request-id"] == "req-500" })
+            #expect(all.contains { $0["aws.request-id"] == "req-200" })
+        }
+    }
+}
