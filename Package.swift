@@ -134,7 +134,8 @@ let package = Package(
         .executableTarget(
             name: "lease-probe",
             dependencies: [
-                "Consensus",
+                "Consensus", "AWSClients",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -180,7 +181,8 @@ let package = Package(
         .testTarget(
             name: "ConsensusTests",
             dependencies: [
-                "Consensus",
+                "Consensus", "AWSClients", "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

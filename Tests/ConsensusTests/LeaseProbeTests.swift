@@ -18,7 +18,7 @@ final class ProbeProcess {
     init(name: String, arguments: [String], directory: URL) throws {
         self.name = name
         output = directory.appendingPathComponent("\(name).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments + ["--name", name, "--parent-pid", "\(getpid())"]

@@ -10,7 +10,9 @@
 //   stale write with epoch E refused|ACCEPTED|failed pid P at T  (after losing the lease, one write with the old
 //                                                                epoch, which fencing must refuse)
 //   exiting pid P at T
+import AWSClients
 import ArgumentParser
+import AsyncHTTPClient
 import Consensus
 import Foundation
 import Logging
@@ -22,6 +24,10 @@ struct LeaseProbe: AsyncParsableCommand {
         commandName: "lease-probe", abstract: "Campaign for a fleet lease and log acting intervals.")
 
     @Option(help: "Path of the SQLite lease store.") var sqlite: String?
+    @Option(help: "DynamoDB endpoint URL (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
+    var dynamodbEndpoint: String?
+    @Option(help: "DynamoDB table holding the lease.") var dynamodbTable = "ballast-lease"
+    @Option(help: "AWS region to sign for.") var region = "us-east-1"
     @Option(help: "Fleet key.") var fleet = "probe"
     @Option(help: "Holder name (a random suffix is added).") var name = "probe"
     @Option(help: "Lease duration in ms.") var leaseMs = 2000
@@ -46,8 +52,24 @@ struct LeaseProbe: AsyncParsableCommand {
         var logger = Logger(label: "lease-probe") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
 
-        guard let sqlite else { throw ValidationError("--sqlite PATH is required") }
-        let backing: any LeaseStore = try SQLiteLeaseStore(path: sqlite, busyTimeout: .milliseconds(busyTimeoutMs))
+        var http: HTTPClient?
+        let backing: any LeaseStore
+        if let sqlite {
+            backing = try SQLiteLeaseStore(path: sqlite, busyTimeout: .milliseconds(busyTimeoutMs))
+        } else if let dynamodbEndpoint {
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            http = client
+            var configuration = AWSClient.Configuration(region: region, endpoints: ["dynamodb": dynamodbEndpoint])
+            // The campaign retries on its own schedule; each call must fail within its operation timeout.
+            configuration.retry = RetryPolicy(maxAttempts: 1)
+            configuration.requestTimeout = .milliseconds(opTimeoutMs)
+            let aws = AWSClient(
+                httpClient: client, credentialsProvider: EnvironmentCredentialsProvider(), configuration: configuration,
+                logger: logger)
+            backing = DynamoDBLeaseStore(dynamoDB: DynamoDB(client: aws), tableName: dynamodbTable)
+        } else {
+            throw ValidationError("give --sqlite PATH or --dynamodb-endpoint URL")
+        }
         let faults = FaultRates(
             dropReply: dropReplyRate, unavailable: unavailableRate, applyThen503: applyThen503Rate, hang: hangRate,
             hangFor: .milliseconds(hangMs))
@@ -84,7 +106,15 @@ struct LeaseProbe: AsyncParsableCommand {
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await group.run()
+        let failure: (any Error)?
+        do {
+            try await group.run()
+            failure = nil
+        } catch {
+            failure = error
+        }
+        try await http?.shutdown()
+        if let failure { throw failure }
         out.line("exiting pid \(getpid()) at \(ProbeOutput.wallClock())")
     }
 }
