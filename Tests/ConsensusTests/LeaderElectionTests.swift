@@ -115,7 +115,8 @@ private final class HangingStore: LeaseStore {
     }
 }
 
-@Suite("LeaderElection", .serialized)
+extension RealTimeSuites {
+@Suite("LeaderElection")
 struct LeaderElectionTests {
     @Test("of two participants exactly one leads, and after its graceful shutdown the other leads within a poll")
     func gracefulHandover() async throws {
@@ -205,4 +206,5 @@ struct LeaderElectionTests {
         #expect(epochs.count == 120)
         #expect(zip(epochs, epochs.dropFirst()).allSatisfy { $0 < $1 }, "epochs: \(epochs)")
     }
+}
 }

@@ -15,7 +15,7 @@ final class ProbeProcess {
             .appendingPathComponent("lease-probe")
     }
 
-    init(name: String, arguments: [String], directory: URL) throws {
+    init(name: String, arguments: [String], environment: [String: String] = [:], directory: URL) throws {
         self.name = name
         output = directory.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
@@ -24,6 +24,7 @@ final class ProbeProcess {
         process.arguments = arguments + ["--name", name, "--parent-pid", "\(getpid())"]
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = FileHandle.nullDevice
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         try process.run()
     }
 
@@ -105,19 +106,23 @@ struct ProbeLog {
     }
 }
 
-/// Several probes campaigning on one SQLite lease file, with the short durations the tests use.
+/// Several probes campaigning on one lease (a SQLite file by default, or a DynamoDB table), with the short
+/// durations the tests use.
 final class ProbeFleet {
     static let leaseMs = 2000
     let directory: URL
     let storePath: String
     var probes: [ProbeProcess] = []
     var extraArguments: [String]
+    var storeArguments: [String]
+    var environment: [String: String] = [:]
     private var started = 0
 
     init(extraArguments: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ballast-probes-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         storePath = directory.appendingPathComponent("lease.sqlite").path
+        storeArguments = ["--sqlite", storePath, "--busy-timeout-ms", "100"]
         self.extraArguments = extraArguments
         #expect(
             FileManager.default.isExecutableFile(atPath: ProbeProcess.binary.path),
@@ -131,11 +136,11 @@ final class ProbeFleet {
             started += 1
             let probe = try ProbeProcess(
                 name: "probe\(started)",
-                arguments: [
-                    "--sqlite", storePath, "--lease-ms", "\(Self.leaseMs)", "--renew-ms", "400", "--deadline-ms", "1400",
-                    "--poll-ms", "100", "--op-timeout-ms", "300", "--busy-timeout-ms", "100",
+                arguments: storeArguments + [
+                    "--lease-ms", "\(Self.leaseMs)", "--renew-ms", "400", "--deadline-ms", "1400",
+                    "--poll-ms", "100", "--op-timeout-ms", "300",
                 ] + extraArguments,
-                directory: directory)
+                environment: environment, directory: directory)
             new.append(probe)
         }
         probes += new
@@ -196,17 +201,15 @@ final class ProbeFleet {
     func remove() { try? FileManager.default.removeItem(at: directory) }
 }
 
-private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-@Suite("lease-probe processes on a SQLite lease", .serialized)
-struct LeaseProbeTests {
-    @Test("kill -9 of the leader: another process acts within leaseDuration + one poll, never overlapping")
-    func crashTakeover() async throws {
-        let fleet = try ProbeFleet()
-        defer { fleet.remove() }
+/// The fault scenarios, run against any store the fleet is configured for.
+enum ProbeScenario {
+    /// kill -9 of the leader, three times; returns the takeover times in seconds.
+    static func crashTakeovers(_ fleet: ProbeFleet, rounds: Int = 3) async throws -> [Double] {
         try fleet.start(3)
         var samples: [Double] = []
-        for _ in 0..<3 {
+        for _ in 0..<rounds {
             let leader = try await fleet.currentLeader()
             try await Task.sleep(for: .milliseconds(300))
             let killedAt = ProbeFleet.wallNow()
@@ -216,19 +219,15 @@ struct LeaseProbeTests {
         }
         await fleet.stopAll()
         fleet.checkSafety()
-        print("crash takeover seconds: \(samples.map { String(format: "%.3f", $0) }) median \(median(samples))")
-        // Goal: leaseDuration + one poll (2.1 s); 0.5 s of slack for a loaded machine.
-        #expect(samples.allSatisfy { $0 <= 2.6 }, "takeovers: \(samples)")
-        #expect(fleet.log.elections.count >= 4)
+        #expect(fleet.log.elections.count >= rounds + 1)
+        return samples
     }
 
-    @Test("SIGTERM of the leader: it releases and another process acts within 1 s")
-    func gracefulTakeover() async throws {
-        let fleet = try ProbeFleet()
-        defer { fleet.remove() }
+    /// SIGTERM of the leader, three times; returns the takeover times in seconds.
+    static func gracefulTakeovers(_ fleet: ProbeFleet, rounds: Int = 3) async throws -> [Double] {
         try fleet.start(3)
         var samples: [Double] = []
-        for _ in 0..<3 {
+        for _ in 0..<rounds {
             let leader = try await fleet.currentLeader()
             try await Task.sleep(for: .milliseconds(300))
             let stoppedAt = ProbeFleet.wallNow()
@@ -241,14 +240,11 @@ struct LeaseProbeTests {
         }
         await fleet.stopAll()
         fleet.checkSafety()
-        print("graceful takeover seconds: \(samples.map { String(format: "%.3f", $0) }) median \(median(samples))")
-        #expect(samples.allSatisfy { $0 <= 1.0 }, "takeovers: \(samples)")
+        return samples
     }
 
-    @Test("a leader stopped (SIGSTOP) past its lease stops acting before the next leader starts, and its old epoch is fenced")
-    func pausedLeader() async throws {
-        let fleet = try ProbeFleet()
-        defer { fleet.remove() }
+    /// SIGSTOP of the leader for longer than the lease, then SIGCONT.
+    static func pausedLeader(_ fleet: ProbeFleet) async throws {
         try fleet.start(3)
         let leader = try await fleet.currentLeader()
         try await Task.sleep(for: .milliseconds(300))
@@ -268,40 +264,33 @@ struct LeaseProbeTests {
         #expect(!log.intervals.contains { $0.pid == leader.pid && $0.to > stoppedAt + 0.05 })
     }
 
-    @Test("with the store locked the leader stops by its renew deadline, nobody acts, and exactly one leads after")
-    func storeUnavailable() async throws {
-        let fleet = try ProbeFleet()
-        defer { fleet.remove() }
+    /// The store unavailable (`makeUnavailable`) for longer than the lease, then back (`restore`).
+    static func storeUnavailable(
+        _ fleet: ProbeFleet, makeUnavailable: () async throws -> Void, restore: () async throws -> Void
+    ) async throws {
         try fleet.start(3)
         let leader = try await fleet.currentLeader()
-        let lock = try StoreLock(path: fleet.storePath)
-        try lock.lock()
-        let lockedAt = ProbeFleet.wallNow()
+        try await makeUnavailable()
+        let lostAt = ProbeFleet.wallNow()
         try await Task.sleep(for: .milliseconds(3500))  // longer than the lease
-        let unlockedAt = ProbeFleet.wallNow()
-        try lock.unlock()
-        _ = try await fleet.takeover(after: unlockedAt, excluding: -1)
+        let restoredAt = ProbeFleet.wallNow()
+        try await restore()
+        _ = try await fleet.takeover(after: restoredAt, excluding: -1)
         try await Task.sleep(for: .milliseconds(800))
         let now = ProbeFleet.wallNow()
         await fleet.stopAll()
         fleet.checkSafety()
         let log = fleet.log
-        // The leader stopped by its renew deadline (1.4 s) after the lock, with scheduling slack.
-        let lastAct = log.intervals.filter { $0.pid == leader.pid && $0.from < lockedAt }.map(\.to).max() ?? 0
-        #expect(lastAct - lockedAt <= 1.5, "acted \(lastAct - lockedAt) s after the lock")
-        #expect(!log.intervals.contains { $0.to > lockedAt + 1.5 && $0.from < unlockedAt }, "someone acted while locked")
-        // Exactly one process acting at the end.
+        // The leader stopped by its renew deadline (1.4 s) after the store went away, with scheduling slack.
+        let lastAct = log.intervals.filter { $0.pid == leader.pid && $0.from < lostAt }.map(\.to).max() ?? 0
+        #expect(lastAct - lostAt <= 1.5, "acted \(lastAct - lostAt) s after the store went away")
+        #expect(!log.intervals.contains { $0.to > lostAt + 1.5 && $0.from < restoredAt }, "someone acted meanwhile")
         let acting = Set(log.intervals.filter { now - $0.to < 0.3 }.map(\.pid))
         #expect(acting.count == 1, "acting at the end: \(acting)")
     }
 
-    @Test("under injected lost replies, 503s and late writes, acting intervals never overlap")
-    func ambiguousRenewals() async throws {
-        let fleet = try ProbeFleet(extraArguments: [
-            "--drop-reply-rate", "0.08", "--unavailable-rate", "0.08", "--apply-then503-rate", "0.08",
-            "--hang-rate", "0.04", "--hang-ms", "600",
-        ])
-        defer { fleet.remove() }
+    /// Injected lost replies, 503s (before and after applying) and late writes, with two leader crashes.
+    static func ambiguousRenewals(_ fleet: ProbeFleet) async throws {
         try fleet.start(3)
         for _ in 0..<2 {
             let leader = try await fleet.currentLeader(timeout: .seconds(10))
@@ -315,6 +304,63 @@ struct LeaseProbeTests {
         await fleet.stopAll()
         fleet.checkSafety()
         #expect(fleet.log.elections.count >= 3)
+        // The faults must actually have reached the campaigns, lost replies to writes among them.
+        let failures = fleet.probes.flatMap(\.lines).filter { $0.hasPrefix("store call failed: ") }
+        #expect(failures.count >= 10, "only \(failures.count) failed store calls")
+        #expect(failures.contains { $0.hasPrefix("store call failed: write ambiguous") || $0.hasPrefix("store call failed: write timedOut") })
+    }
+}
+
+/// The suites that run in real time with child processes: one at a time, so their timing is not distorted by
+/// each other on a small machine.
+@Suite("real time and processes", .serialized)
+enum RealTimeSuites {}
+
+extension RealTimeSuites {
+@Suite("lease-probe processes on a SQLite lease")
+struct LeaseProbeTests {
+    @Test("kill -9 of the leader: another process acts within leaseDuration + one poll, never overlapping")
+    func crashTakeover() async throws {
+        let fleet = try ProbeFleet()
+        defer { fleet.remove() }
+        let samples = try await ProbeScenario.crashTakeovers(fleet)
+        print("sqlite crash takeover seconds: \(samples.map { String(format: "%.3f", $0) }) median \(median(samples))")
+        // Goal: leaseDuration + one poll (2.1 s); 0.5 s of slack for a loaded machine.
+        #expect(samples.allSatisfy { $0 <= 2.6 }, "takeovers: \(samples)")
+    }
+
+    @Test("SIGTERM of the leader: it releases and another process acts within 1 s")
+    func gracefulTakeover() async throws {
+        let fleet = try ProbeFleet()
+        defer { fleet.remove() }
+        let samples = try await ProbeScenario.gracefulTakeovers(fleet)
+        print("sqlite graceful takeover seconds: \(samples.map { String(format: "%.3f", $0) }) median \(median(samples))")
+        #expect(samples.allSatisfy { $0 <= 1.0 }, "takeovers: \(samples)")
+    }
+
+    @Test("a leader stopped (SIGSTOP) past its lease stops acting before the next leader starts, and its old epoch is fenced")
+    func pausedLeader() async throws {
+        let fleet = try ProbeFleet()
+        defer { fleet.remove() }
+        try await ProbeScenario.pausedLeader(fleet)
+    }
+
+    @Test("with the store locked the leader stops by its renew deadline, nobody acts, and exactly one leads after")
+    func storeUnavailable() async throws {
+        let fleet = try ProbeFleet()
+        defer { fleet.remove() }
+        let lock = try StoreLock(path: fleet.storePath)
+        try await ProbeScenario.storeUnavailable(fleet, makeUnavailable: { try lock.lock() }, restore: { try lock.unlock() })
+    }
+
+    @Test("under injected lost replies, 503s and late writes, acting intervals never overlap")
+    func ambiguousRenewals() async throws {
+        let fleet = try ProbeFleet(extraArguments: [
+            "--drop-reply-rate", "0.08", "--unavailable-rate", "0.08", "--apply-then503-rate", "0.08",
+            "--hang-rate", "0.04", "--hang-ms", "600",
+        ])
+        defer { fleet.remove() }
+        try await ProbeScenario.ambiguousRenewals(fleet)
     }
 
     @Test("over full restarts of every process the epochs keep increasing")
@@ -330,4 +376,5 @@ struct LeaseProbeTests {
         fleet.checkSafety()
         #expect(fleet.log.elections.map(\.epoch) == [1, 2, 3])
     }
+}
 }

@@ -1,4 +1,5 @@
 import Consensus
+import Foundation
 import Synchronization
 
 /// How often each injected fault happens, per call.
@@ -78,6 +79,43 @@ final class FaultInjectingLeaseStore: LeaseStore {
             }
             guard let outcome = await late.value else { throw injected(.ambiguous, "late write failed") }
             return outcome
+        }
+    }
+
+    func writeState(_ item: FencedStateItem, fencedBy epoch: FencingEpoch, holder: String)
+        async throws(LeaseStoreError) -> FencedWriteOutcome
+    {
+        try await base.writeState(item, fencedBy: epoch, holder: holder)
+    }
+
+    func readState(fleet: String, key: String) async throws(LeaseStoreError) -> FencedStateItem? {
+        try await base.readState(fleet: fleet, key: key)
+    }
+}
+
+/// Logs every failed lease read or write ("store call failed: write ambiguous pid P"), so tests can see that
+/// injected faults reached the campaign.
+struct ObservedLeaseStore: LeaseStore {
+    let base: any LeaseStore
+    let out: ProbeOutput
+
+    private func note(_ operation: String, _ error: LeaseStoreError) {
+        out.line("store call failed: \(operation) \(error.code.rawValue) pid \(getpid())")
+    }
+
+    func read(fleet: String) async throws(LeaseStoreError) -> LeaseRecord? {
+        do { return try await base.read(fleet: fleet) } catch {
+            note("read", error)
+            throw error
+        }
+    }
+
+    func write(_ record: LeaseRecord, replacing expected: RecordVersion?) async throws(LeaseStoreError)
+        -> LeaseWriteOutcome
+    {
+        do { return try await base.write(record, replacing: expected) } catch {
+            note("write", error)
+            throw error
         }
     }
 

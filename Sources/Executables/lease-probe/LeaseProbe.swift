@@ -9,6 +9,7 @@
 //   stopped acting with epoch E pid P at T reason R
 //   stale write with epoch E refused|ACCEPTED|failed pid P at T  (after losing the lease, one write with the old
 //                                                                epoch, which fencing must refuse)
+//   store call failed: read|write CODE pid P                    (every failed lease read or write)
 //   exiting pid P at T
 import AWSClients
 import ArgumentParser
@@ -73,7 +74,8 @@ struct LeaseProbe: AsyncParsableCommand {
         let faults = FaultRates(
             dropReply: dropReplyRate, unavailable: unavailableRate, applyThen503: applyThen503Rate, hang: hangRate,
             hangFor: .milliseconds(hangMs))
-        let store: any LeaseStore = faults.isNone ? backing : FaultInjectingLeaseStore(base: backing, rates: faults)
+        let store = ObservedLeaseStore(
+            base: faults.isNone ? backing : FaultInjectingLeaseStore(base: backing, rates: faults), out: out)
 
         let timing = LeaseTiming(
             leaseDuration: .milliseconds(leaseMs), renewInterval: .milliseconds(renewMs),
