@@ -193,7 +193,7 @@ public struct DynamoDBLeaseStore: LeaseStore {
         case .accessDenied, .authenticationFailed, .noCredentials:
             return LeaseStoreError(
                 .misconfigured, context: context,
-                message: "not allowed: \(detail); grant dynamodb:GetItem, PutItem and TransactWriteItems on the table")
+                message: "not allowed: \(detail); grant dynamodb:GetItem, dynamodb:PutItem and dynamodb:ConditionCheckItem on the table")
         case .resourceNotFound:
             return LeaseStoreError(.misconfigured, context: context, message: "table missing: \(detail)")
         case .invalidRequest:
