@@ -54,7 +54,7 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
     private nonisolated let eventSink: AsyncStream<LeaderElectionEvent>.Continuation
     private nonisolated let clock: C
     private nonisolated let current: Mutex<Leadership<C.Instant>?>
-    private var logger: Logger
+    private let logger: Logger
 
     public init(store: any LeaseStore, configuration: Configuration, clock: C, logger: Logger)
         throws(LeaseConfigurationError)
@@ -91,6 +91,8 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
             fencedBy: epoch, holder: configuration.holder.id)
     }
 
+    /// Campaigns until graceful shutdown (then releases the lease) or cancellation (then just stops). Run it
+    /// once: `events` finishes when it returns.
     public func run() async throws {
         let (inputs, input) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
         var machine = LeaseCampaign<C.Instant>(

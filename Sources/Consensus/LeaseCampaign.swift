@@ -100,6 +100,9 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
     private var inFlight: InFlight?
     private var armed: [Timer: Instant] = [:]
     private var nextOperation: UInt64 = 1
+    /// The highest epoch this participant has seen in the store, so that a record deleted by hand is never
+    /// recreated with an epoch it already saw handed out.
+    private var highestEpochSeen = FencingEpoch(0)
 
     /// How many read-then-release rounds a graceful shutdown tries before giving up (the lease then expires).
     static var releaseTries: Int { 3 }
@@ -175,6 +178,7 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
     ) -> [Action] {
         guard let flight = inFlight, flight.id == id, case .read = flight.operation else { return [] }
         cancelInFlight()
+        if case .success(let record?) = result { highestEpochSeen = max(highestEpochSeen, record.epoch) }
         switch state {
         case .idle, .finished:
             return []
@@ -301,7 +305,7 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
             return acquire(
                 LeaseRecord(
                     fleet: fleet, holder: holder, version: .random(), leaseDuration: timing.leaseDuration,
-                    epoch: FencingEpoch(1)),
+                    epoch: highestEpochSeen.next),
                 replacing: nil, candidate: candidate, now: now)
         }
         // Free, or ours from before we stepped down (nobody else wrote since): take it at once.
@@ -331,6 +335,8 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
         _ record: LeaseRecord, replacing: RecordVersion?, candidate: Candidate, now: Instant
     ) -> [Action] {
         var candidate = candidate
+        // Counted as handed out as soon as it is sent: it may land even if we never learn it did.
+        highestEpochSeen = max(highestEpochSeen, record.epoch)
         candidate.pendingAcquire = (record, now)
         state = .candidate(candidate)
         armed[.poll] = nil

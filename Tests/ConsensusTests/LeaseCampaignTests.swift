@@ -244,6 +244,19 @@ struct LeaseCampaignTests {
         #expect(write.2 == acquired.version)
     }
 
+    @Test("a record deleted by hand is recreated above every epoch this participant saw")
+    func deletedRecordKeepsEpochsRising() throws {
+        var (campaign, _) = try leader(epoch: 8)
+        _ = campaign.timerFired(.renew, now: at(2000))
+        _ = campaign.timerFired(.deadline, now: at(7000))
+        let read = try #require(campaign.timerFired(.poll, now: at(7250)).onlyRead() as Campaign.OperationID?)
+        let write = try #require(
+            campaign.readCompleted(read, .success(nil), now: at(7260)).onlyWrite()
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+        #expect(write.1.epoch == FencingEpoch(9))
+        #expect(write.2 == nil)
+    }
+
     @Test("timer fires before their armed instant, or after the state moved on, do nothing")
     func staleTimers() throws {
         var (campaign, _) = try leader()

@@ -198,7 +198,15 @@ final class ProbeFleet {
                 sourceLocation: sourceLocation)
     }
 
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    /// Kills any probe still running (a test that failed half-way leaves some) and deletes the directory.
+    func remove() {
+        for probe in probes where probe.process.isRunning {
+            probe.send(SIGCONT)
+            probe.send(SIGKILL)
+            probe.process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
