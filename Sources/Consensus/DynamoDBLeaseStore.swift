@@ -198,6 +198,10 @@ public struct DynamoDBLeaseStore: LeaseStore {
             return LeaseStoreError(.misconfigured, context: context, message: "table missing: \(detail)")
         case .invalidRequest:
             return LeaseStoreError(.misconfigured, context: context, message: detail)
+        case .service where (error.httpStatus ?? 500) < 500:
+            // A 4xx other than the ones above (ValidationException, ...): the request itself is wrong, and
+            // retrying it will not help.
+            return LeaseStoreError(.misconfigured, context: context, message: "rejected: \(detail)")
         case .transport, .invalidResponse, .service, .conditionalCheckFailed, .insufficientCapacity:
             // No reply, a 5xx, or a reply we cannot read: the write may or may not have happened.
             return LeaseStoreError(.ambiguous, context: context, message: detail)
