@@ -133,7 +133,7 @@ struct LeaderElectionTests {
         await first.stop()
         try await second.wait(for: "b to lead") { second.isLeader }
         let takeover = second.events[0].1 - stoppedAt
-        #expect(takeover < .milliseconds(250), "graceful takeover took \(takeover)")
+        #expect(takeover < .milliseconds(500), "graceful takeover took \(takeover)")
         #expect(second.epochsLed == [FencingEpoch(2)])
         // The released lease kept the epoch; the store shows b's epoch now.
         #expect(try await SQLiteLeaseStore(path: file.path).read(fleet: "fleet")?.epoch == FencingEpoch(2))
@@ -151,9 +151,9 @@ struct LeaderElectionTests {
         let validUntil = try #require(running.election.leadership?.validUntil)
         try await running.wait(for: "the step-down") { !running.isLeader }
         let stoppedAt = try #require(running.events.last?.1)
-        // Told no earlier than needed and promptly at the deadline (scheduling slack only).
+        // Told at the deadline (plus scheduling slack on a loaded machine), not when the call returns (never).
         #expect(stoppedAt >= validUntil - .milliseconds(fastTiming.renewInterval.wholeMilliseconds))
-        #expect(stoppedAt - validUntil < .milliseconds(60), "stop came \(stoppedAt - validUntil) after the deadline")
+        #expect(stoppedAt - validUntil < .milliseconds(300), "stop came \(stoppedAt - validUntil) after the deadline")
         #expect(running.election.actingEpoch() == nil)
         await running.stop()
     }
@@ -170,7 +170,7 @@ struct LeaderElectionTests {
         let lockedAt = ContinuousClock.now
         try await a.wait(for: "a to step down") { !a.isLeader }
         let stepDown = try #require(a.events.last?.1) - lockedAt
-        #expect(stepDown <= fastTiming.renewDeadline + .milliseconds(60), "stepped down \(stepDown) after the lock")
+        #expect(stepDown <= fastTiming.renewDeadline + .milliseconds(300), "stepped down \(stepDown) after the lock")
         // Well past the lease duration: nobody may lead while every write fails.
         try await Task.sleep(for: fastTiming.leaseDuration + .milliseconds(200))
         #expect(!a.isLeader && !b.isLeader)
