@@ -3,14 +3,17 @@ import Foundation
 
 /// A loopback HTTP proxy in front of moto that injects the faults of a real network path, controlled through a
 /// JSON file the test rewrites: `drop` (forward, then close without replying: the write happened but the reply
-/// is lost), `before503` (answer 503 without forwarding), `after503` (forward, then answer 503), and `blackhole`
-/// (hold every request unanswered: DynamoDB unreachable). Host and signature headers pass through unchanged, so
+/// is lost), `before503` (answer 503 without forwarding), `after503` (forward, then answer 503), `late` (hold the
+/// request `lateSeconds` before forwarding it, so it lands after the client gave up), and `blackhole` (hold every
+/// request unanswered: DynamoDB unreachable). Host and signature headers pass through unchanged, so
 /// moto still checks every signature.
 struct FaultProxy: Sendable {
     struct Faults: Encodable, Sendable {
         var drop = 0.0
         var before503 = 0.0
         var after503 = 0.0
+        var late = 0.0
+        var lateSeconds = 0.6
         var blackhole = false
     }
 
@@ -45,6 +48,8 @@ struct FaultProxy: Sendable {
                 before, drop, after = f.get("before503", 0), f.get("drop", 0), f.get("after503", 0)
                 if x < before:
                     return self.reply(503, UNAVAILABLE, {"Content-Type": "application/x-amz-json-1.0"})
+                if x >= before + drop + after and x < before + drop + after + f.get("late", 0):
+                    time.sleep(f.get("lateSeconds", 0.6))
                 conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)
                 conn.request("POST", self.path, body, dict(self.headers.items()))
                 response = conn.getresponse()
@@ -59,12 +64,15 @@ struct FaultProxy: Sendable {
                     return self.reply(503, UNAVAILABLE, {"Content-Type": "application/x-amz-json-1.0"})
                 self.reply(response.status, data, headers)
             def reply(self, status, data, headers):
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    self.close_connection = True  # the client gave up on a late reply
         ThreadingHTTPServer.daemon_threads = True
         ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
         """

@@ -66,10 +66,10 @@ struct LeaseProbeDynamoDBTests {
         }
     }
 
-    @Test("through a proxy that loses replies after forwarding and answers 503, acting intervals never overlap")
+    @Test("through a proxy that loses replies, answers 503 and delivers writes late, acting intervals never overlap")
     func ambiguousRenewals() async throws {
         try await withMotoFleet { fleet, proxy in
-            try proxy.set(.init(drop: 0.08, before503: 0.08, after503: 0.08))
+            try proxy.set(.init(drop: 0.08, before503: 0.08, after503: 0.08, late: 0.04))
             try await ProbeScenario.ambiguousRenewals(fleet)
         }
     }
