@@ -60,8 +60,8 @@ public struct AWSClient: Sendable {
     public let httpClient: HTTPClient
     public let credentialsProvider: any AWSCredentialsProvider
     public let configuration: Configuration
-    public let logger: Logger
-    let quota = RetryQuota()
+    public private(set) var logger: Logger
+    let quota: RetryQuota
 
     public init(
         httpClient: HTTPClient, credentialsProvider: any AWSCredentialsProvider, configuration: Configuration,
@@ -71,6 +71,15 @@ public struct AWSClient: Sendable {
         self.credentialsProvider = credentialsProvider
         self.configuration = configuration
         self.logger = logger
+        self.quota = RetryQuota()
+    }
+
+    /// The same client (HTTP client, credentials, retry quota) logging to `logger`, e.g. one carrying the
+    /// caller's own metadata such as `ballast.cluster`.
+    public func logging(to logger: Logger) -> AWSClient {
+        var copy = self
+        copy.logger = logger
+        return copy
     }
 
     /// The base URL for a service: the override when configured, else `https://{prefix}.{region}.amazonaws.com`.
@@ -111,6 +120,7 @@ public struct AWSClient: Sendable {
         while true {
             attempt += 1
             logger[metadataKey: "aws.attempt"] = "\(attempt)"
+            logger[metadataKey: "aws.request-id"] = nil
             let credentials: AWSCredentials
             do {
                 guard let found = try await credentialsProvider.credentials(logger: logger) else {
@@ -148,16 +158,12 @@ public struct AWSClient: Sendable {
                 if let id = error.requestID { logger[metadataKey: "aws.request-id"] = "\(id)" }
                 let decision = configuration.retry.decide(after: error, attempt: attempt, jitter: configuration.jitter())
                 guard case .retry(let delay) = decision, quota.acquire(for: error) else {
-                    logger.debug("request failed", metadata: ["aws.error": "\(error.code)", "aws.status": "\(error.httpStatus.map(String.init) ?? "-")"])
+                    logger.debug("request failed", metadata: ["aws.error": "\(error.code.logLabel)", "aws.status": "\(error.httpStatus.map(String.init) ?? "-")"])
                     throw error
                 }
-                logger.debug("retrying after failure", metadata: ["aws.error": "\(error.code)", "aws.delay": "\(delay)"])
-                do {
-                    try await configuration.sleep(delay)
-                } catch {
-                    // Cancelled while waiting: the caller no longer wants the result; report the real failure.
-                    throw error
-                }
+                logger.debug("retrying after failure", metadata: ["aws.error": "\(error.code.logLabel)", "aws.delay": "\(delay)"])
+                // A cancelled caller stops here: the sleep throws CancellationError, which propagates.
+                try await configuration.sleep(delay)
             }
         }
     }

@@ -178,10 +178,13 @@ public struct ProfileCredentialsProvider: AWSCredentialsProvider {
 }
 
 /// The first provider in order that has credentials; remembers which one answered so later calls go straight
-/// to it (which is how an instance-metadata provider keeps refreshing its own credentials).
+/// to it (which is how an instance-metadata provider keeps refreshing its own credentials), and keeps
+/// credentials that never expire (environment, shared files) after the first resolution.
 public actor CredentialsProviderChain: AWSCredentialsProvider {
     let providers: [any AWSCredentialsProvider]
     private var chosen: Int?
+    /// Credentials without an expiry (environment, files), kept so the files are read once, as the CLI does.
+    private var longTerm: AWSCredentials?
 
     public init(_ providers: [any AWSCredentialsProvider]) {
         self.providers = providers
@@ -202,10 +205,12 @@ public actor CredentialsProviderChain: AWSCredentialsProvider {
     }
 
     public func credentials(logger: Logger) async throws -> AWSCredentials? {
+        if let longTerm { return longTerm }
         if let chosen { return try await providers[chosen].credentials(logger: logger) }
         for (index, provider) in providers.enumerated() {
             if let found = try await provider.credentials(logger: logger) {
                 chosen = index
+                if found.expiration == nil { longTerm = found }
                 logger.debug(
                     "credentials resolved",
                     metadata: ["aws.credentials-source": "\(type(of: provider))", "aws.access-key": "\(found.redactedAccessKeyID)"])

@@ -16,8 +16,12 @@ public struct AWSError: Error, Sendable, Equatable {
         case authenticationFailed
         /// The table, queue or instance does not exist.
         case resourceNotFound
-        /// EC2 has no capacity for the requested instance type in that zone (InsufficientInstanceCapacity).
+        /// EC2 has no capacity for the requested instance type in that zone (InsufficientInstanceCapacity,
+        /// InsufficientHostCapacity, InsufficientCapacity): try another pool.
         case insufficientCapacity
+        /// The spot maximum price is below the current spot price (SpotMaxPriceTooLow): try another pool or
+        /// on-demand.
+        case spotPriceTooLow
         /// Any other error reply; `code` is the service's error code.
         case service(code: String, message: String)
         /// The request never got a reply: connection refused or reset, timeout, DNS.
@@ -84,10 +88,24 @@ public struct AWSError: Error, Sendable, Equatable {
             "InvalidInstanceID.NotFound", "NoSuchEntity", "InvalidLaunchTemplateId.NotFound",
             "InvalidLaunchTemplateName.NotFoundException":
             return .resourceNotFound
-        case "InsufficientInstanceCapacity":
+        case "InsufficientInstanceCapacity", "InsufficientHostCapacity", "InsufficientCapacity",
+            "InsufficientReservedInstanceCapacity":
             return .insufficientCapacity
+        case "SpotMaxPriceTooLow":
+            return .spotPriceTooLow
         default:
             return .service(code: serviceCode, message: message)
+        }
+    }
+}
+
+extension AWSError.Code {
+    /// The kind and, for `.service`, the service's code, without its message: service messages can quote
+    /// request values, which stay out of logs.
+    var logLabel: String {
+        switch self {
+        case .service(let code, _): "service(\(code))"
+        default: "\(self)"
         }
     }
 }

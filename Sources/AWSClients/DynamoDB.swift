@@ -13,14 +13,15 @@ public struct DynamoDB: Sendable {
 
     // MARK: Inputs and outputs
 
-    /// Which attributes a write returns.
+    /// Which attributes a write returns; nil (DynamoDB's `NONE`) returns none. There is no `.none` case on
+    /// purpose: it would read as `Optional.none` at call sites.
     public enum ReturnValues: String, Sendable, Codable {
-        case none = "NONE", allOld = "ALL_OLD", updatedOld = "UPDATED_OLD", allNew = "ALL_NEW", updatedNew = "UPDATED_NEW"
+        case allOld = "ALL_OLD", updatedOld = "UPDATED_OLD", allNew = "ALL_NEW", updatedNew = "UPDATED_NEW"
     }
 
-    /// Whether a failed condition returns the item as it was.
+    /// Whether a failed condition returns the item as it was; nil (`NONE`) does not.
     public enum ReturnValuesOnConditionCheckFailure: String, Sendable, Codable {
-        case none = "NONE", allOld = "ALL_OLD"
+        case allOld = "ALL_OLD"
     }
 
     public struct GetItemInput: Sendable, Encodable {

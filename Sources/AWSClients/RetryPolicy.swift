@@ -38,7 +38,7 @@ public struct RetryPolicy: Sendable, Equatable {
         case .invalidResponse:
             return (error.httpStatus.map { $0 >= 500 }) ?? false
         case .conditionalCheckFailed, .accessDenied, .authenticationFailed, .resourceNotFound,
-            .insufficientCapacity, .noCredentials, .invalidRequest:
+            .insufficientCapacity, .spotPriceTooLow, .noCredentials, .invalidRequest:
             return false
         }
     }

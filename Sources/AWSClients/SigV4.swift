@@ -187,6 +187,14 @@ public struct SigV4Signer: Sendable {
         pairs.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
     }
 
+    /// An `application/x-www-form-urlencoded` body as botocore sends Query-protocol requests: like
+    /// ``encode(_:)`` but a space becomes `+`. Services (and moto, which re-encodes the parsed form to check
+    /// the signature) expect exactly this form.
+    public static func formEncode(_ pairs: [(String, String)]) -> String {
+        func plus(_ text: String) -> String { percentEncode(text).replacingOccurrences(of: "%20", with: "+") }
+        return pairs.map { "\(plus($0.0))=\(plus($0.1))" }.joined(separator: "&")
+    }
+
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []

@@ -112,6 +112,12 @@ struct CredentialsTests {
         #expect(try await withEnv.credentials(logger: logger)?.accessKeyID == "AKIDENV")
         let fileOnly = CredentialsProviderChain([EnvironmentCredentialsProvider(environment: base), ProfileCredentialsProvider(environment: base)])
         #expect(try await fileOnly.credentials(logger: logger)?.accessKeyID == "AKIDFILE")
+        // Resolved once: a later change of the file does not reach a running chain (as with the CLI).
+        try "[default]\naws_access_key_id = AKIDCHANGED\naws_secret_access_key = c\n".write(
+            toFile: paths["credentials"]!, atomically: true, encoding: .utf8)
+        #expect(try await fileOnly.credentials(logger: logger)?.accessKeyID == "AKIDFILE")
+        let fresh = CredentialsProviderChain([ProfileCredentialsProvider(environment: base)])
+        #expect(try await fresh.credentials(logger: logger)?.accessKeyID == "AKIDCHANGED")
     }
 
     // MARK: IMDSv2
@@ -159,6 +165,32 @@ struct CredentialsTests {
             ])
             #expect(recorded[0].headers["x-aws-ec2-metadata-token-ttl-seconds"] == "21600")
             #expect(recorded.dropFirst().allSatisfy { $0.headers["x-aws-ec2-metadata-token"] == "imds-session-token" })
+        }
+    }
+
+    @Test("concurrent callers share one metadata fetch")
+    func metadataCoalesced() async throws {
+        let routes: [String: [ScriptedHTTPServer.Reply]] = [
+            "PUT /latest/api/token": [.init(body: "t")],
+            "GET /latest/meta-data/iam/security-credentials/": [.init(body: "role")],
+            "GET /latest/meta-data/iam/security-credentials/role": [
+                .init(body: Self.roleDocument("ASIAONCE", expiration: "2099-01-01T00:00:00Z"))
+            ],
+        ]
+        try await ScriptedHTTPServer.with(routes: routes) { server in
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let provider = InstanceMetadataCredentialsProvider(
+                httpClient: http, configuration: .init(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint]))
+            let logger = self.logger
+            let ids = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<8 { group.addTask { try await provider.credentials(logger: logger)?.accessKeyID } }
+                return try await group.reduce(into: [String?]()) { $0.append($1) }
+            }
+            #expect(ids == Array(repeating: "ASIAONCE", count: 8))
+            let log = try await http.execute(HTTPClientRequest(url: server.endpoint + "/__requests"), timeout: .seconds(5))
+            let recorded = try ScriptedHTTPServer.decodeRecorded(Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView))
+            try await http.shutdown()
+            #expect(recorded.count == 3)
         }
     }
 

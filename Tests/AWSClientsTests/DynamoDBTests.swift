@@ -1,5 +1,8 @@
+import AsyncHTTPClient
 import BallastTestSupport
 import Foundation
+import Logging
+import Synchronization
 import Testing
 
 @testable import AWSClients
@@ -145,5 +148,48 @@ struct DynamoDBTests {
             #expect(error?.attempts == 1)
             #expect(!"\(String(describing: error))".contains(wrong))
         }
+    }
+}
+
+@Suite("DynamoDB replies from a scripted peer")
+struct DynamoDBScriptedTests {
+    static func table(_ status: String) -> ScriptedHTTPServer.Reply {
+        .init(body: #"{"Table":{"TableName":"leases","TableStatus":"\#(status)","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}}"#)
+    }
+
+    /// Runs waitUntilActive against scripted DescribeTable replies, recording the waits instead of sleeping.
+    func wait(replies: [ScriptedHTTPServer.Reply], maxPolls: Int) async throws -> (Result<DynamoDB.TableDescription, AWSError>, [Duration]) {
+        try await ScriptedHTTPServer.with(routes: ["POST /": replies]) { server in
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let sleeps = Mutex<[Duration]>([])
+            var configuration = AWSClient.Configuration(region: "us-east-1", endpoints: ["dynamodb": server.endpoint])
+            configuration.sleep = { duration in sleeps.withLock { $0.append(duration) } }
+            let client = AWSClient(
+                httpClient: http, credentialsProvider: StaticCredentialsProvider(.init(accessKeyID: "AKID", secretAccessKey: "s")),
+                configuration: configuration, logger: Logger(label: "test"))
+            let result: Result<DynamoDB.TableDescription, AWSError>
+            do {
+                result = .success(try await DynamoDB(client: client).waitUntilActive("leases", pollInterval: .seconds(2), maxPolls: maxPolls))
+            } catch let error as AWSError {
+                result = .failure(error)
+            }
+            try await http.shutdown()
+            return (result, sleeps.withLock { $0 })
+        }
+    }
+
+    @Test("waitUntilActive polls through CREATING until ACTIVE, waiting the poll interval between")
+    func waitsForActive() async throws {
+        let (result, sleeps) = try await wait(replies: [Self.table("CREATING"), Self.table("CREATING"), Self.table("ACTIVE")], maxPolls: 10)
+        #expect(try result.get().tableStatus == .active)
+        #expect(sleeps == [.seconds(2), .seconds(2)])
+    }
+
+    @Test("waitUntilActive gives up after maxPolls with the status it last saw")
+    func givesUp() async throws {
+        let (result, sleeps) = try await wait(replies: [Self.table("CREATING")], maxPolls: 3)
+        guard case .failure(let error) = result else { Issue.record("expected a failure"); return }
+        #expect(error.code == .service(code: "TableNotActive", message: "table leases is creating"))
+        #expect(sleeps.count == 2)
     }
 }

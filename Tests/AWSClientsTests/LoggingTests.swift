@@ -41,7 +41,7 @@ struct LoggingTests {
         let secret = "SECRET-\(UUID().uuidString)"
         let token = "TOKEN-\(UUID().uuidString)"
         let replies: [ScriptedHTTPServer.Reply] = [
-            .init(status: 500, headers: ["x-amzn-RequestId": "req-500"], body: #"{"__type":"InternalServerError","message":"oops"}"#),
+            .init(status: 500, headers: ["x-amzn-RequestId": "req-500"], body: #"{"__type":"InternalServerError","message":"MESSAGE-MARKER"}"#),
             .init(status: 200, headers: ["x-amzn-RequestId": "req-200"], body: #"{"Item":{"payload":{"S":"BODY-MARKER"}}}"#),
         ]
         try await ScriptedHTTPServer.with(routes: ["POST /": replies]) { server in
@@ -56,7 +56,12 @@ struct LoggingTests {
                         "AWS_ACCESS_KEY_ID": "AKIALOGTEST", "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token,
                     ])
                 ]),
-                configuration: configuration, logger: logs.logger())
+                configuration: configuration, logger: Logger(label: "unused")
+            ).logging(to: {
+                var logger = logs.logger()
+                logger[metadataKey: "ballast.cluster"] = "c1"
+                return logger
+            }())
             let output = try await DynamoDB(client: client).getItem(
                 .init(tableName: "t", key: ["pk": .string("REQUEST-MARKER")], consistentRead: true))
             try await http.shutdown()
@@ -64,12 +69,13 @@ struct LoggingTests {
             let lines = logs.lines.withLock { $0 }
             #expect(!lines.isEmpty)
             for line in lines {
-                for forbidden in [secret, token, "BODY-MARKER", "REQUEST-MARKER", "AKIALOGTEST"] {
+                for forbidden in [secret, token, "BODY-MARKER", "REQUEST-MARKER", "MESSAGE-MARKER", "AKIALOGTEST"] {
                     #expect(!line.contains(forbidden), "log line leaks \(forbidden): \(line)")
                 }
             }
             let all = logs.metadata.withLock { $0 }
             #expect(all.allSatisfy { $0["aws.service"] == "dynamodb" && $0["aws.operation"] == "GetItem" })
+            #expect(all.allSatisfy { $0["ballast.cluster"] == "c1" })
             #expect(all.contains { $0["aws.request-id"] == "req-500" })
             #expect(all.contains { $0["aws.request-id"] == "req-200" })
         }

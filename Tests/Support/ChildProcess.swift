@@ -128,6 +128,9 @@ public actor ChildProcess {
     /// Whether the process is still running.
     public var isRunning: Bool { process.isRunning }
 
+    /// The process id of the supervisor (the command runs as its child).
+    public var supervisorID: Int32 { process.processIdentifier }
+
     /// The exit status, meaningful once the process is no longer running.
     public var terminationStatus: Int32 { process.terminationStatus }
 
