@@ -202,7 +202,7 @@ public struct DynamoDBLeaseStore: LeaseStore {
             // A 4xx other than the ones above (ValidationException, ...): the request itself is wrong, and
             // retrying it will not help.
             return LeaseStoreError(.misconfigured, context: context, message: "rejected: \(detail)")
-        case .transport, .invalidResponse, .service, .conditionalCheckFailed, .insufficientCapacity:
+        case .transport, .invalidResponse, .service, .conditionalCheckFailed, .insufficientCapacity, .spotPriceTooLow:
             // No reply, a 5xx, or a reply we cannot read: the write may or may not have happened.
             return LeaseStoreError(.ambiguous, context: context, message: detail)
         }
