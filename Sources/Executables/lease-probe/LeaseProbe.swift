@@ -53,6 +53,12 @@ struct LeaseProbe: AsyncParsableCommand {
         var logger = Logger(label: "lease-probe") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
 
+        let timing = LeaseTiming(
+            leaseDuration: .milliseconds(leaseMs), renewInterval: .milliseconds(renewMs),
+            renewDeadline: .milliseconds(deadlineMs), pollInterval: .milliseconds(pollMs),
+            operationTimeout: .milliseconds(opTimeoutMs))
+        // Refuse bad durations before anything needs shutting down.
+        try timing.validate()
         var http: HTTPClient?
         let backing: any LeaseStore
         if let sqlite {
@@ -77,10 +83,6 @@ struct LeaseProbe: AsyncParsableCommand {
         let store = ObservedLeaseStore(
             base: faults.isNone ? backing : FaultInjectingLeaseStore(base: backing, rates: faults), out: out)
 
-        let timing = LeaseTiming(
-            leaseDuration: .milliseconds(leaseMs), renewInterval: .milliseconds(renewMs),
-            renewDeadline: .milliseconds(deadlineMs), pollInterval: .milliseconds(pollMs),
-            operationTimeout: .milliseconds(opTimeoutMs))
         let holder = LeaseHolder.unique(name: name, address: "127.0.0.1:\(getpid())")
         let election = try LeaderElection(
             store: store, configuration: .init(fleet: fleet, holder: holder, timing: timing), clock: ContinuousClock(),
