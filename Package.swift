@@ -53,6 +53,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
         ),
         .target(name: "WireFormat", swiftSettings: swiftSettings),
+        .target(name: "Fencing", swiftSettings: swiftSettings),
         .target(
             name: "BallastConfig",
             dependencies: [.product(name: "Yams", package: "Yams")],
@@ -87,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "FleetAPI",
-            dependencies: ["Wire", "Cost", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Fencing", "Wire", "Cost", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -104,6 +105,7 @@ let package = Package(
         .target(
             name: "Consensus",
             dependencies: [
+                "Fencing",
                 "AWSClients",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

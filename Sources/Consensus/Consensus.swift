@@ -6,3 +6,5 @@
 //
 // Must not depend on: the coordinator, the agent, the wire protocol. The protocol and its timing argument are
 // written down in docs/consensus.md.
+
+@_exported import Fencing

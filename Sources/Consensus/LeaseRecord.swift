@@ -1,20 +1,5 @@
 import Foundation
 
-/// A fencing epoch: incremented in the same conditional write that changes the lease holder, so every holder
-/// of a fleet's lease has a strictly larger epoch than every holder before it.
-public struct FencingEpoch: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var rawValue: UInt64
-
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
-
-    /// The epoch a new holder takes over with.
-    public var next: FencingEpoch { FencingEpoch(rawValue &+ 1) }
-
-    public static func < (lhs: FencingEpoch, rhs: FencingEpoch) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { String(rawValue) }
-}
-
 /// The version of a lease record: a random UUID written anew on every change (acquire, renew, release), so an
 /// observer that sees the same version twice knows nobody wrote in between (versions are never reused).
 public struct RecordVersion: RawRepresentable, Hashable, Sendable, CustomStringConvertible {

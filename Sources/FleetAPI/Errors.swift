@@ -16,7 +16,7 @@ public struct StaleEpochError: WireRemoteError, Hashable, CustomStringConvertibl
     }
 
     public var description: String {
-        "command refused: its \(presented) is lower than \(highestSeen) already seen; the sender is no longer leader"
+        "command refused: its epoch \(presented) is lower than epoch \(highestSeen) already seen; the sender is no longer leader"
     }
 }
 

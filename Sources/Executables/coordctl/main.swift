@@ -108,7 +108,7 @@ struct Status: AsyncParsableCommand {
 enum StatusTable {
     static func render(_ status: FleetStatus, withReasons: Bool) -> String {
         var lines: [String] = []
-        let role = status.isLeader ? "leader, \(status.epoch)" : "follower"
+        let role = status.isLeader ? "leader, epoch \(status.epoch)" : "follower"
         lines.append("coordinator \(status.coordinator) (\(role)), plan generation \(status.planGeneration)")
         let header = ["CLUSTER", "REGION", "ON-DEMAND", "SPOT", "PENDING", "CPU", "DESIRED", "+LAUNCH", "-DRAIN", "USD/H", "PLAN", "AGE"]
         var rows = [header]
