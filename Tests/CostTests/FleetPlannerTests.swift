@@ -325,6 +325,7 @@ struct FleetPlannerTests {
         #expect(b.launchCount == 0 && b.unfundedNodes == 3)  // eu-west-1 cap leaves $0.036/h, under one c5.large
         #expect(abs(b.unfundedUSDPerHour - 0.288) < 1e-9)
         #expect(abs(s.unfundedUSDPerHour - 0.255) < 1e-9)
+        #expect(s.reasons.contains("budget (fleet): funds 3 of 6 wanted node(s); shortfall 3 node(s), $0.2550/h"))
         #expect(abs(p.budget.plannedUSDPerHour - 1.215) < 1e-9)
         #expect(abs(p.budget.shortfallUSDPerHour - 0.543) < 1e-9)
         #expect(!p.budget.overAllowance)
