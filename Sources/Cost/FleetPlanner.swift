@@ -540,9 +540,7 @@ public struct FleetPlanner: Sendable {
             notes.append("\(spotFallback) spot node(s) went on-demand: no spot pool with a fresh price, outside back-off and storms")
         }
         let launches = orders.sorted { $0.key < $1.key }.map { g, v in
-            LaunchOrder(
-                cluster: report.clusterID, group: g, count: v.count, usdPerHourEach: v.price,
-                reason: "\(v.count) × \(g) at \(usd(v.price))/h each")
+            LaunchOrder(cluster: report.clusterID, group: g, count: v.count, usdPerHourEach: v.price)
         }
         return (launches, cost)
     }

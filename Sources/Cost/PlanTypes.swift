@@ -84,7 +84,16 @@ public struct LaunchOrder: Codable, Sendable, Hashable {
     public var count: Int
     /// The price each new node is expected to cost (spot: the pool's current price).
     public var usdPerHourEach: Double
-    public var reason: String
+
+    public init(cluster: ClusterID, group: NodeGroup, count: Int, usdPerHourEach: Double) {
+        self.cluster = cluster
+        self.group = group
+        self.count = count
+        self.usdPerHourEach = usdPerHourEach
+    }
+
+    /// Why, in words; derived from the fields (the cluster's reasons say why it grows).
+    public var reason: String { "\(count) × \(group) at \(usd(usdPerHourEach))/h each" }
 }
 
 /// Drain (then terminate) one node.

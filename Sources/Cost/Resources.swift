@@ -49,8 +49,10 @@ public struct Resources: Codable, Sendable, Hashable, CustomStringConvertible {
     public var isZero: Bool { cpuMillicores <= 0 && memoryBytes <= 0 }
 
     public var description: String {
-        let gib = Double(memoryBytes) / Double(Resources.gibibyte)
-        return "\(cpuMillicores)m CPU / \((gib * 100).rounded() / 100) GiB"
+        // GiB to two decimals in integer arithmetic: reasons are built for every cluster on every cycle.
+        let hundredths = (memoryBytes * 100 + Resources.gibibyte / 2) / Resources.gibibyte
+        let frac = abs(hundredths) % 100
+        return "\(cpuMillicores)m CPU / \(hundredths / 100).\(frac < 10 ? "0" : "")\(frac) GiB"
     }
 }
 
