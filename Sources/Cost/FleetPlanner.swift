@@ -306,6 +306,14 @@ public struct FleetPlanner: Sendable {
             }
         }
         w.eligible = eligible
+        // Spare nodes are capacity on top of the requirement (not extra launches every cycle): counted in
+        // nodes of the cheapest type per vCPU, so they are also kept by scale-down.
+        if headroomNodes > 0, let unit = cheapestPerUnit(eligible, memory: false) {
+            required += Resources(
+                cpuMillicores: unit.allocatable.cpuMillicores * headroomNodes, memoryBytes: unit.allocatable.memoryBytes * headroomNodes)
+            w.required = required
+            w.reasons.append("warm headroom: capacity for \(headroomNodes) spare \(unit.spec.name) node(s) on top of demand")
+        }
 
         let shortfall = Resources(
             cpuMillicores: max(0, required.cpuMillicores - capacity.cpuMillicores),
@@ -333,10 +341,6 @@ public struct FleetPlanner: Sendable {
                 "demand \(demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(required); capacity \(capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (the cheapest allowed type to cover it that fits the largest pending pod)")
         } else if !shortfall.isZero {
             w.reasons.append("capacity is short by \(shortfall) but no instance type is allowed and priced in \(report.region)")
-        }
-        if headroomNodes > 0 {
-            wanted += headroomNodes
-            w.reasons.append("warm headroom: \(headroomNodes) spare node(s)")
         }
         // Rule 2: floors and caps.
         var target = kept + wanted
