@@ -55,9 +55,19 @@ public struct FleetPlanner: Sendable {
         works.reserveCapacity(input.reports.count)
         var anyDown = false
         for report in input.reports {
-            let policy = input.policies[report.clusterID] ?? ClusterPolicy()
+            var policy = input.policies[report.clusterID] ?? ClusterPolicy()
             var status = ClusterPlanStatus.planned
-            if input.failedRegions.contains(report.region) {
+            var policyError: CostError?
+            do {
+                try policy.validate(cluster: report.clusterID)
+            } catch {
+                // Plan nothing on a policy that makes no sense; defaults keep the arithmetic below finite.
+                policyError = error
+                policy = ClusterPolicy()
+            }
+            if policyError != nil {
+                status = .invalidPolicy
+            } else if input.failedRegions.contains(report.region) {
                 status = .regionFailed
             } else if now - report.observedAt > settings.clusterLostAfter {
                 status = .lost
@@ -66,6 +76,7 @@ public struct FleetPlanner: Sendable {
             }
             if status == .lost || status == .regionFailed { anyDown = true }
             works.append(ClusterWork(report: report, policy: policy, status: status))
+            if let policyError { works[works.count - 1].reasons.append("policy refused, no changes: \(policyError)") }
         }
         // The cluster index is only needed when something failed over.
         var indexOf: [ClusterID: Int] = [:]

@@ -115,6 +115,8 @@ public enum ClusterPlanStatus: String, Codable, Sendable, Hashable {
     case lost
     /// Its region is marked failed: no commands; its demand goes to its failover targets.
     case regionFailed = "region-failed"
+    /// Its policy is out of range: no changes until the operator fixes it (the reason names the field).
+    case invalidPolicy = "invalid-policy"
 }
 
 /// The desired state of one cluster and the actions that move it there.

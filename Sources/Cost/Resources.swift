@@ -36,9 +36,13 @@ public struct Resources: Codable, Sendable, Hashable, CustomStringConvertible {
 
     /// Each dimension scaled by `factor`, rounded up so a requirement is never understated.
     public func scaled(by factor: Double) -> Resources {
-        Resources(
-            cpuMillicores: Int((Double(cpuMillicores) * factor).rounded(.up)),
-            memoryBytes: Int((Double(memoryBytes) * factor).rounded(.up)))
+        Resources(cpuMillicores: Resources.clampedInt(Double(cpuMillicores) * factor), memoryBytes: Resources.clampedInt(Double(memoryBytes) * factor))
+    }
+
+    /// Rounds up and keeps the result representable, so absurd reported values cannot trap the planner.
+    static func clampedInt(_ v: Double) -> Int {
+        guard v.isFinite else { return v > 0 ? Int.max / 4 : 0 }
+        return Int(min(max(v.rounded(.up), -Double(Int.max / 4)), Double(Int.max / 4)))
     }
 
     /// True when both dimensions of `self` are at most those of `other`.

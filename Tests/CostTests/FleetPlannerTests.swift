@@ -395,4 +395,14 @@ struct FleetPlannerTests {
         let b = plan(F.input([F.report("a", nodes: [])]), state: &state)
         #expect(b.generation == a.generation + 1)
     }
+
+    @Test("a policy out of range changes nothing and names the field")
+    func invalidPolicy() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 3, gib: 1))
+        let p = plan(F.input([r], policies: ["a": F.policy { $0.targetUtilisation = 0 }]))
+        let c = try #require(p.plan(for: "a"))
+        #expect(c.status == .invalidPolicy)
+        #expect(c.launches.isEmpty)
+        #expect(c.reasons.contains { $0.contains("targetUtilisation") })
+    }
 }
