@@ -597,7 +597,9 @@ public struct FleetPlanner: Sendable {
             w.reasons.append("\(unneeded.count - ripeCount) node(s) unneeded for less than \(Int(policy.scaleDownUnneeded.seconds / 60)) min: kept for now")
         }
         guard ripeCount > 0 else { return }
-        let order = greedyRemovals(w, among: ripe, overMax: overMax)
+        // When every unneeded node is ripe, pass B would repeat pass A's choices exactly (each was the best of a
+        // superset), so its order is reused.
+        let order = ripeCount == unneeded.count ? unneeded : greedyRemovals(w, among: ripe, overMax: overMax)
 
         // Disruption budget, eviction cap and the minimum saving of a consolidation.
         let disruption = policy.disruptionBudget > 0 ? max(1, Int(Double(w.active.count + leaving) * policy.disruptionBudget)) : 0
