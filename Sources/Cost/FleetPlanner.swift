@@ -50,6 +50,8 @@ public struct FleetPlanner: Sendable {
             return t
         }
 
+        var tablesByRegion: [String: (zones: [String], tables: [(zone: String, quotes: [SpotQuote])])] = [:]
+
         // Pass 1: classify every cluster (lost, failed region, paused) and hand lost demand to failover targets.
         var works: [ClusterWork] = []
         works.reserveCapacity(input.reports.count)
@@ -99,9 +101,17 @@ public struct FleetPlanner: Sendable {
             let region = works[i].report.region
             let id = works[i].report.clusterID
             let offers = offers(region)
-            var tables: [(zone: String, quotes: [SpotQuote])] = []
-            tables.reserveCapacity(works[i].report.availabilityZones.count)
-            for zone in works[i].report.availabilityZones { tables.append((zone, spotTable(region: region, zone: zone, offers: offers))) }
+            // Clusters of a region mostly list the same zones: share one table list between them.
+            let zones = works[i].report.availabilityZones
+            var tables: [(zone: String, quotes: [SpotQuote])]
+            if let cached = tablesByRegion[region], cached.zones == zones {
+                tables = cached.tables
+            } else {
+                tables = []
+                tables.reserveCapacity(zones.count)
+                for zone in zones { tables.append((zone, spotTable(region: region, zone: zone, offers: offers))) }
+                tablesByRegion[region] = (zones, tables)
+            }
             works[i].offerNames = offers.names
             works[i].zoneSpotPrices = tables
             let forecast = input.forecasts.isEmpty ? nil : input.forecasts[id]
@@ -742,14 +752,20 @@ public struct FleetPlanner: Sendable {
     private func finish(_ w: inout ClusterWork, state: inout PlannerState, now: Timestamp) -> ClusterPlan {
         let nodes = w.report.nodes
         let cluster = w.report.clusterID
-        var drained = [Bool](repeating: false, count: w.active.count)
-        for j in w.drains { drained[j] = true }
-        var kept: [Int] = []
-        kept.reserveCapacity(w.active.count)
+        var kept: [Int]
         var keptCost = 0.0
-        for (j, i) in w.active.enumerated() where !drained[j] {
-            kept.append(i)
-            keptCost += w.activePrice[j]
+        if w.drains.isEmpty {
+            kept = w.active  // shares the storage: nothing to copy when nothing drains
+            keptCost = w.keptCost
+        } else {
+            var drained = [Bool](repeating: false, count: w.active.count)
+            for j in w.drains { drained[j] = true }
+            kept = []
+            kept.reserveCapacity(w.active.count)
+            for (j, i) in w.active.enumerated() where !drained[j] {
+                kept.append(i)
+                keptCost += w.activePrice[j]
+            }
         }
         var drains: [DrainOrder] = []
         var evicted = 0
