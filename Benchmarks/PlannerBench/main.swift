@@ -107,7 +107,9 @@ print("Planner: one planning cycle (best of several runs), clusters of 20 nodes"
 print("| clusters | nodes | wall time per cycle (ms) | CPU time per cycle (ms) | growth vs previous (CPU) | n log n growth | launches | drains |")
 print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 var previous: (Int, Double)? = nil
-for n in [10, 100, 1_000, 10_000] {
+// PLANNER_BENCH_SIZES=10000 runs only the sizes listed (for profiling one size).
+let sizes = ProcessInfo.processInfo.environment["PLANNER_BENCH_SIZES"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [10, 100, 1_000, 10_000]
+for n in sizes {
     let r = measure(clusters: n)
     var growth = "–"
     var nlogn = "–"

@@ -98,24 +98,24 @@ struct BudgetSqueeze {
 }
 
 /// Splits `amount` in proportion to `weights`, never giving anyone more than it wants; what a capped share
-/// leaves is split again among the rest.
+/// leaves is split again among the rest. O(n log n): in order of want per weight, each is either capped (it
+/// wants less than its share of what is left) or, from the first that is not, all the rest share by weight.
 func waterFill(wants: [Double], weights: [Double], amount: Double) -> [Double] {
     var grants = [Double](repeating: 0, count: wants.count)
-    var open = Array(wants.indices)
-    var left = amount
-    while !open.isEmpty && left > 1e-12 {
-        let w = open.reduce(0.0) { $0 + weights[$1] }
-        var capped: [Int] = []
-        for i in open where wants[i] - grants[i] <= left * weights[i] / w + 1e-12 { capped.append(i) }
-        if capped.isEmpty {
-            for i in open { grants[i] += left * weights[i] / w }
-            left = 0
+    let order = wants.indices.sorted { wants[$0] / weights[$0] < wants[$1] / weights[$1] }
+    var left = max(0, amount)
+    var weightLeft = weights.reduce(0, +)
+    for (position, i) in order.enumerated() {
+        guard weightLeft > 0 else { break }
+        let share = left * weights[i] / weightLeft
+        if wants[i] <= share {
+            grants[i] = wants[i]
+            left -= wants[i]
+            weightLeft -= weights[i]
         } else {
-            for i in capped {
-                left -= wants[i] - grants[i]
-                grants[i] = wants[i]
-            }
-            open.removeAll { capped.contains($0) }
+            // Everyone from here on wants more than its share: split what is left by weight.
+            for j in order[position...] { grants[j] = left * weights[j] / weightLeft }
+            break
         }
     }
     return grants

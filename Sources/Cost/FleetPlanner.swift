@@ -50,14 +50,26 @@ public struct FleetPlanner: Sendable {
             return t
         }
 
+        var tablesByRegion: [String: (zones: [String], tables: [(zone: String, quotes: [SpotQuote])])] = [:]
+
         // Pass 1: classify every cluster (lost, failed region, paused) and hand lost demand to failover targets.
         var works: [ClusterWork] = []
         works.reserveCapacity(input.reports.count)
         var anyDown = false
         for report in input.reports {
-            let policy = input.policies[report.clusterID] ?? ClusterPolicy()
+            var policy = input.policies[report.clusterID] ?? ClusterPolicy()
             var status = ClusterPlanStatus.planned
-            if input.failedRegions.contains(report.region) {
+            var policyError: CostError?
+            do {
+                try policy.validate(cluster: report.clusterID)
+            } catch {
+                // Plan nothing on a policy that makes no sense; defaults keep the arithmetic below finite.
+                policyError = error
+                policy = ClusterPolicy()
+            }
+            if policyError != nil {
+                status = .invalidPolicy
+            } else if input.failedRegions.contains(report.region) {
                 status = .regionFailed
             } else if now - report.observedAt > settings.clusterLostAfter {
                 status = .lost
@@ -66,6 +78,7 @@ public struct FleetPlanner: Sendable {
             }
             if status == .lost || status == .regionFailed { anyDown = true }
             works.append(ClusterWork(report: report, policy: policy, status: status))
+            if let policyError { works[works.count - 1].reasons.append("policy refused, no changes: \(policyError)") }
         }
         // The cluster index is only needed when something failed over.
         var indexOf: [ClusterID: Int] = [:]
@@ -88,9 +101,17 @@ public struct FleetPlanner: Sendable {
             let region = works[i].report.region
             let id = works[i].report.clusterID
             let offers = offers(region)
-            var tables: [(zone: String, quotes: [SpotQuote])] = []
-            tables.reserveCapacity(works[i].report.availabilityZones.count)
-            for zone in works[i].report.availabilityZones { tables.append((zone, spotTable(region: region, zone: zone, offers: offers))) }
+            // Clusters of a region mostly list the same zones: share one table list between them.
+            let zones = works[i].report.availabilityZones
+            var tables: [(zone: String, quotes: [SpotQuote])]
+            if let cached = tablesByRegion[region], cached.zones == zones {
+                tables = cached.tables
+            } else {
+                tables = []
+                tables.reserveCapacity(zones.count)
+                for zone in zones { tables.append((zone, spotTable(region: region, zone: zone, offers: offers))) }
+                tablesByRegion[region] = (zones, tables)
+            }
             works[i].offerNames = offers.names
             works[i].zoneSpotPrices = tables
             let forecast = input.forecasts.isEmpty ? nil : input.forecasts[id]
@@ -306,6 +327,14 @@ public struct FleetPlanner: Sendable {
             }
         }
         w.eligible = eligible
+        // Spare nodes are capacity on top of the requirement (not extra launches every cycle): counted in
+        // nodes of the cheapest type per vCPU, so they are also kept by scale-down.
+        if headroomNodes > 0, let unit = cheapestPerUnit(eligible, memory: false) {
+            required += Resources(
+                cpuMillicores: unit.allocatable.cpuMillicores * headroomNodes, memoryBytes: unit.allocatable.memoryBytes * headroomNodes)
+            w.required = required
+            w.reasons.append("warm headroom: capacity for \(headroomNodes) spare \(unit.spec.name) node(s) on top of demand")
+        }
 
         let shortfall = Resources(
             cpuMillicores: max(0, required.cpuMillicores - capacity.cpuMillicores),
@@ -333,10 +362,6 @@ public struct FleetPlanner: Sendable {
                 "demand \(demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(required); capacity \(capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (the cheapest allowed type to cover it that fits the largest pending pod)")
         } else if !shortfall.isZero {
             w.reasons.append("capacity is short by \(shortfall) but no instance type is allowed and priced in \(report.region)")
-        }
-        if headroomNodes > 0 {
-            wanted += headroomNodes
-            w.reasons.append("warm headroom: \(headroomNodes) spare node(s)")
         }
         // Rule 2: floors and caps.
         var target = kept + wanted
@@ -540,9 +565,7 @@ public struct FleetPlanner: Sendable {
             notes.append("\(spotFallback) spot node(s) went on-demand: no spot pool with a fresh price, outside back-off and storms")
         }
         let launches = orders.sorted { $0.key < $1.key }.map { g, v in
-            LaunchOrder(
-                cluster: report.clusterID, group: g, count: v.count, usdPerHourEach: v.price,
-                reason: "\(v.count) × \(g) at \(usd(v.price))/h each")
+            LaunchOrder(cluster: report.clusterID, group: g, count: v.count, usdPerHourEach: v.price)
         }
         return (launches, cost)
     }
@@ -584,7 +607,9 @@ public struct FleetPlanner: Sendable {
             w.reasons.append("\(unneeded.count - ripeCount) node(s) unneeded for less than \(Int(policy.scaleDownUnneeded.seconds / 60)) min: kept for now")
         }
         guard ripeCount > 0 else { return }
-        let order = greedyRemovals(w, among: ripe, overMax: overMax)
+        // When every unneeded node is ripe, pass B would repeat pass A's choices exactly (each was the best of a
+        // superset), so its order is reused.
+        let order = ripeCount == unneeded.count ? unneeded : greedyRemovals(w, among: ripe, overMax: overMax)
 
         // Disruption budget, eviction cap and the minimum saving of a consolidation.
         let disruption = policy.disruptionBudget > 0 ? max(1, Int(Double(w.active.count + leaving) * policy.disruptionBudget)) : 0
@@ -727,14 +752,20 @@ public struct FleetPlanner: Sendable {
     private func finish(_ w: inout ClusterWork, state: inout PlannerState, now: Timestamp) -> ClusterPlan {
         let nodes = w.report.nodes
         let cluster = w.report.clusterID
-        var drained = [Bool](repeating: false, count: w.active.count)
-        for j in w.drains { drained[j] = true }
-        var kept: [Int] = []
-        kept.reserveCapacity(w.active.count)
+        var kept: [Int]
         var keptCost = 0.0
-        for (j, i) in w.active.enumerated() where !drained[j] {
-            kept.append(i)
-            keptCost += w.activePrice[j]
+        if w.drains.isEmpty {
+            kept = w.active  // shares the storage: nothing to copy when nothing drains
+            keptCost = w.keptCost
+        } else {
+            var drained = [Bool](repeating: false, count: w.active.count)
+            for j in w.drains { drained[j] = true }
+            kept = []
+            kept.reserveCapacity(w.active.count)
+            for (j, i) in w.active.enumerated() where !drained[j] {
+                kept.append(i)
+                keptCost += w.activePrice[j]
+            }
         }
         var drains: [DrainOrder] = []
         var evicted = 0

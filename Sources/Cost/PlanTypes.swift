@@ -84,7 +84,16 @@ public struct LaunchOrder: Codable, Sendable, Hashable {
     public var count: Int
     /// The price each new node is expected to cost (spot: the pool's current price).
     public var usdPerHourEach: Double
-    public var reason: String
+
+    public init(cluster: ClusterID, group: NodeGroup, count: Int, usdPerHourEach: Double) {
+        self.cluster = cluster
+        self.group = group
+        self.count = count
+        self.usdPerHourEach = usdPerHourEach
+    }
+
+    /// Why, in words; derived from the fields (the cluster's reasons say why it grows).
+    public var reason: String { "\(count) × \(group) at \(usd(usdPerHourEach))/h each" }
 }
 
 /// Drain (then terminate) one node.
@@ -106,6 +115,8 @@ public enum ClusterPlanStatus: String, Codable, Sendable, Hashable {
     case lost
     /// Its region is marked failed: no commands; its demand goes to its failover targets.
     case regionFailed = "region-failed"
+    /// Its policy is out of range: no changes until the operator fixes it (the reason names the field).
+    case invalidPolicy = "invalid-policy"
 }
 
 /// The desired state of one cluster and the actions that move it there.

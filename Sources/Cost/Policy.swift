@@ -66,6 +66,36 @@ public struct ClusterPolicy: Codable, Sendable, Hashable {
 
     public init() {}
 
+    private enum CodingKeys: String, CodingKey {
+        case minNodes, maxNodes, onDemandBase, targetSpotShare, targetUtilisation, allowedInstanceTypes, allowedZones
+        case priorityClass, weight, failoverTargets, warmHeadroom, disruptionBudget, minConsolidationSaving
+        case maxEvictionsPerHour, scaleDownUnneeded, scaleDownDelayAfterAdd, paused
+    }
+
+    /// Decodes a policy in which every key is optional: a missing key keeps its default, so an operator's file
+    /// names only what differs.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ClusterPolicy()
+        minNodes = try c.decodeIfPresent(Int.self, forKey: .minNodes) ?? d.minNodes
+        maxNodes = try c.decodeIfPresent(Int.self, forKey: .maxNodes) ?? d.maxNodes
+        onDemandBase = try c.decodeIfPresent(Int.self, forKey: .onDemandBase) ?? d.onDemandBase
+        targetSpotShare = try c.decodeIfPresent(Double.self, forKey: .targetSpotShare) ?? d.targetSpotShare
+        targetUtilisation = try c.decodeIfPresent(Double.self, forKey: .targetUtilisation) ?? d.targetUtilisation
+        allowedInstanceTypes = try c.decodeIfPresent([String].self, forKey: .allowedInstanceTypes) ?? d.allowedInstanceTypes
+        allowedZones = try c.decodeIfPresent([String].self, forKey: .allowedZones) ?? d.allowedZones
+        priorityClass = try c.decodeIfPresent(PriorityClass.self, forKey: .priorityClass) ?? d.priorityClass
+        weight = try c.decodeIfPresent(Double.self, forKey: .weight) ?? d.weight
+        failoverTargets = try c.decodeIfPresent([ClusterID].self, forKey: .failoverTargets) ?? d.failoverTargets
+        warmHeadroom = try c.decodeIfPresent(WarmHeadroom.self, forKey: .warmHeadroom) ?? d.warmHeadroom
+        disruptionBudget = try c.decodeIfPresent(Double.self, forKey: .disruptionBudget) ?? d.disruptionBudget
+        minConsolidationSaving = try c.decodeIfPresent(Double.self, forKey: .minConsolidationSaving) ?? d.minConsolidationSaving
+        maxEvictionsPerHour = try c.decodeIfPresent(Int.self, forKey: .maxEvictionsPerHour) ?? d.maxEvictionsPerHour
+        scaleDownUnneeded = try c.decodeIfPresent(Duration.self, forKey: .scaleDownUnneeded) ?? d.scaleDownUnneeded
+        scaleDownDelayAfterAdd = try c.decodeIfPresent(Duration.self, forKey: .scaleDownDelayAfterAdd) ?? d.scaleDownDelayAfterAdd
+        paused = try c.decodeIfPresent(Bool.self, forKey: .paused) ?? d.paused
+    }
+
     /// Checks every field; the error names the first one out of range.
     public func validate(cluster: ClusterID) throws(CostError) {
         func fail(_ key: String, _ message: String) -> CostError {

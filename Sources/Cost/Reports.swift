@@ -8,6 +8,13 @@ public struct ClusterID: Codable, Sendable, Hashable, Comparable, ExpressibleByS
     public init(stringLiteral value: String) { self.rawValue = value }
     public static func < (a: ClusterID, b: ClusterID) -> Bool { a.rawValue < b.rawValue }
     public var description: String { rawValue }
+
+    /// Encoded as a plain string, so files and peers in other languages see `"prod-eu-1"`.
+    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }
 
 /// A node's lifecycle as the agent sees it.

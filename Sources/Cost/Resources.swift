@@ -36,9 +36,13 @@ public struct Resources: Codable, Sendable, Hashable, CustomStringConvertible {
 
     /// Each dimension scaled by `factor`, rounded up so a requirement is never understated.
     public func scaled(by factor: Double) -> Resources {
-        Resources(
-            cpuMillicores: Int((Double(cpuMillicores) * factor).rounded(.up)),
-            memoryBytes: Int((Double(memoryBytes) * factor).rounded(.up)))
+        Resources(cpuMillicores: Resources.clampedInt(Double(cpuMillicores) * factor), memoryBytes: Resources.clampedInt(Double(memoryBytes) * factor))
+    }
+
+    /// Rounds up and keeps the result representable, so absurd reported values cannot trap the planner.
+    static func clampedInt(_ v: Double) -> Int {
+        guard v.isFinite else { return v > 0 ? Int.max / 4 : 0 }
+        return Int(min(max(v.rounded(.up), -Double(Int.max / 4)), Double(Int.max / 4)))
     }
 
     /// True when both dimensions of `self` are at most those of `other`.
@@ -49,8 +53,10 @@ public struct Resources: Codable, Sendable, Hashable, CustomStringConvertible {
     public var isZero: Bool { cpuMillicores <= 0 && memoryBytes <= 0 }
 
     public var description: String {
-        let gib = Double(memoryBytes) / Double(Resources.gibibyte)
-        return "\(cpuMillicores)m CPU / \((gib * 100).rounded() / 100) GiB"
+        // GiB to two decimals in integer arithmetic: reasons are built for every cluster on every cycle.
+        let hundredths = (memoryBytes * 100 + Resources.gibibyte / 2) / Resources.gibibyte
+        let frac = abs(hundredths) % 100
+        return "\(cpuMillicores)m CPU / \(hundredths / 100).\(frac < 10 ? "0" : "")\(frac) GiB"
     }
 }
 

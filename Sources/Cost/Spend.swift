@@ -242,12 +242,15 @@ public struct SpendLedger: Codable, Sendable, Hashable {
     }
 }
 
-/// Formats USD with two decimals, e.g. `$1,234.50` → `$1234.50`.
+/// Formats USD for reasons and alerts: four decimals under $10 (hourly prices such as $0.0850), two above.
 func usd(_ value: Double) -> String {
     if value.isInfinite { return "unlimited" }
-    let cents = Int((value * 100).rounded())
-    let sign = cents < 0 ? "-" : ""
-    let a = abs(cents)
-    let frac = a % 100
-    return "\(sign)$\(a / 100).\(frac < 10 ? "0" : "")\(frac)"
+    let digits = abs(value) < 10 ? 4 : 2
+    let scale = digits == 4 ? 10_000 : 100
+    let units = Int((value * Double(scale)).rounded())
+    let sign = units < 0 ? "-" : ""
+    let a = abs(units)
+    var frac = String(a % scale)
+    while frac.count < digits { frac = "0" + frac }
+    return "\(sign)$\(a / scale).\(frac)"
 }

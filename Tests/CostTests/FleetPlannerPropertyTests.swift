@@ -160,4 +160,51 @@ struct FleetPlannerPropertyTests {
             }
         }
     }
+
+    @Test("applying a plan and planning again neither repeats its launches nor reverses its actions")
+    func noFlapping() async {
+        await propertyCheck(count: 150, input: Self.fleetGen, Self.budgetGen) { shapes, level in
+            let (input, _) = Self.build(shapes, budgetLevel: level)
+            var state = PlannerState()
+            let planner = FleetPlanner()
+            let first = planner.plan(input, state: &state)
+            // The fleet one minute later: launches are Ready and empty, drained nodes are gone and their pods
+            // wait as pending pods; the budget is what it was.
+            let later = input.now + .seconds(60)
+            var reports: [ClusterReport] = []
+            for r in input.reports {
+                let p = first.plan(for: r.clusterID)!
+                let drained = Set(p.drains.map(\.nodeName))
+                var next = r
+                next.observedAt = later
+                next.nodes = r.nodes.filter { !drained.contains($0.name) }
+                for n in r.nodes where drained.contains(n.name) { next.pending.totalRequests += n.requested }
+                for (k, l) in p.launches.enumerated() {
+                    for c in 0..<l.count {
+                        let spec = F.catalog.specs[l.group.instanceType]!
+                        next.nodes.append(
+                            NodeReport(
+                                name: "new-\(k)-\(c)", instanceID: "i-new-\(k)-\(c)", instanceType: l.group.instanceType, market: l.group.market,
+                                availabilityZone: l.group.availabilityZone, state: .ready, launchedAt: later, allocatable: spec.estimatedAllocatable,
+                                requested: .zero, podCount: 0))
+                    }
+                }
+                reports.append(next)
+            }
+            var input2 = input
+            input2.reports = reports
+            input2.now = later
+            let second = planner.plan(input2, state: &state)
+            for p in first.clusters {
+                let q = second.plan(for: p.cluster)!
+                if !p.launches.isEmpty {
+                    #expect(q.drains.isEmpty, "\(p.cluster) launched, then drained: \(q.reasons)")
+                    if p.unfundedNodes == 0 { #expect(q.launches.isEmpty, "\(p.cluster) launched twice: \(q.reasons)") }
+                }
+                if !p.drains.isEmpty && p.unfundedNodes == 0 {
+                    #expect(q.launches.isEmpty, "\(p.cluster) drained, then launched: \(p.reasons) / \(q.reasons)")
+                }
+            }
+        }
+    }
 }

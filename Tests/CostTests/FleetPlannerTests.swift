@@ -278,8 +278,18 @@ struct FleetPlannerTests {
     @Test("warm headroom adds spare nodes; a paused cluster is left alone")
     func headroomAndPause() throws {
         let nodes = [F.node("a1", load: 0.3), F.node("b1", zone: "us-east-1b", load: 0.3)]
-        let warm = plan(F.input([F.report("a", nodes: nodes)], policies: ["a": onDemandOnly { $0.warmHeadroom = .nodes(2) }]))
-        #expect(warm.plan(for: "a")!.launchCount == 2)
+        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.warmHeadroom = .nodes(2) }]
+        let warm = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
+        // Requests 1.08 vCPU / 0.75 = 1.44, plus two c5.large (1.8 each) = 5.04 vCPU; 3.6 there: one more node.
+        #expect(warm.plan(for: "a")!.launchCount == 1)
+        // Once it runs, the headroom is there: no further launches, and no scale-down of the spare capacity.
+        let grown = nodes + [F.node("c1", type: "c5.large", zone: "us-east-1c", load: 0)]
+        var state = PlannerState()
+        for minute in [0, 11, 22] {
+            let t = F.t0 + .seconds(Int64(minute * 60))
+            let again = plan(F.input([F.report("a", nodes: grown, at: t)], policies: policies, now: t), state: &state)
+            #expect(again.launches.isEmpty && again.drains.isEmpty)
+        }
         let paused = plan(F.input([F.report("a", nodes: [], pending: F.pending(cpu: 5, gib: 1))], policies: ["a": onDemandOnly { $0.paused = true }]))
         #expect(paused.plan(for: "a")!.status == .paused)
         #expect(paused.launches.isEmpty)
@@ -325,6 +335,7 @@ struct FleetPlannerTests {
         #expect(b.launchCount == 0 && b.unfundedNodes == 3)  // eu-west-1 cap leaves $0.036/h, under one c5.large
         #expect(abs(b.unfundedUSDPerHour - 0.288) < 1e-9)
         #expect(abs(s.unfundedUSDPerHour - 0.255) < 1e-9)
+        #expect(s.reasons.contains("budget (fleet): funds 3 of 6 wanted node(s); shortfall 3 node(s), $0.2550/h"))
         #expect(abs(p.budget.plannedUSDPerHour - 1.215) < 1e-9)
         #expect(abs(p.budget.shortfallUSDPerHour - 0.543) < 1e-9)
         #expect(!p.budget.overAllowance)
@@ -383,5 +394,15 @@ struct FleetPlannerTests {
         let a = plan(F.input([F.report("a", nodes: [])]), state: &state)
         let b = plan(F.input([F.report("a", nodes: [])]), state: &state)
         #expect(b.generation == a.generation + 1)
+    }
+
+    @Test("a policy out of range changes nothing and names the field")
+    func invalidPolicy() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 3, gib: 1))
+        let p = plan(F.input([r], policies: ["a": F.policy { $0.targetUtilisation = 0 }]))
+        let c = try #require(p.plan(for: "a"))
+        #expect(c.status == .invalidPolicy)
+        #expect(c.launches.isEmpty)
+        #expect(c.reasons.contains { $0.contains("targetUtilisation") })
     }
 }

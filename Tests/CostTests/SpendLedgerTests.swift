@@ -86,4 +86,24 @@ struct SpendLedgerTests {
         #expect(CalendarMonth(year: 2025, month: 12).next == CalendarMonth(year: 2026, month: 1))
         #expect(Timestamp(year: 2026, month: 3, day: 14, hour: 12).description == "2026-03-14T12:00:00Z")
     }
+
+    @Test("a region with its own cap gets its own alerts and allowance; clusters are summed per region")
+    func regionalScope() {
+        var l = SpendLedger()
+        let us = node("u", "m5.large", launched: t0)
+        let eu = node("e", "m5.large", launched: t0)
+        l.record(report([us], at: t0, cluster: "us"), catalog: catalog, spotPrices: SpotPriceCache())
+        l.record(report([eu], at: t0, cluster: "eu", region: "eu-west-1"), catalog: catalog, spotPrices: SpotPriceCache())
+        l.record(report([us], at: t0 + .seconds(36_000), cluster: "us"), catalog: catalog, spotPrices: SpotPriceCache())
+        l.record(report([eu], at: t0 + .seconds(36_000), cluster: "eu", region: "eu-west-1"), catalog: catalog, spotPrices: SpotPriceCache())
+        let now = t0 + .seconds(36_000)
+        #expect(abs(l.monthToDateUSD(.region("eu-west-1")) - 1.07) < 1e-9)  // 10 h at 0.107
+        #expect(abs(l.monthToDateUSD(.fleet) - 2.03) < 1e-9)
+        let budget = FleetBudget(monthlyUSD: 10_000, regionalMonthlyUSD: ["eu-west-1": 1.2])
+        let alerts = l.newAlerts(budget: budget, at: now)
+        #expect(alerts.allSatisfy { $0.scope == .region("eu-west-1") })
+        #expect(alerts.contains { $0.basis == .spent && $0.threshold == 0.8 })
+        #expect(l.allowance(budget: budget, at: now).regionalUSDPerHour["eu-west-1"]! < 0.001)
+        #expect(l.summaries(budget: budget, at: now).map(\.scope) == [.fleet, .region("eu-west-1"), .region("us-east-1"), .cluster("eu"), .cluster("us")])
+    }
 }
