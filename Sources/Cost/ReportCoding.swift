@@ -49,14 +49,3 @@ extension ClusterReport {
     }
 }
 
-extension ClusterID {
-    /// A cluster id is a plain JSON string.
-    public init(from decoder: any Decoder) throws {
-        self.init(try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-}
