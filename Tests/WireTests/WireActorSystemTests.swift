@@ -332,36 +332,3 @@ struct WireFrameLimitTests {
         await agentSystem.shutdown()
     }
 }
-
-@Suite("WireActorSystem connect")
-struct WireConnectTests {
-    @Test("connect started before the coordinator listens retries with backoff and succeeds when it comes up")
-    func connectBeforeListen() async throws {
-        // Find a free port, then release it for the coordinator to take later.
-        let probe = try WireActorSystem(configuration: WireFixture.configuration(node: "probe", role: .admin))
-        let port = try #require(try await probe.listen(host: "127.0.0.1", port: 0).port)
-        await probe.shutdown()
-
-        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
-        let connecting = Task { try await agentSystem.connect(host: "127.0.0.1", port: port) }
-        try await Task.sleep(for: .milliseconds(300))
-        let coordinatorSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "coord-1", role: .coordinator))
-        _ = try await coordinatorSystem.listen(host: "127.0.0.1", port: port)
-        #expect(try await connecting.value.nodeID == "coord-1")
-        await agentSystem.shutdown()
-        await coordinatorSystem.shutdown()
-    }
-
-    @Test("cancelling a connect that has not succeeded yet stops it with cancelled")
-    func cancelConnect() async throws {
-        let probe = try WireActorSystem(configuration: WireFixture.configuration(node: "probe", role: .admin))
-        let port = try #require(try await probe.listen(host: "127.0.0.1", port: 0).port)
-        await probe.shutdown()
-        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
-        let connecting = Task { try await agentSystem.connect(host: "127.0.0.1", port: port) }
-        try await Task.sleep(for: .milliseconds(100))
-        connecting.cancel()
-        await #expect { _ = try await connecting.value } throws: { ($0 as? WireConnectError)?.code == .cancelled }
-        await agentSystem.shutdown()
-    }
-}
