@@ -164,9 +164,9 @@ struct WireActorSystemTests {
     func heartbeats() async throws {
         // Both sides beat at the same interval, as in production.
         var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
-        configuration.connection.heartbeatInterval = .milliseconds(50)
+        configuration.connection.heartbeatInterval = .milliseconds(200)
         var agentConfiguration = WireFixture.configuration(node: "agent-eu-1", role: .agent)
-        agentConfiguration.connection.heartbeatInterval = .milliseconds(50)
+        agentConfiguration.connection.heartbeatInterval = .milliseconds(200)
         try await WireFixture.withPair(coordinatorConfiguration: configuration, agentConfiguration: agentConfiguration) { pair in
             let raw = try await RawPeer.connect(port: pair.port)
             guard case .established = try await raw.handshake() else { Issue.record("handshake"); return }
