@@ -256,13 +256,13 @@ struct WireFlowControlTests {
         configuration.connection.maxCallsInFlight = 2
         try await WireFixture.withPair(coordinatorConfiguration: configuration) { pair in
             let agent = try pair.remoteAgent()
-            async let first = agent.pause(milliseconds: 300)
-            async let second = agent.pause(milliseconds: 300)
-            try await Task.sleep(for: .milliseconds(50))
+            async let first = agent.pause(milliseconds: 1000)
+            async let second = agent.pause(milliseconds: 1000)
+            try await Task.sleep(for: .milliseconds(200))  // both are in flight by then
             await #expect {
                 _ = try await agent.pause(milliseconds: 1)
             } throws: { ($0 as? WireCallError)?.code == .overloaded }
-            #expect(try await first + second == 600)
+            #expect(try await first + second == 2000)
             #expect(try await agent.pause(milliseconds: 1) == 1)
         }
     }
