@@ -395,6 +395,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         }
         guard !wasShutdown else { return }
         for task in inbound { task.cancel() }
+        // Closing can only fail when already closed, which is the goal; same for the close futures below.
         for listener in listeners { try? await listener.close() }
         for connection in connections { connection.shutdown(reason: "node \(nodeID) is shutting down") }
         for dialer in dialers { dialer.cancel() }
