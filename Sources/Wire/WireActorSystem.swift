@@ -73,6 +73,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         // Incoming calls being executed, cancelled at shutdown.
         var inboundCalls: [UInt64: Task<Void, Never>] = [:]
         var nextInboundCall: UInt64 = 0
+        var finishedInboundCalls: Set<UInt64> = []
         var nextSubscriber: UInt64 = 0
         var isShutdown = false
     }
@@ -394,6 +395,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         }
         guard !wasShutdown else { return }
         for task in inbound { task.cancel() }
+        // Closing can only fail when already closed, which is the goal; same for the close futures below.
         for listener in listeners { try? await listener.close() }
         for connection in connections { connection.shutdown(reason: "node \(nodeID) is shutting down") }
         for dialer in dialers { dialer.cancel() }
@@ -422,23 +424,29 @@ extension WireActorSystem: WireConnectionDelegate {
     }
 
     func connection(_ connection: WireConnection, received call: WireMessage.Call) {
-        state.withLock { state in
-            guard !state.isShutdown else { return }
+        let token = state.withLock { state -> UInt64? in
+            guard !state.isShutdown else { return nil }
             state.nextInboundCall += 1
-            let token = state.nextInboundCall
-            // Registered under the lock before the task can run, so its own removal always finds it.
-            state.inboundCalls[token] = Task {
-                defer { _ = self.state.withLock { $0.inboundCalls.removeValue(forKey: token) } }
-                var reply = WireMessage.Reply(callID: call.callID, outcome: await self.executeIncoming(call))
-                let limit = self.configuration.connection.frameLimits.maxFrameSize
-                if WireMessage.reply(reply).encodedLength > limit {
-                    reply.outcome = .error(
-                        .init(
-                            code: WireSystemErrorCode.remoteFailure,
-                            message: "the result is \(WireMessage.reply(reply).encodedLength) bytes, above the frame limit of \(limit)"))
-                }
-                connection.send(reply: reply)
+            return state.nextInboundCall
+        }
+        guard let token else { return }
+        // Created outside the lock; registered after, unless it already finished (then it left a mark).
+        let task = Task {
+            var reply = WireMessage.Reply(callID: call.callID, outcome: await self.executeIncoming(call))
+            let limit = self.configuration.connection.frameLimits.maxFrameSize
+            if WireMessage.reply(reply).encodedLength > limit {
+                reply.outcome = .error(
+                    .init(
+                        code: WireSystemErrorCode.remoteFailure,
+                        message: "the result is \(WireMessage.reply(reply).encodedLength) bytes, above the frame limit of \(limit)"))
             }
+            connection.send(reply: reply)
+            self.state.withLock { state in
+                if state.inboundCalls.removeValue(forKey: token) == nil { state.finishedInboundCalls.insert(token) }
+            }
+        }
+        state.withLock { state in
+            if state.finishedInboundCalls.remove(token) == nil { state.inboundCalls[token] = task }
         }
     }
 }

@@ -16,6 +16,20 @@ public struct WireSecrets: Sendable {
     public static func shared(_ secret: SymmetricKey) -> WireSecrets {
         WireSecrets { _, _ in secret }
     }
+
+    /// A coordinator's view: one secret per agent node (its cluster's secret), `admin` for `coordctl`, and
+    /// `coordinators` for other coordinator replicas. Unlisted peers are refused as unknown.
+    public static func perNode(
+        _ agents: [String: SymmetricKey], admin: SymmetricKey? = nil, coordinators: SymmetricKey? = nil
+    ) -> WireSecrets {
+        WireSecrets { node, role in
+            switch role {
+            case .agent: agents[node]
+            case .admin: admin
+            case .coordinator: coordinators
+            }
+        }
+    }
 }
 
 /// Mutual TLS: this node's certificate chain and key, and the CA that every peer's certificate must chain to.

@@ -107,6 +107,7 @@ public struct WireResultHandler: DistributedTargetInvocationResultHandler {
         if let remote = error as? any WireRemoteError {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
+            // A typed error that cannot encode still crosses with its code and message; only the detail is lost.
             let detail = (try? encoder.encode(remote)).map { Array($0) } ?? []
             return .init(code: type(of: remote).wireErrorCode, message: "\(remote)", detail: detail)
         }

@@ -36,7 +36,7 @@ extension WireActorSystem {
             return true
         }
         guard stillRunning, let address = channel.localAddress else {
-            try? await channel.close()
+            try? await channel.close()  // already closing if it fails
             throw WireConnectError(.cancelled, "the actor system shut down while listening")
         }
         logger.info("wire listening", metadata: ["ballast.address": "\(address)"])
@@ -92,6 +92,7 @@ extension WireActorSystem {
                     reportedFirst = true
                     first.succeed(peer)
                 }
+                // The close future never fails in a way that matters here: either way, dial again.
                 try? await connection.closed.get()
             } catch {
                 logger.info("wire dial failed", metadata: [WireLogKey.reason: "\(error)"])

@@ -164,9 +164,9 @@ struct WireActorSystemTests {
     func heartbeats() async throws {
         // Both sides beat at the same interval, as in production.
         var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
-        configuration.connection.heartbeatInterval = .milliseconds(50)
+        configuration.connection.heartbeatInterval = .milliseconds(200)
         var agentConfiguration = WireFixture.configuration(node: "agent-eu-1", role: .agent)
-        agentConfiguration.connection.heartbeatInterval = .milliseconds(50)
+        agentConfiguration.connection.heartbeatInterval = .milliseconds(200)
         try await WireFixture.withPair(coordinatorConfiguration: configuration, agentConfiguration: agentConfiguration) { pair in
             let raw = try await RawPeer.connect(port: pair.port)
             guard case .established = try await raw.handshake() else { Issue.record("handshake"); return }
@@ -256,13 +256,13 @@ struct WireFlowControlTests {
         configuration.connection.maxCallsInFlight = 2
         try await WireFixture.withPair(coordinatorConfiguration: configuration) { pair in
             let agent = try pair.remoteAgent()
-            async let first = agent.pause(milliseconds: 300)
-            async let second = agent.pause(milliseconds: 300)
-            try await Task.sleep(for: .milliseconds(50))
+            async let first = agent.pause(milliseconds: 1000)
+            async let second = agent.pause(milliseconds: 1000)
+            try await Task.sleep(for: .milliseconds(200))  // both are in flight by then
             await #expect {
                 _ = try await agent.pause(milliseconds: 1)
             } throws: { ($0 as? WireCallError)?.code == .overloaded }
-            #expect(try await first + second == 600)
+            #expect(try await first + second == 2000)
             #expect(try await agent.pause(milliseconds: 1) == 1)
         }
     }
@@ -329,39 +329,6 @@ struct WireFrameLimitTests {
         let remote = try TestAgent.resolve(id: agent.id, using: coordinatorSystem)
         #expect(try await remote.drain(node: "abcd", epoch: 1).evicted == 4)
         await coordinatorSystem.shutdown()
-        await agentSystem.shutdown()
-    }
-}
-
-@Suite("WireActorSystem connect")
-struct WireConnectTests {
-    @Test("connect started before the coordinator listens retries with backoff and succeeds when it comes up")
-    func connectBeforeListen() async throws {
-        // Find a free port, then release it for the coordinator to take later.
-        let probe = try WireActorSystem(configuration: WireFixture.configuration(node: "probe", role: .admin))
-        let port = try #require(try await probe.listen(host: "127.0.0.1", port: 0).port)
-        await probe.shutdown()
-
-        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
-        let connecting = Task { try await agentSystem.connect(host: "127.0.0.1", port: port) }
-        try await Task.sleep(for: .milliseconds(300))
-        let coordinatorSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "coord-1", role: .coordinator))
-        _ = try await coordinatorSystem.listen(host: "127.0.0.1", port: port)
-        #expect(try await connecting.value.nodeID == "coord-1")
-        await agentSystem.shutdown()
-        await coordinatorSystem.shutdown()
-    }
-
-    @Test("cancelling a connect that has not succeeded yet stops it with cancelled")
-    func cancelConnect() async throws {
-        let probe = try WireActorSystem(configuration: WireFixture.configuration(node: "probe", role: .admin))
-        let port = try #require(try await probe.listen(host: "127.0.0.1", port: 0).port)
-        await probe.shutdown()
-        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
-        let connecting = Task { try await agentSystem.connect(host: "127.0.0.1", port: port) }
-        try await Task.sleep(for: .milliseconds(100))
-        connecting.cancel()
-        await #expect { _ = try await connecting.value } throws: { ($0 as? WireConnectError)?.code == .cancelled }
         await agentSystem.shutdown()
     }
 }
