@@ -78,14 +78,15 @@ struct WireActorSystemTests {
     @Test("a call without a reply in time fails with timeout and the connection keeps serving")
     func timeout() async throws {
         var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
-        configuration.callTimeout = .milliseconds(200)
+        // Generous enough for a loaded CI machine, short enough to tell a timeout from the 4 s pause.
+        configuration.callTimeout = .milliseconds(600)
         try await WireFixture.withPair(coordinatorConfiguration: configuration) { pair in
             let agent = try pair.remoteAgent()
             let start = ContinuousClock.now
             await #expect {
-                _ = try await agent.pause(milliseconds: 1500)
+                _ = try await agent.pause(milliseconds: 4000)
             } throws: { ($0 as? WireCallError)?.code == .timeout }
-            #expect(ContinuousClock.now - start < .seconds(1))
+            #expect(ContinuousClock.now - start < .seconds(3))
             #expect(try await agent.pause(milliseconds: 1) == 1)
         }
     }
@@ -164,15 +165,16 @@ struct WireActorSystemTests {
     func heartbeats() async throws {
         // Both sides beat at the same interval, as in production.
         var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
-        configuration.connection.heartbeatInterval = .milliseconds(200)
+        // 500 ms beats: 3 missed take 1.5 s, which a loaded machine's event loops never stall for.
+        configuration.connection.heartbeatInterval = .milliseconds(500)
         var agentConfiguration = WireFixture.configuration(node: "agent-eu-1", role: .agent)
-        agentConfiguration.connection.heartbeatInterval = .milliseconds(200)
+        agentConfiguration.connection.heartbeatInterval = .milliseconds(500)
         try await WireFixture.withPair(coordinatorConfiguration: configuration, agentConfiguration: agentConfiguration) { pair in
             let raw = try await RawPeer.connect(port: pair.port)
             guard case .established = try await raw.handshake() else { Issue.record("handshake"); return }
             // The raw peer never answers: closed after 3 intervals of silence, with a peerSilent goodbye.
             var sawGoodbye = false
-            while let message = try await raw.readMessage(timeout: .seconds(2)) {
+            while let message = try await raw.readMessage(timeout: .seconds(4)) {
                 if case .goodbye(let goodbye) = message, goodbye.code == .peerSilent { sawGoodbye = true }
             }
             #expect(sawGoodbye)
