@@ -48,6 +48,9 @@ distributed actor BenchCoordinator: CoordinatorEndpoint {
         received += 1
         return ReportAcknowledgement(coordinator: "coord-1", isLeader: true, epoch: FencingEpoch(7))
     }
+
+    /// The smallest useful call: a number there and back (the envelope and the hops, with almost no coding).
+    distributed func ping(_ sequence: UInt64) -> UInt64 { sequence }
 }
 
 /// A report of a 4-node cluster with pending pods and a notice: about the size agents send every 5 s.
@@ -140,24 +143,32 @@ _ = try await measureCalls(2_000)
 let calls = try await measureCalls(options.calls).sorted()
 
 // Pipelined: many calls in flight on the one connection, for a fixed time.
-let deadline = ContinuousClock.now + .milliseconds(Int(options.seconds * 1000))
-let pipelineStart = ContinuousClock.now
-let completed = try await withThrowingTaskGroup(of: Int.self) { tasks in
-    for _ in 0..<options.concurrency {
-        tasks.addTask {
-            var done = 0
-            while ContinuousClock.now < deadline {
-                _ = try await remote.report(report)
-                done += 1
+func pipelined(_ call: @escaping @Sendable () async throws -> Void) async throws -> (calls: Int, seconds: Double) {
+    let deadline = ContinuousClock.now + .milliseconds(Int(options.seconds * 1000))
+    let start = ContinuousClock.now
+    let completed = try await withThrowingTaskGroup(of: Int.self) { tasks in
+        for _ in 0..<options.concurrency {
+            tasks.addTask {
+                var done = 0
+                while ContinuousClock.now < deadline {
+                    try await call()
+                    done += 1
+                }
+                return done
             }
-            return done
         }
+        var total = 0
+        for try await done in tasks { total += done }
+        return total
     }
-    var total = 0
-    for try await done in tasks { total += done }
-    return total
+    return (completed, Double((ContinuousClock.now - start).nanoseconds) / 1e9)
 }
-let pipelineSeconds = Double((ContinuousClock.now - pipelineStart).nanoseconds) / 1e9
+let pinger = try BenchCoordinator.resolve(
+    id: WireActorSystem.wellKnownID(node: "coord-1", name: WireActorSystem.WellKnownName.coordinator),
+    using: agentSystem
+)
+let reportPipeline = try await pipelined { _ = try await remote.report(report) }
+let pingPipeline = try await pipelined { _ = try await pinger.ping(42) }
 
 await agentSystem.shutdown()
 await coordinatorSystem.shutdown()
@@ -176,4 +187,9 @@ print("| bare NIO echo of the same bytes (floor) | \(format(echoP50)) | \(format
 print("| distributed call `report(_:)` | \(format(callP50)) | \(format(callP99)) |")
 print("| ratio call / echo | \(format(callP50 / echoP50, 2))x | \(format(callP99 / echoP99, 2))x |")
 print("")
-print("pipelined: \(completed) report calls in \(format(pipelineSeconds, 2)) s with \(options.concurrency) in flight on one connection = \(format(Double(completed) / pipelineSeconds, 0)) calls/s")
+print("")
+print("| pipelined over one connection, \(options.concurrency) calls in flight | calls | seconds | calls/s |")
+print("| --- | ---: | ---: | ---: |")
+for (name, result) in [("`report(_:)` with the report", reportPipeline), ("`ping(_:)` with a number", pingPipeline)] {
+    print("| \(name) | \(result.calls) | \(format(result.seconds, 2)) | \(format(Double(result.calls) / result.seconds, 0)) |")
+}

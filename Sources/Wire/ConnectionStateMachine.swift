@@ -50,6 +50,9 @@ public struct ConnectionStateMachine<Pending> {
         case handshaking(HandshakeStateMachine)
         case established(Established)
         case closed
+        /// Held only while a method mutates the established state it took out, so that the call table's
+        /// storage is uniquely referenced and mutated in place instead of copied on every call and reply.
+        case modifying
     }
 
     public let configuration: WireConnectionConfiguration
@@ -86,7 +89,10 @@ public struct ConnectionStateMachine<Pending> {
             let action = handshake.received(payload: payload)
             state = .handshaking(handshake)
             return perform(action)
+        case .modifying:
+            preconditionFailure("re-entered the connection state machine while it was modifying its state")
         case .established(var established):
+            state = .modifying
             established.heartbeat.frameReceived()
             let message: WireMessage
             do {
@@ -150,6 +156,7 @@ public struct ConnectionStateMachine<Pending> {
 
     public mutating func heartbeatTick() -> [Action] {
         guard case .established(var established) = state else { return [] }
+        state = .modifying
         switch established.heartbeat.tick() {
         case .sendHeartbeat(let sequence):
             state = .established(established)
@@ -173,7 +180,9 @@ public struct ConnectionStateMachine<Pending> {
         guard isWritable else {
             return .reject(pending, .overloaded, "the connection's send buffer is full")
         }
+        state = .modifying
         guard let callID = established.calls.start(pending) else {
+            state = .established(established)
             return .reject(pending, .overloaded, "\(established.calls.maxInFlight) calls already in flight")
         }
         state = .established(established)
@@ -183,6 +192,7 @@ public struct ConnectionStateMachine<Pending> {
     /// A call's timer fired; returns the call to fail with `timeout` unless its reply already arrived.
     public mutating func callTimedOut(callID: UInt64) -> Pending? {
         guard case .established(var established) = state else { return nil }
+        state = .modifying
         let pending = established.calls.timeout(callID: callID)
         state = .established(established)
         return pending
@@ -201,6 +211,8 @@ public struct ConnectionStateMachine<Pending> {
         case .handshaking:
             state = .closed
             return []
+        case .modifying:
+            preconditionFailure("re-entered the connection state machine while it was modifying its state")
         case .established(var established):
             state = .closed
             let pending = established.calls.removeAll()
@@ -252,6 +264,8 @@ public struct ConnectionStateMachine<Pending> {
             // Before the handshake the peer expects a refusal, after it a goodbye.
             let message = refusal.map(WireMessage.refusal) ?? goodbye.map { .refusal(.init(code: $0.code, message: $0.message)) }
             return [.close(message, reason: reason)]
+        case .modifying:
+            preconditionFailure("re-entered the connection state machine while it was modifying its state")
         case .established(let established):
             let message = goodbye.map(WireMessage.goodbye) ?? refusal.map { .goodbye(.init(code: $0.code, message: $0.message)) }
             return close(message, reason: reason, established: established)
