@@ -207,7 +207,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "planner-bench", dependencies: ["Cost"], path: "Benchmarks/PlannerBench", swiftSettings: swiftSettings),
+            name: "planner-bench",
+            dependencies: ["Cost"],
+            path: "Benchmarks/PlannerBench",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Tests
         .testTarget(
@@ -243,9 +247,27 @@ let package = Package(
         ),
         .testTarget(
             name: "FleetAPITests",
-            dependencies: ["FleetAPI", "Wire", "WireFormat", "Cost", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "ClusterAgent", .product(name: "Logging", package: "swift-log"), "BallastConfig", "Cost", "FleetAPI", "Wire", "WireFormat", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .testTarget(name: "ClusterAgentTests", dependencies: ["ClusterAgent", "BallastConfig", "Cost", "FleetAPI", "Wire", "WireFormat", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+            dependencies: [
+                "FleetAPI", "Wire", "WireFormat", "Cost", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CoordinatorTests",
+            dependencies: [
+                "Coordinator", "ClusterAgent", .product(name: "Logging", package: "swift-log"), "BallastConfig", "Cost",
+                "FleetAPI", "Wire", "WireFormat", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClusterAgentTests",
+            dependencies: [
+                "ClusterAgent", "BallastConfig", "Cost", "FleetAPI", "Wire", "WireFormat",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Cost"], swiftSettings: swiftSettings),
         .target(
             name: "BallastTestSupport",

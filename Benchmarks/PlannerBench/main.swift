@@ -4,9 +4,9 @@ import Cost
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 let catalog: PriceCatalog
@@ -29,7 +29,13 @@ func fleet(clusters: Int) -> (input: PlannerInput, warmUp: PlannerInput) {
         for z in ["a", "b", "c"] {
             for t in catalog.instanceTypes(in: region) {
                 let od = catalog.onDemandUSDPerHour(region: region, instanceType: t.name)!
-                spot.record(SpotPrice(usdPerHour: od * (0.3 + 0.05 * Double(z.utf8.first! - 97)), observedAt: now - .seconds(60)), for: SpotPool(region: region, availabilityZone: region + z, instanceType: t.name))
+                spot.record(
+                    SpotPrice(
+                        usdPerHour: od * (0.3 + 0.05 * Double(z.utf8.first! - 97)),
+                        observedAt: now - .seconds(60)
+                    ),
+                    for: SpotPool(region: region, availabilityZone: region + z, instanceType: t.name)
+                )
             }
         }
     }
@@ -46,12 +52,32 @@ func fleet(clusters: Int) -> (input: PlannerInput, warmUp: PlannerInput) {
             let load = kind == 3 ? 0.2 : 0.7
             nodes.append(
                 NodeReport(
-                    name: "n\(n)", instanceID: "i-\(c)-\(n)", instanceType: type, market: n < 8 ? .onDemand : .spot,
-                    availabilityZone: zones[n % 3], state: .ready, launchedAt: now - .seconds(86_400),
-                    allocatable: alloc, requested: alloc.scaled(by: load), podCount: kind == 3 && n % 2 == 0 ? 0 : 6))
+                    name: "n\(n)",
+                    instanceID: "i-\(c)-\(n)",
+                    instanceType: type,
+                    market: n < 8 ? .onDemand : .spot,
+                    availabilityZone: zones[n % 3],
+                    state: .ready,
+                    launchedAt: now - .seconds(86_400),
+                    allocatable: alloc,
+                    requested: alloc.scaled(by: load),
+                    podCount: kind == 3 && n % 2 == 0 ? 0 : 6
+                )
+            )
         }
-        let pending = kind == 2 ? PendingPods(count: 8, totalRequests: .vcpu(6, gib: 12), largestRequest: .vcpu(1, gib: 2)) : .none
-        reports.append(ClusterReport(clusterID: id, region: region, availabilityZones: zones, nodes: nodes, pending: pending, observedAt: now - .seconds(2)))
+        let pending =
+            kind == 2
+            ? PendingPods(count: 8, totalRequests: .vcpu(6, gib: 12), largestRequest: .vcpu(1, gib: 2)) : .none
+        reports.append(
+            ClusterReport(
+                clusterID: id,
+                region: region,
+                availabilityZones: zones,
+                nodes: nodes,
+                pending: pending,
+                observedAt: now - .seconds(2)
+            )
+        )
         var p = ClusterPolicy()
         p.minNodes = 3
         p.maxNodes = 40
@@ -59,10 +85,21 @@ func fleet(clusters: Int) -> (input: PlannerInput, warmUp: PlannerInput) {
         policies[id] = p
     }
     let input = PlannerInput(
-        reports: reports, policies: policies, allowance: BudgetAllowance(fleetUSDPerHour: Double(clusters) * 2.5),
-        catalog: catalog, spotPrices: spot, now: now)
+        reports: reports,
+        policies: policies,
+        allowance: BudgetAllowance(fleetUSDPerHour: Double(clusters) * 2.5),
+        catalog: catalog,
+        spotPrices: spot,
+        now: now
+    )
     // A first cycle 15 minutes earlier starts the scale-down timers, as in a running coordinator.
-    let warmUp = PlannerInput(reports: reports, policies: policies, catalog: catalog, spotPrices: spot, now: now - .seconds(900))
+    let warmUp = PlannerInput(
+        reports: reports,
+        policies: policies,
+        catalog: catalog,
+        spotPrices: spot,
+        now: now - .seconds(900)
+    )
     return (input, warmUp)
 }
 
@@ -104,11 +141,15 @@ func fmt(_ v: Double, _ digits: Int) -> String {
 }
 
 print("Planner: one planning cycle (best of several runs), clusters of 20 nodes")
-print("| clusters | nodes | wall time per cycle (ms) | CPU time per cycle (ms) | growth vs previous (CPU) | n log n growth | launches | drains |")
+print(
+    "| clusters | nodes | wall time per cycle (ms) | CPU time per cycle (ms) | growth vs previous (CPU) | n log n growth | launches | drains |"
+)
 print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 var previous: (Int, Double)? = nil
 // PLANNER_BENCH_SIZES=10000 runs only the sizes listed (for profiling one size).
-let sizes = ProcessInfo.processInfo.environment["PLANNER_BENCH_SIZES"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [10, 100, 1_000, 10_000]
+let sizes =
+    ProcessInfo.processInfo.environment["PLANNER_BENCH_SIZES"].map { $0.split(separator: ",").compactMap { Int($0) } }
+    ?? [10, 100, 1_000, 10_000]
 for n in sizes {
     let r = measure(clusters: n)
     var growth = "–"
@@ -117,7 +158,9 @@ for n in sizes {
         growth = fmt(r.cpuSeconds / pt, 1) + "×"
         nlogn = fmt(Double(n) * log(Double(n)) / (Double(pn) * log(Double(pn))), 1) + "×"
     }
-    print("| \(n) | \(n * 20) | \(fmt(r.seconds * 1000, 2)) | \(fmt(r.cpuSeconds * 1000, 2)) | \(growth) | \(nlogn) | \(r.launches) | \(r.drains) |")
+    print(
+        "| \(n) | \(n * 20) | \(fmt(r.seconds * 1000, 2)) | \(fmt(r.cpuSeconds * 1000, 2)) | \(growth) | \(nlogn) | \(r.launches) | \(r.drains) |"
+    )
     previous = (n, r.cpuSeconds)
 }
 
@@ -127,7 +170,9 @@ print("")
 print("Forecast: next-hour demand error (MAPE, hourly means, first week warm-up)")
 print("| trace | hours scored | hour-of-week profile | naive last value |")
 print("| --- | ---: | ---: | ---: |")
-for (name, start) in [("nasa", Timestamp(year: 1995, month: 7, day: 1, hour: 4)), ("twitter", Timestamp(year: 2021, month: 8, day: 1))] {
+for (name, start) in [
+    ("nasa", Timestamp(year: 1995, month: 7, day: 1, hour: 4)), ("twitter", Timestamp(year: 2021, month: 8, day: 1)),
+] {
     let path = "\(traces)/\(name)-per-minute.csv"
     guard let csv = try? String(contentsOfFile: path, encoding: .utf8) else {
         print("| \(name) | cannot read \(path): pass the traces directory as the first argument | | |")

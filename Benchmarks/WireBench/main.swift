@@ -100,8 +100,13 @@ let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let echoServer = try await EchoFloor.startServer(group: group)
 let echoPort = echoServer.localAddress!.port!
 _ = try await EchoFloor.measureRoundTrips(group: group, port: echoPort, payload: reportBytes, count: 2_000)
-let echo = try await EchoFloor.measureRoundTrips(group: group, port: echoPort, payload: reportBytes, count: options.calls)
-    .sorted()
+let echo = try await EchoFloor.measureRoundTrips(
+    group: group,
+    port: echoPort,
+    payload: reportBytes,
+    count: options.calls
+)
+.sorted()
 try await echoServer.close()
 
 // The same bytes as the argument of a distributed call over the wire (HMAC handshake, envelopes, call table).
@@ -116,9 +121,15 @@ func makeConfiguration(_ node: String, _ role: WireRole) -> WireActorSystem.Conf
 var quiet = Logger(label: "wire-bench")
 quiet.logLevel = .error
 let coordinatorSystem = try WireActorSystem(
-    configuration: makeConfiguration("coord-1", .coordinator), eventLoopGroup: group, logger: quiet)
+    configuration: makeConfiguration("coord-1", .coordinator),
+    eventLoopGroup: group,
+    logger: quiet
+)
 let agentSystem = try WireActorSystem(
-    configuration: makeConfiguration("agent-eu-1", .agent), eventLoopGroup: group, logger: quiet)
+    configuration: makeConfiguration("agent-eu-1", .agent),
+    eventLoopGroup: group,
+    logger: quiet
+)
 let coordinator = coordinatorSystem.withWellKnownName(WireActorSystem.WellKnownName.coordinator) {
     BenchCoordinator(actorSystem: coordinatorSystem)
 }
@@ -191,5 +202,7 @@ print("")
 print("| pipelined over one connection, \(options.concurrency) calls in flight | calls | seconds | calls/s |")
 print("| --- | ---: | ---: | ---: |")
 for (name, result) in [("`report(_:)` with the report", reportPipeline), ("`ping(_:)` with a number", pingPipeline)] {
-    print("| \(name) | \(result.calls) | \(format(result.seconds, 2)) | \(format(Double(result.calls) / result.seconds, 0)) |")
+    print(
+        "| \(name) | \(result.calls) | \(format(result.seconds, 2)) | \(format(Double(result.calls) / result.seconds, 0)) |"
+    )
 }

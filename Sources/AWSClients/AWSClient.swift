@@ -64,7 +64,9 @@ public struct AWSClient: Sendable {
     let quota: RetryQuota
 
     public init(
-        httpClient: HTTPClient, credentialsProvider: any AWSCredentialsProvider, configuration: Configuration,
+        httpClient: HTTPClient,
+        credentialsProvider: any AWSCredentialsProvider,
+        configuration: Configuration,
         logger: Logger
     ) {
         self.httpClient = httpClient
@@ -84,7 +86,8 @@ public struct AWSClient: Sendable {
 
     /// The base URL for a service: the override when configured, else `https://{prefix}.{region}.amazonaws.com`.
     public func endpoint(for service: AWSService) -> String {
-        var base = configuration.endpoints[service.signingName]
+        var base =
+            configuration.endpoints[service.signingName]
             ?? "https://\(service.endpointPrefix).\(configuration.region).amazonaws.com"
         while base.hasSuffix("/") { base.removeLast() }
         return base
@@ -104,8 +107,13 @@ public struct AWSClient: Sendable {
     ///   - pathAndQuery: appended to the endpoint, already encoded (default `/`).
     ///   - extraTimeout: added to the request timeout (long polls).
     public func send(
-        service: AWSService, operation: String, method: HTTPMethod = .POST, pathAndQuery: String = "/",
-        headers: [(name: String, value: String)], body: Data, extraTimeout: Duration = .zero
+        service: AWSService,
+        operation: String,
+        method: HTTPMethod = .POST,
+        pathAndQuery: String = "/",
+        headers: [(name: String, value: String)],
+        body: Data,
+        extraTimeout: Duration = .zero
     ) async throws -> Response {
         var logger = self.logger
         logger[metadataKey: "aws.service"] = "\(service.signingName)"
@@ -113,8 +121,12 @@ public struct AWSClient: Sendable {
         let url = endpoint(for: service) + pathAndQuery
         let signer = SigV4Signer(service: service.signingName, region: configuration.region)
         guard let host = URLParts(url)?.hostHeader else {
-            throw AWSError(code: .invalidRequest, service: service.signingName, operation: operation,
-                           message: "endpoint '\(url)' is not an absolute http(s) URL; check the endpoint override")
+            throw AWSError(
+                code: .invalidRequest,
+                service: service.signingName,
+                operation: operation,
+                message: "endpoint '\(url)' is not an absolute http(s) URL; check the endpoint override"
+            )
         }
         var attempt = 0
         while true {
@@ -125,8 +137,10 @@ public struct AWSClient: Sendable {
             do {
                 guard let found = try await credentialsProvider.credentials(logger: logger) else {
                     throw AWSError(
-                        code: .noCredentials, message:
-                            "no credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile in the shared files, or run on EC2 with an instance role")
+                        code: .noCredentials,
+                        message:
+                            "no credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile in the shared files, or run on EC2 with an instance role"
+                    )
                 }
                 credentials = found
             } catch var error as AWSError {
@@ -137,13 +151,23 @@ public struct AWSClient: Sendable {
             var outcome: Result<Response, AWSError>
             do {
                 let signed = try signer.sign(
-                    method: method.rawValue, url: url, headers: [(name: "Host", value: host)] + headers, body: body,
-                    credentials: credentials, date: configuration.now())
+                    method: method.rawValue,
+                    url: url,
+                    headers: [(name: "Host", value: host)] + headers,
+                    body: body,
+                    credentials: credentials,
+                    date: configuration.now()
+                )
                 var request = HTTPClientRequest(url: url)
                 request.method = method
                 for header in signed.headers { request.headers.add(name: header.name, value: header.value) }
                 request.body = .bytes(ByteBuffer(bytes: body))
-                outcome = await execute(request, service: service, operation: operation, timeout: configuration.requestTimeout + extraTimeout)
+                outcome = await execute(
+                    request,
+                    service: service,
+                    operation: operation,
+                    timeout: configuration.requestTimeout + extraTimeout
+                )
             } catch let error as AWSError {
                 outcome = .failure(error)
             }
@@ -156,12 +180,25 @@ public struct AWSClient: Sendable {
             case .failure(var error):
                 error.attempts = attempt
                 if let id = error.requestID { logger[metadataKey: "aws.request-id"] = "\(id)" }
-                let decision = configuration.retry.decide(after: error, attempt: attempt, jitter: configuration.jitter())
+                let decision = configuration.retry.decide(
+                    after: error,
+                    attempt: attempt,
+                    jitter: configuration.jitter()
+                )
                 guard case .retry(let delay) = decision, quota.acquire(for: error) else {
-                    logger.debug("request failed", metadata: ["aws.error": "\(error.code.logLabel)", "aws.status": "\(error.httpStatus.map(String.init) ?? "-")"])
+                    logger.debug(
+                        "request failed",
+                        metadata: [
+                            "aws.error": "\(error.code.logLabel)",
+                            "aws.status": "\(error.httpStatus.map(String.init) ?? "-")",
+                        ]
+                    )
                     throw error
                 }
-                logger.debug("retrying after failure", metadata: ["aws.error": "\(error.code.logLabel)", "aws.delay": "\(delay)"])
+                logger.debug(
+                    "retrying after failure",
+                    metadata: ["aws.error": "\(error.code.logLabel)", "aws.delay": "\(delay)"]
+                )
                 // A cancelled caller stops here: the sleep throws CancellationError, which propagates.
                 try await configuration.sleep(delay)
             }
@@ -169,7 +206,10 @@ public struct AWSClient: Sendable {
     }
 
     private func execute(
-        _ request: HTTPClientRequest, service: AWSService, operation: String, timeout: Duration
+        _ request: HTTPClientRequest,
+        service: AWSService,
+        operation: String,
+        timeout: Duration
     ) async -> Result<Response, AWSError> {
         let response: HTTPClientResponse
         let body: ByteBuffer
@@ -177,12 +217,18 @@ public struct AWSClient: Sendable {
             response = try await httpClient.execute(request, timeout: .init(timeout))
             body = try await response.body.collect(upTo: configuration.maxResponseBytes)
         } catch {
-            return .failure(AWSError(
-                code: .transport, service: service.signingName, operation: operation,
-                message: "no reply from \(request.url.split(separator: "?").first ?? ""): \(error)"))
+            return .failure(
+                AWSError(
+                    code: .transport,
+                    service: service.signingName,
+                    operation: operation,
+                    message: "no reply from \(request.url.split(separator: "?").first ?? ""): \(error)"
+                )
+            )
         }
         let data = Data(body.readableBytesView)
-        let requestID = response.headers.first(name: "x-amzn-RequestId") ?? response.headers.first(name: "x-amz-request-id")
+        let requestID =
+            response.headers.first(name: "x-amzn-RequestId") ?? response.headers.first(name: "x-amz-request-id")
         let status = Int(response.status.code)
         if (200..<300).contains(status) {
             return .success(Response(status: status, headers: response.headers, body: data, requestID: requestID))
@@ -196,19 +242,35 @@ public struct AWSClient: Sendable {
         if looksLikeXML || (service.errorFormat == .xml && !looksLikeJSON) {
             decoded = ErrorReplyDecoder.decodeXML(data)
         } else {
-            decoded = ErrorReplyDecoder.decodeJSON(data, queryErrorHeader: response.headers.first(name: "x-amzn-query-error"))
+            decoded = ErrorReplyDecoder.decodeJSON(
+                data,
+                queryErrorHeader: response.headers.first(name: "x-amzn-query-error")
+            )
         }
         guard let serviceCode = decoded.code else {
-            return .failure(AWSError(
-                code: status >= 500 ? .service(code: "HTTP\(status)", message: "") : .invalidResponse,
-                service: service.signingName, operation: operation, httpStatus: status,
-                requestID: requestID ?? decoded.requestID,
-                message: "HTTP \(status) without a readable error code"))
+            return .failure(
+                AWSError(
+                    code: status >= 500 ? .service(code: "HTTP\(status)", message: "") : .invalidResponse,
+                    service: service.signingName,
+                    operation: operation,
+                    httpStatus: status,
+                    requestID: requestID ?? decoded.requestID,
+                    message: "HTTP \(status) without a readable error code"
+                )
+            )
         }
         let message = decoded.message ?? ""
-        return .failure(AWSError(
-            code: AWSError.classify(serviceCode: serviceCode, message: message), service: service.signingName,
-            operation: operation, httpStatus: status, serviceCode: serviceCode, requestID: requestID ?? decoded.requestID,
-            message: message.isEmpty ? serviceCode : message, oldItem: decoded.item))
+        return .failure(
+            AWSError(
+                code: AWSError.classify(serviceCode: serviceCode, message: message),
+                service: service.signingName,
+                operation: operation,
+                httpStatus: status,
+                serviceCode: serviceCode,
+                requestID: requestID ?? decoded.requestID,
+                message: message.isEmpty ? serviceCode : message,
+                oldItem: decoded.item
+            )
+        )
     }
 }

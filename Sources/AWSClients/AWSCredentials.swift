@@ -42,7 +42,8 @@ extension AWSCredentials: CustomStringConvertible, CustomDebugStringConvertible,
                 "accessKeyID": redactedAccessKeyID, "secretAccessKey": "<redacted>",
                 "sessionToken": sessionToken == nil ? "nil" : "<redacted>",
                 "expiration": expiration as Any,
-            ])
+            ]
+        )
     }
 }
 
@@ -82,7 +83,8 @@ public struct EnvironmentCredentialsProvider: AWSCredentialsProvider {
         default:
             throw AWSError(
                 code: .noCredentials,
-                message: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together; only one is set")
+                message: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together; only one is set"
+            )
         }
     }
 }
@@ -117,7 +119,8 @@ public struct ProfileCredentialsProvider: AWSCredentialsProvider {
             if profileIsExplicit {
                 throw AWSError(
                     code: .noCredentials,
-                    message: "profile '\(profile)' (AWS_PROFILE) is in neither \(credentialsFile) nor \(configFile)")
+                    message: "profile '\(profile)' (AWS_PROFILE) is in neither \(credentialsFile) nor \(configFile)"
+                )
             }
             return nil
         }
@@ -136,7 +139,8 @@ public struct ProfileCredentialsProvider: AWSCredentialsProvider {
             }
             throw AWSError(
                 code: .noCredentials,
-                message: "profile '\(profile)' must set both aws_access_key_id and aws_secret_access_key")
+                message: "profile '\(profile)' must set both aws_access_key_id and aws_secret_access_key"
+            )
         }
         return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: merged["aws_session_token"])
     }
@@ -213,7 +217,11 @@ public actor CredentialsProviderChain: AWSCredentialsProvider {
                 if found.expiration == nil { longTerm = found }
                 logger.debug(
                     "credentials resolved",
-                    metadata: ["aws.credentials-source": "\(type(of: provider))", "aws.access-key": "\(found.redactedAccessKeyID)"])
+                    metadata: [
+                        "aws.credentials-source": "\(type(of: provider))",
+                        "aws.access-key": "\(found.redactedAccessKeyID)",
+                    ]
+                )
                 return found
             }
         }

@@ -53,8 +53,15 @@ public struct AWSError: Error, Sendable, Equatable {
     public var attempts: Int
 
     public init(
-        code: Code, service: String = "", operation: String = "", httpStatus: Int? = nil, serviceCode: String? = nil,
-        requestID: String? = nil, message: String, oldItem: [String: AttributeValue]? = nil, attempts: Int = 1
+        code: Code,
+        service: String = "",
+        operation: String = "",
+        httpStatus: Int? = nil,
+        serviceCode: String? = nil,
+        requestID: String? = nil,
+        message: String,
+        oldItem: [String: AttributeValue]? = nil,
+        attempts: Int = 1
     ) {
         self.code = code
         self.service = service

@@ -37,7 +37,12 @@ extension AttributeValue: Codable {
         let container = try decoder.container(keyedBy: Key.self)
         guard container.allKeys.count == 1, let key = container.allKeys.first else {
             throw DecodingError.dataCorrupted(
-                .init(codingPath: container.codingPath, debugDescription: "an attribute value has exactly one type key, found \(container.allKeys.map(\.stringValue))"))
+                .init(
+                    codingPath: container.codingPath,
+                    debugDescription:
+                        "an attribute value has exactly one type key, found \(container.allKeys.map(\.stringValue))"
+                )
+            )
         }
         switch key {
         case .S: self = .string(try container.decode(String.self, forKey: .S))
@@ -46,7 +51,11 @@ extension AttributeValue: Codable {
         case .BOOL: self = .bool(try container.decode(Bool.self, forKey: .BOOL))
         case .NULL:
             guard try container.decode(Bool.self, forKey: .NULL) else {
-                throw DecodingError.dataCorruptedError(forKey: .NULL, in: container, debugDescription: "NULL must be true")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .NULL,
+                    in: container,
+                    debugDescription: "NULL must be true"
+                )
             }
             self = .null
         case .L: self = .list(try container.decode([AttributeValue].self, forKey: .L))
@@ -54,7 +63,9 @@ extension AttributeValue: Codable {
         case .SS: self = .stringSet(try container.decode([String].self, forKey: .SS))
         case .NS: self = .numberSet(try container.decode([String].self, forKey: .NS))
         case .BS:
-            self = .binarySet(try container.decode([String].self, forKey: .BS).map { try Self.base64($0, container.codingPath) })
+            self = .binarySet(
+                try container.decode([String].self, forKey: .BS).map { try Self.base64($0, container.codingPath) }
+            )
         }
     }
 

@@ -16,7 +16,10 @@ public struct DynamoDB: Sendable {
     /// Which attributes a write returns; nil (DynamoDB's `NONE`) returns none. There is no `.none` case on
     /// purpose: it would read as `Optional.none` at call sites.
     public enum ReturnValues: String, Sendable, Codable {
-        case allOld = "ALL_OLD", updatedOld = "UPDATED_OLD", allNew = "ALL_NEW", updatedNew = "UPDATED_NEW"
+        case allOld = "ALL_OLD"
+        case updatedOld = "UPDATED_OLD"
+        case allNew = "ALL_NEW"
+        case updatedNew = "UPDATED_NEW"
     }
 
     /// Whether a failed condition returns the item as it was; nil (`NONE`) does not.
@@ -32,8 +35,13 @@ public struct DynamoDB: Sendable {
         public var projectionExpression: String?
         public var expressionAttributeNames: [String: String]?
 
-        public init(tableName: String, key: DynamoDBItem, consistentRead: Bool? = nil,
-                    projectionExpression: String? = nil, expressionAttributeNames: [String: String]? = nil) {
+        public init(
+            tableName: String,
+            key: DynamoDBItem,
+            consistentRead: Bool? = nil,
+            projectionExpression: String? = nil,
+            expressionAttributeNames: [String: String]? = nil
+        ) {
             self.tableName = tableName
             self.key = key
             self.consistentRead = consistentRead
@@ -42,8 +50,11 @@ public struct DynamoDB: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case tableName = "TableName", key = "Key", consistentRead = "ConsistentRead"
-            case projectionExpression = "ProjectionExpression", expressionAttributeNames = "ExpressionAttributeNames"
+            case tableName = "TableName"
+            case key = "Key"
+            case consistentRead = "ConsistentRead"
+            case projectionExpression = "ProjectionExpression"
+            case expressionAttributeNames = "ExpressionAttributeNames"
         }
     }
 
@@ -62,10 +73,15 @@ public struct DynamoDB: Sendable {
         public var returnValues: ReturnValues?
         public var returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure?
 
-        public init(tableName: String, item: DynamoDBItem, conditionExpression: String? = nil,
-                    expressionAttributeNames: [String: String]? = nil, expressionAttributeValues: DynamoDBItem? = nil,
-                    returnValues: ReturnValues? = nil,
-                    returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure? = nil) {
+        public init(
+            tableName: String,
+            item: DynamoDBItem,
+            conditionExpression: String? = nil,
+            expressionAttributeNames: [String: String]? = nil,
+            expressionAttributeValues: DynamoDBItem? = nil,
+            returnValues: ReturnValues? = nil,
+            returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure? = nil
+        ) {
             self.tableName = tableName
             self.item = item
             self.conditionExpression = conditionExpression
@@ -76,9 +92,12 @@ public struct DynamoDB: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case tableName = "TableName", item = "Item", conditionExpression = "ConditionExpression"
+            case tableName = "TableName"
+            case item = "Item"
+            case conditionExpression = "ConditionExpression"
             case expressionAttributeNames = "ExpressionAttributeNames"
-            case expressionAttributeValues = "ExpressionAttributeValues", returnValues = "ReturnValues"
+            case expressionAttributeValues = "ExpressionAttributeValues"
+            case returnValues = "ReturnValues"
             case returnValuesOnConditionCheckFailure = "ReturnValuesOnConditionCheckFailure"
         }
     }
@@ -99,10 +118,16 @@ public struct DynamoDB: Sendable {
         public var returnValues: ReturnValues?
         public var returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure?
 
-        public init(tableName: String, key: DynamoDBItem, updateExpression: String, conditionExpression: String? = nil,
-                    expressionAttributeNames: [String: String]? = nil, expressionAttributeValues: DynamoDBItem? = nil,
-                    returnValues: ReturnValues? = nil,
-                    returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure? = nil) {
+        public init(
+            tableName: String,
+            key: DynamoDBItem,
+            updateExpression: String,
+            conditionExpression: String? = nil,
+            expressionAttributeNames: [String: String]? = nil,
+            expressionAttributeValues: DynamoDBItem? = nil,
+            returnValues: ReturnValues? = nil,
+            returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure? = nil
+        ) {
             self.tableName = tableName
             self.key = key
             self.updateExpression = updateExpression
@@ -114,9 +139,13 @@ public struct DynamoDB: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case tableName = "TableName", key = "Key", updateExpression = "UpdateExpression"
-            case conditionExpression = "ConditionExpression", expressionAttributeNames = "ExpressionAttributeNames"
-            case expressionAttributeValues = "ExpressionAttributeValues", returnValues = "ReturnValues"
+            case tableName = "TableName"
+            case key = "Key"
+            case updateExpression = "UpdateExpression"
+            case conditionExpression = "ConditionExpression"
+            case expressionAttributeNames = "ExpressionAttributeNames"
+            case expressionAttributeValues = "ExpressionAttributeValues"
+            case returnValues = "ReturnValues"
             case returnValuesOnConditionCheckFailure = "ReturnValuesOnConditionCheckFailure"
         }
     }
@@ -130,10 +159,15 @@ public struct DynamoDB: Sendable {
         public var returnValues: ReturnValues?
         public var returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure?
 
-        public init(tableName: String, key: DynamoDBItem, conditionExpression: String? = nil,
-                    expressionAttributeNames: [String: String]? = nil, expressionAttributeValues: DynamoDBItem? = nil,
-                    returnValues: ReturnValues? = nil,
-                    returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure? = nil) {
+        public init(
+            tableName: String,
+            key: DynamoDBItem,
+            conditionExpression: String? = nil,
+            expressionAttributeNames: [String: String]? = nil,
+            expressionAttributeValues: DynamoDBItem? = nil,
+            returnValues: ReturnValues? = nil,
+            returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure? = nil
+        ) {
             self.tableName = tableName
             self.key = key
             self.conditionExpression = conditionExpression
@@ -144,9 +178,12 @@ public struct DynamoDB: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case tableName = "TableName", key = "Key", conditionExpression = "ConditionExpression"
+            case tableName = "TableName"
+            case key = "Key"
+            case conditionExpression = "ConditionExpression"
             case expressionAttributeNames = "ExpressionAttributeNames"
-            case expressionAttributeValues = "ExpressionAttributeValues", returnValues = "ReturnValues"
+            case expressionAttributeValues = "ExpressionAttributeValues"
+            case returnValues = "ReturnValues"
             case returnValuesOnConditionCheckFailure = "ReturnValuesOnConditionCheckFailure"
         }
     }
@@ -167,11 +204,19 @@ public struct DynamoDB: Sendable {
         /// Where the page starts: the previous page's `lastEvaluatedKey`.
         public var exclusiveStartKey: DynamoDBItem?
 
-        public init(tableName: String, indexName: String? = nil, keyConditionExpression: String,
-                    filterExpression: String? = nil, projectionExpression: String? = nil,
-                    expressionAttributeNames: [String: String]? = nil, expressionAttributeValues: DynamoDBItem? = nil,
-                    consistentRead: Bool? = nil, scanIndexForward: Bool? = nil, limit: Int? = nil,
-                    exclusiveStartKey: DynamoDBItem? = nil) {
+        public init(
+            tableName: String,
+            indexName: String? = nil,
+            keyConditionExpression: String,
+            filterExpression: String? = nil,
+            projectionExpression: String? = nil,
+            expressionAttributeNames: [String: String]? = nil,
+            expressionAttributeValues: DynamoDBItem? = nil,
+            consistentRead: Bool? = nil,
+            scanIndexForward: Bool? = nil,
+            limit: Int? = nil,
+            exclusiveStartKey: DynamoDBItem? = nil
+        ) {
             self.tableName = tableName
             self.indexName = indexName
             self.keyConditionExpression = keyConditionExpression
@@ -186,11 +231,17 @@ public struct DynamoDB: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case tableName = "TableName", indexName = "IndexName", keyConditionExpression = "KeyConditionExpression"
-            case filterExpression = "FilterExpression", projectionExpression = "ProjectionExpression"
+            case tableName = "TableName"
+            case indexName = "IndexName"
+            case keyConditionExpression = "KeyConditionExpression"
+            case filterExpression = "FilterExpression"
+            case projectionExpression = "ProjectionExpression"
             case expressionAttributeNames = "ExpressionAttributeNames"
-            case expressionAttributeValues = "ExpressionAttributeValues", consistentRead = "ConsistentRead"
-            case scanIndexForward = "ScanIndexForward", limit = "Limit", exclusiveStartKey = "ExclusiveStartKey"
+            case expressionAttributeValues = "ExpressionAttributeValues"
+            case consistentRead = "ConsistentRead"
+            case scanIndexForward = "ScanIndexForward"
+            case limit = "Limit"
+            case exclusiveStartKey = "ExclusiveStartKey"
         }
     }
 
@@ -200,7 +251,11 @@ public struct DynamoDB: Sendable {
         public var lastEvaluatedKey: DynamoDBItem?
         public var count: Int
 
-        enum CodingKeys: String, CodingKey { case items = "Items", lastEvaluatedKey = "LastEvaluatedKey", count = "Count" }
+        enum CodingKeys: String, CodingKey {
+            case items = "Items"
+            case lastEvaluatedKey = "LastEvaluatedKey"
+            case count = "Count"
+        }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -211,9 +266,16 @@ public struct DynamoDB: Sendable {
     }
 
     /// The type of a key attribute.
-    public enum ScalarType: String, Sendable, Codable { case string = "S", number = "N", binary = "B" }
+    public enum ScalarType: String, Sendable, Codable {
+        case string = "S"
+        case number = "N"
+        case binary = "B"
+    }
     /// Partition (`hash`) or sort (`range`) key.
-    public enum KeyType: String, Sendable, Codable { case hash = "HASH", range = "RANGE" }
+    public enum KeyType: String, Sendable, Codable {
+        case hash = "HASH"
+        case range = "RANGE"
+    }
 
     public struct KeySchemaElement: Sendable, Codable, Equatable {
         public var attributeName: String
@@ -222,7 +284,10 @@ public struct DynamoDB: Sendable {
             self.attributeName = attributeName
             self.keyType = keyType
         }
-        enum CodingKeys: String, CodingKey { case attributeName = "AttributeName", keyType = "KeyType" }
+        enum CodingKeys: String, CodingKey {
+            case attributeName = "AttributeName"
+            case keyType = "KeyType"
+        }
     }
 
     public struct AttributeDefinition: Sendable, Codable, Equatable {
@@ -232,7 +297,10 @@ public struct DynamoDB: Sendable {
             self.attributeName = attributeName
             self.attributeType = attributeType
         }
-        enum CodingKeys: String, CodingKey { case attributeName = "AttributeName", attributeType = "AttributeType" }
+        enum CodingKeys: String, CodingKey {
+            case attributeName = "AttributeName"
+            case attributeType = "AttributeType"
+        }
     }
 
     /// A table with on-demand (pay-per-request) billing, the mode Ballast's tables use.
@@ -249,7 +317,9 @@ public struct DynamoDB: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case tableName = "TableName", keySchema = "KeySchema", attributeDefinitions = "AttributeDefinitions"
+            case tableName = "TableName"
+            case keySchema = "KeySchema"
+            case attributeDefinitions = "AttributeDefinitions"
             case billingMode = "BillingMode"
         }
     }
@@ -295,8 +365,11 @@ public struct DynamoDB: Sendable {
         public var tableArn: String?
 
         enum CodingKeys: String, CodingKey {
-            case tableName = "TableName", tableStatus = "TableStatus", keySchema = "KeySchema"
-            case itemCount = "ItemCount", tableArn = "TableArn"
+            case tableName = "TableName"
+            case tableStatus = "TableStatus"
+            case keySchema = "KeySchema"
+            case itemCount = "ItemCount"
+            case tableArn = "TableArn"
         }
     }
 
@@ -356,7 +429,11 @@ public struct DynamoDB: Sendable {
 
     /// Polls DescribeTable every `pollInterval` (through the client's injected sleep) until the table is
     /// ACTIVE; throws `.service(code: "TableNotActive")` when it is not after `maxPolls`.
-    public func waitUntilActive(_ tableName: String, pollInterval: Duration = .seconds(1), maxPolls: Int = 60)
+    public func waitUntilActive(
+        _ tableName: String,
+        pollInterval: Duration = .seconds(1),
+        maxPolls: Int = 60
+    )
         async throws -> TableDescription
     {
         var last: TableDescription?
@@ -368,8 +445,11 @@ public struct DynamoDB: Sendable {
         }
         let status = last.map { "\($0.tableStatus)" } ?? "unknown"
         throw AWSError(
-            code: .service(code: "TableNotActive", message: "table \(tableName) is \(status)"), service: "dynamodb",
-            operation: "DescribeTable", message: "table \(tableName) still \(status) after \(maxPolls) polls")
+            code: .service(code: "TableNotActive", message: "table \(tableName) is \(status)"),
+            service: "dynamodb",
+            operation: "DescribeTable",
+            message: "table \(tableName) still \(status) after \(maxPolls) polls"
+        )
     }
 
     /// Sends one operation with its input as the JSON body and decodes the reply.
@@ -378,21 +458,33 @@ public struct DynamoDB: Sendable {
         do {
             body = try Self.encoder.encode(input)
         } catch {
-            throw AWSError(code: .invalidRequest, service: "dynamodb", operation: operation, message: "cannot encode the request: \(error)")
+            throw AWSError(
+                code: .invalidRequest,
+                service: "dynamodb",
+                operation: operation,
+                message: "cannot encode the request: \(error)"
+            )
         }
         let response = try await client.send(
-            service: .dynamoDB, operation: operation,
+            service: .dynamoDB,
+            operation: operation,
             headers: [
                 (name: "Content-Type", value: "application/x-amz-json-1.0"),
                 (name: "X-Amz-Target", value: "DynamoDB_20120810.\(operation)"),
             ],
-            body: body)
+            body: body
+        )
         do {
             return try JSONDecoder().decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : response.body)
         } catch {
             throw AWSError(
-                code: .invalidResponse, service: "dynamodb", operation: operation, httpStatus: response.status,
-                requestID: response.requestID, message: "the reply does not decode: \(error)")
+                code: .invalidResponse,
+                service: "dynamodb",
+                operation: operation,
+                httpStatus: response.status,
+                requestID: response.requestID,
+                message: "the reply does not decode: \(error)"
+            )
         }
     }
 

@@ -60,9 +60,16 @@ public struct EC2: Sendable {
         public var minCount: Int
         public var maxCount: Int
 
-        public init(launchTemplate: LaunchTemplate, subnetID: String? = nil, instanceType: String? = nil,
-                    market: Market = .onDemand, clientToken: String? = nil, tags: [Tag] = [], minCount: Int = 1,
-                    maxCount: Int = 1) {
+        public init(
+            launchTemplate: LaunchTemplate,
+            subnetID: String? = nil,
+            instanceType: String? = nil,
+            market: Market = .onDemand,
+            clientToken: String? = nil,
+            tags: [Tag] = [],
+            minCount: Int = 1,
+            maxCount: Int = 1
+        ) {
             self.launchTemplate = launchTemplate
             self.subnetID = subnetID
             self.instanceType = instanceType
@@ -76,7 +83,9 @@ public struct EC2: Sendable {
 
     /// An instance's lifecycle state as EC2 names it.
     public enum InstanceStateName: String, Sendable, Hashable, Codable {
-        case pending, running, shuttingDown = "shutting-down", terminated, stopping, stopped
+        case pending, running
+        case shuttingDown = "shutting-down"
+        case terminated, stopping, stopped
         case unknown
     }
 
@@ -107,7 +116,12 @@ public struct EC2: Sendable {
         /// Page size, 5...1000; cannot be combined with `instanceIDs`.
         public var maxResults: Int?
         public var nextToken: String?
-        public init(instanceIDs: [String] = [], filters: [Filter] = [], maxResults: Int? = nil, nextToken: String? = nil) {
+        public init(
+            instanceIDs: [String] = [],
+            filters: [Filter] = [],
+            maxResults: Int? = nil,
+            nextToken: String? = nil
+        ) {
             self.instanceIDs = instanceIDs
             self.filters = filters
             self.maxResults = maxResults
@@ -147,9 +161,16 @@ public struct EC2: Sendable {
         public var filters: [Filter]
         public var maxResults: Int?
         public var nextToken: String?
-        public init(instanceTypes: [String] = [], productDescriptions: [String] = [], availabilityZone: String? = nil,
-                    startTime: Date? = nil, endTime: Date? = nil, filters: [Filter] = [], maxResults: Int? = nil,
-                    nextToken: String? = nil) {
+        public init(
+            instanceTypes: [String] = [],
+            productDescriptions: [String] = [],
+            availabilityZone: String? = nil,
+            startTime: Date? = nil,
+            endTime: Date? = nil,
+            filters: [Filter] = [],
+            maxResults: Int? = nil,
+            nextToken: String? = nil
+        ) {
             self.instanceTypes = instanceTypes
             self.productDescriptions = productDescriptions
             self.availabilityZone = availabilityZone
@@ -211,8 +232,10 @@ public struct EC2: Sendable {
         return reply.items("instancesSet").map { item in
             InstanceStateChange(
                 instanceID: item.string("instanceId") ?? "",
-                previousState: InstanceStateName(rawValue: item.child("previousState")?.string("name") ?? "") ?? .unknown,
-                currentState: InstanceStateName(rawValue: item.child("currentState")?.string("name") ?? "") ?? .unknown)
+                previousState: InstanceStateName(rawValue: item.child("previousState")?.string("name") ?? "")
+                    ?? .unknown,
+                currentState: InstanceStateName(rawValue: item.child("currentState")?.string("name") ?? "") ?? .unknown
+            )
         }
     }
 
@@ -223,7 +246,9 @@ public struct EC2: Sendable {
         if let max = input.maxResults { parameters.append(("MaxResults", String(max))) }
         if let token = input.nextToken { parameters.append(("NextToken", token)) }
         let reply = try await call("DescribeInstances", parameters)
-        let reservations = try reply.items("reservationSet").map { try Self.reservation($0, operation: "DescribeInstances") }
+        let reservations = try reply.items("reservationSet").map {
+            try Self.reservation($0, operation: "DescribeInstances")
+        }
         return DescribeInstancesOutput(reservations: reservations, nextToken: Self.token(reply))
     }
 
@@ -240,7 +265,9 @@ public struct EC2: Sendable {
     }
 
     /// One page of DescribeSpotPriceHistory.
-    public func describeSpotPriceHistory(_ input: DescribeSpotPriceHistoryInput) async throws -> DescribeSpotPriceHistoryOutput {
+    public func describeSpotPriceHistory(
+        _ input: DescribeSpotPriceHistoryInput
+    ) async throws -> DescribeSpotPriceHistoryOutput {
         var parameters = input.instanceTypes.enumerated().map { ("InstanceType.\($0.offset + 1)", $0.element) }
         parameters += input.productDescriptions.enumerated().map { ("ProductDescription.\($0.offset + 1)", $0.element) }
         if let zone = input.availabilityZone { parameters.append(("AvailabilityZone", zone)) }
@@ -252,9 +279,12 @@ public struct EC2: Sendable {
         let reply = try await call("DescribeSpotPriceHistory", parameters)
         let prices = reply.items("spotPriceHistorySet").map { item in
             SpotPrice(
-                availabilityZone: item.string("availabilityZone") ?? "", instanceType: item.string("instanceType") ?? "",
-                productDescription: item.string("productDescription") ?? "", price: item.string("spotPrice") ?? "",
-                timestamp: item.string("timestamp").flatMap(Self.parseDate))
+                availabilityZone: item.string("availabilityZone") ?? "",
+                instanceType: item.string("instanceType") ?? "",
+                productDescription: item.string("productDescription") ?? "",
+                price: item.string("spotPrice") ?? "",
+                timestamp: item.string("timestamp").flatMap(Self.parseDate)
+            )
         }
         return DescribeSpotPriceHistoryOutput(prices: prices, nextToken: Self.token(reply))
     }
@@ -276,9 +306,11 @@ public struct EC2: Sendable {
     public func call(_ action: String, _ parameters: [(String, String)]) async throws -> XMLNode {
         let body = SigV4Signer.formEncode([("Action", action), ("Version", Self.apiVersion)] + parameters)
         let response = try await client.send(
-            service: .ec2, operation: action,
+            service: .ec2,
+            operation: action,
             headers: [(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")],
-            body: Data(body.utf8))
+            body: Data(body.utf8)
+        )
         do {
             return try XMLNode.parse(response.body)
         } catch var error as AWSError {
@@ -309,26 +341,46 @@ public struct EC2: Sendable {
 
     static func reservation(_ node: XMLNode, operation: String) throws -> Reservation {
         guard let id = node.string("reservationId") else {
-            throw AWSError(code: .invalidResponse, service: "ec2", operation: operation, message: "a reservation without reservationId")
+            throw AWSError(
+                code: .invalidResponse,
+                service: "ec2",
+                operation: operation,
+                message: "a reservation without reservationId"
+            )
         }
-        return Reservation(reservationID: id, instances: try node.items("instancesSet").map { try instance($0, operation: operation) })
+        return Reservation(
+            reservationID: id,
+            instances: try node.items("instancesSet").map { try instance($0, operation: operation) }
+        )
     }
 
     static func instance(_ node: XMLNode, operation: String) throws -> Instance {
         guard let id = node.string("instanceId") else {
-            throw AWSError(code: .invalidResponse, service: "ec2", operation: operation, message: "an instance without instanceId")
+            throw AWSError(
+                code: .invalidResponse,
+                service: "ec2",
+                operation: operation,
+                message: "an instance without instanceId"
+            )
         }
         var tags: [String: String] = [:]
         for item in node.items("tagSet") {
             if let key = item.string("key") { tags[key] = item.string("value") ?? "" }
         }
         return Instance(
-            instanceID: id, instanceType: node.string("instanceType") ?? "", imageID: node.string("imageId"),
+            instanceID: id,
+            instanceType: node.string("instanceType") ?? "",
+            imageID: node.string("imageId"),
             state: InstanceStateName(rawValue: node.child("instanceState")?.string("name") ?? "") ?? .unknown,
-            availabilityZone: node.child("placement")?.string("availabilityZone"), subnetID: node.string("subnetId"),
-            privateIPAddress: node.string("privateIpAddress"), privateDNSName: node.string("privateDnsName"),
-            launchTime: node.string("launchTime").flatMap(parseDate), isSpot: node.string("instanceLifecycle") == "spot",
-            clientToken: node.string("clientToken").flatMap { $0.isEmpty ? nil : $0 }, tags: tags)
+            availabilityZone: node.child("placement")?.string("availabilityZone"),
+            subnetID: node.string("subnetId"),
+            privateIPAddress: node.string("privateIpAddress"),
+            privateDNSName: node.string("privateDnsName"),
+            launchTime: node.string("launchTime").flatMap(parseDate),
+            isSpot: node.string("instanceLifecycle") == "spot",
+            clientToken: node.string("clientToken").flatMap { $0.isEmpty ? nil : $0 },
+            tags: tags
+        )
     }
 
     /// Parses EC2's ISO 8601 timestamps, with or without a fraction of any length (`2006-01-02T15:04:05.999999999Z`).

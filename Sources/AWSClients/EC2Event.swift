@@ -37,14 +37,20 @@ public struct EC2Event: Sendable, Hashable {
             let time: String?
             let resources: [String]?
             enum CodingKeys: String, CodingKey {
-                case id, detailType = "detail-type", source, account, region, time, resources
+                case id
+                case detailType = "detail-type"
+                case source, account, region, time, resources
             }
         }
         struct DetailFields: Decodable {
             let instanceID: String?
             let action: String?
             let state: String?
-            enum CodingKeys: String, CodingKey { case instanceID = "instance-id", action = "instance-action", state }
+            enum CodingKeys: String, CodingKey {
+                case instanceID = "instance-id"
+                case action = "instance-action"
+                case state
+            }
         }
         struct Wrapper: Decodable { let detail: DetailFields? }
 
@@ -53,7 +59,11 @@ public struct EC2Event: Sendable, Hashable {
         do {
             envelope = try JSONDecoder().decode(Envelope.self, from: data)
         } catch {
-            throw AWSError(code: .invalidResponse, service: "events", message: "the message is not an EventBridge event: \(error)")
+            throw AWSError(
+                code: .invalidResponse,
+                service: "events",
+                message: "the message is not an EventBridge event: \(error)"
+            )
         }
         let fields: DetailFields?
         do {
@@ -64,8 +74,10 @@ public struct EC2Event: Sendable, Hashable {
         func require(_ value: String?, _ name: String) throws -> String {
             guard let value, !value.isEmpty else {
                 throw AWSError(
-                    code: .invalidResponse, service: "events",
-                    message: "'\(envelope.detailType)' event \(envelope.id) has no detail.\(name)")
+                    code: .invalidResponse,
+                    service: "events",
+                    message: "'\(envelope.detailType)' event \(envelope.id) has no detail.\(name)"
+                )
             }
             return value
         }
@@ -73,20 +85,29 @@ public struct EC2Event: Sendable, Hashable {
         switch envelope.detailType {
         case "EC2 Spot Instance Interruption Warning":
             detail = .spotInterruptionWarning(
-                instanceID: try require(fields?.instanceID, "instance-id"), action: fields?.action ?? "terminate")
+                instanceID: try require(fields?.instanceID, "instance-id"),
+                action: fields?.action ?? "terminate"
+            )
         case "EC2 Instance Rebalance Recommendation":
             detail = .rebalanceRecommendation(instanceID: try require(fields?.instanceID, "instance-id"))
         case "EC2 Instance State-change Notification":
             let state = try require(fields?.state, "state")
             detail = .stateChange(
                 instanceID: try require(fields?.instanceID, "instance-id"),
-                state: EC2.InstanceStateName(rawValue: state) ?? .unknown)
+                state: EC2.InstanceStateName(rawValue: state) ?? .unknown
+            )
         default:
             detail = .other(detailType: envelope.detailType)
         }
         return EC2Event(
-            id: envelope.id, detailType: envelope.detailType, source: envelope.source, account: envelope.account ?? "",
-            region: envelope.region ?? "", time: envelope.time.flatMap(EC2.parseDate), resources: envelope.resources ?? [],
-            detail: detail)
+            id: envelope.id,
+            detailType: envelope.detailType,
+            source: envelope.source,
+            account: envelope.account ?? "",
+            region: envelope.region ?? "",
+            time: envelope.time.flatMap(EC2.parseDate),
+            resources: envelope.resources ?? [],
+            detail: detail
+        )
     }
 }

@@ -37,7 +37,8 @@ public actor InstanceMetadataCredentialsProvider: AWSCredentialsProvider {
 
     /// - Parameter now: the wall clock, injected so expiry is tested without waiting.
     public init(
-        httpClient: HTTPClient, configuration: Configuration = Configuration(),
+        httpClient: HTTPClient,
+        configuration: Configuration = Configuration(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.httpClient = httpClient
@@ -66,21 +67,26 @@ public actor InstanceMetadataCredentialsProvider: AWSCredentialsProvider {
             let roles = try await get("/latest/meta-data/iam/security-credentials/", token: token)
             guard let role = roles.split(whereSeparator: \.isNewline).first.map(String.init), !role.isEmpty else {
                 throw AWSError(
-                    code: .noCredentials, service: "imds",
-                    message: "instance metadata lists no IAM role; attach an instance profile to the instance")
+                    code: .noCredentials,
+                    service: "imds",
+                    message: "instance metadata lists no IAM role; attach an instance profile to the instance"
+                )
             }
             let body = try await get("/latest/meta-data/iam/security-credentials/\(role)", token: token)
             let fresh = try Self.decodeRoleCredentials(Data(body.utf8))
             cached = fresh
             logger.debug(
                 "instance role credentials fetched",
-                metadata: ["aws.access-key": "\(fresh.redactedAccessKeyID)", "aws.role": "\(role)"])
+                metadata: ["aws.access-key": "\(fresh.redactedAccessKeyID)", "aws.role": "\(role)"]
+            )
             return fresh
         } catch let error as AWSError where error.code == .transport {
             if let cached, let expiration = cached.expiration, now() < expiration {
                 // Still valid: keep serving it and try again on the next call.
-                logger.warning("instance metadata refresh failed; using credentials until they expire",
-                               metadata: ["aws.error": "\(error.message)"])
+                logger.warning(
+                    "instance metadata refresh failed; using credentials until they expire",
+                    metadata: ["aws.error": "\(error.message)"]
+                )
                 return cached
             }
             if cached == nil {
@@ -118,14 +124,18 @@ public actor InstanceMetadataCredentialsProvider: AWSCredentialsProvider {
             body = try await response.body.collect(upTo: 1 << 20)
         } catch {
             throw AWSError(
-                code: .transport, service: "imds",
-                message: "instance metadata at \(configuration.endpoint) did not answer (\(what)): \(error)")
+                code: .transport,
+                service: "imds",
+                message: "instance metadata at \(configuration.endpoint) did not answer (\(what)): \(error)"
+            )
         }
         guard response.status == .ok else {
             throw AWSError(
                 code: .service(code: "IMDS\(response.status.code)", message: "instance metadata refused \(what)"),
-                service: "imds", httpStatus: Int(response.status.code),
-                message: "instance metadata answered \(response.status.code) for \(what)")
+                service: "imds",
+                httpStatus: Int(response.status.code),
+                message: "instance metadata answered \(response.status.code) for \(what)"
+            )
         }
         return String(buffer: body)
     }
@@ -146,19 +156,36 @@ public actor InstanceMetadataCredentialsProvider: AWSCredentialsProvider {
             throw AWSError(code: .invalidResponse, service: "imds", message: "role credentials are not JSON")
         }
         if let code = document.Code, code != "Success" {
-            throw AWSError(code: .noCredentials, service: "imds", message: "instance metadata reports role credentials state \(code)")
+            throw AWSError(
+                code: .noCredentials,
+                service: "imds",
+                message: "instance metadata reports role credentials state \(code)"
+            )
         }
         guard let id = document.AccessKeyId, let secret = document.SecretAccessKey else {
-            throw AWSError(code: .invalidResponse, service: "imds", message: "role credentials lack AccessKeyId or SecretAccessKey")
+            throw AWSError(
+                code: .invalidResponse,
+                service: "imds",
+                message: "role credentials lack AccessKeyId or SecretAccessKey"
+            )
         }
         var expiration: Date?
         if let text = document.Expiration {
             guard let parsed = ISO8601DateFormatter().date(from: text) else {
-                throw AWSError(code: .invalidResponse, service: "imds", message: "role credentials have an unreadable Expiration '\(text)'")
+                throw AWSError(
+                    code: .invalidResponse,
+                    service: "imds",
+                    message: "role credentials have an unreadable Expiration '\(text)'"
+                )
             }
             expiration = parsed
         }
-        return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: document.Token, expiration: expiration)
+        return AWSCredentials(
+            accessKeyID: id,
+            secretAccessKey: secret,
+            sessionToken: document.Token,
+            expiration: expiration
+        )
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -32,8 +32,12 @@ public struct RetryPolicy: Sendable, Equatable {
         case .throttled, .transport:
             return true
         case .service(let code, _):
-            if ["RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure",
-                "ServiceUnavailable", "InternalServerError", "Unavailable"].contains(code) { return true }
+            if [
+                "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure",
+                "ServiceUnavailable", "InternalServerError", "Unavailable",
+            ].contains(code) {
+                return true
+            }
             return (error.httpStatus.map { [500, 502, 503, 504].contains($0) }) ?? false
         case .invalidResponse:
             return (error.httpStatus.map { $0 >= 500 }) ?? false

@@ -18,7 +18,10 @@ public struct SQS: Sendable {
         public var attributes: [String: String]
 
         enum CodingKeys: String, CodingKey {
-            case messageID = "MessageId", receiptHandle = "ReceiptHandle", body = "Body", md5OfBody = "MD5OfBody"
+            case messageID = "MessageId"
+            case receiptHandle = "ReceiptHandle"
+            case body = "Body"
+            case md5OfBody = "MD5OfBody"
             case attributes = "Attributes"
         }
 
@@ -41,8 +44,12 @@ public struct SQS: Sendable {
         /// How long received messages stay hidden from other receivers; nil keeps the queue's setting.
         public var visibilityTimeout: Duration?
 
-        public init(queueURL: String, maxNumberOfMessages: Int = 10, waitTime: Duration = .seconds(20),
-                    visibilityTimeout: Duration? = nil) {
+        public init(
+            queueURL: String,
+            maxNumberOfMessages: Int = 10,
+            waitTime: Duration = .seconds(20),
+            visibilityTimeout: Duration? = nil
+        ) {
             self.queueURL = queueURL
             self.maxNumberOfMessages = maxNumberOfMessages
             self.waitTime = waitTime
@@ -50,8 +57,11 @@ public struct SQS: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case queueURL = "QueueUrl", maxNumberOfMessages = "MaxNumberOfMessages", waitTime = "WaitTimeSeconds"
-            case visibilityTimeout = "VisibilityTimeout", attributeNames = "MessageSystemAttributeNames"
+            case queueURL = "QueueUrl"
+            case maxNumberOfMessages = "MaxNumberOfMessages"
+            case waitTime = "WaitTimeSeconds"
+            case visibilityTimeout = "VisibilityTimeout"
+            case attributeNames = "MessageSystemAttributeNames"
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -74,7 +84,10 @@ public struct SQS: Sendable {
 
     /// Deletes a received message so it is not delivered again.
     public func deleteMessage(queueURL: String, receiptHandle: String) async throws {
-        struct Input: Encodable { let QueueUrl: String; let ReceiptHandle: String }
+        struct Input: Encodable {
+            let QueueUrl: String
+            let ReceiptHandle: String
+        }
         struct Output: Decodable {}
         let _: Output = try await call("DeleteMessage", Input(QueueUrl: queueURL, ReceiptHandle: receiptHandle))
     }
@@ -82,7 +95,10 @@ public struct SQS: Sendable {
     /// Sends a message; returns its id.
     @discardableResult
     public func sendMessage(queueURL: String, body: String) async throws -> String {
-        struct Input: Encodable { let QueueUrl: String; let MessageBody: String }
+        struct Input: Encodable {
+            let QueueUrl: String
+            let MessageBody: String
+        }
         struct Output: Decodable { let MessageId: String }
         let output: Output = try await call("SendMessage", Input(QueueUrl: queueURL, MessageBody: body))
         return output.MessageId
@@ -90,9 +106,15 @@ public struct SQS: Sendable {
 
     /// Creates a queue (or returns the existing one with the same attributes); returns its URL.
     public func createQueue(name: String, attributes: [String: String] = [:]) async throws -> String {
-        struct Input: Encodable { let QueueName: String; let Attributes: [String: String]? }
+        struct Input: Encodable {
+            let QueueName: String
+            let Attributes: [String: String]?
+        }
         struct Output: Decodable { let QueueUrl: String }
-        let output: Output = try await call("CreateQueue", Input(QueueName: name, Attributes: attributes.isEmpty ? nil : attributes))
+        let output: Output = try await call(
+            "CreateQueue",
+            Input(QueueName: name, Attributes: attributes.isEmpty ? nil : attributes)
+        )
         return output.QueueUrl
     }
 
@@ -105,27 +127,42 @@ public struct SQS: Sendable {
     }
 
     func call<Input: Encodable, Output: Decodable>(
-        _ operation: String, _ input: Input, extraTimeout: Duration = .zero
+        _ operation: String,
+        _ input: Input,
+        extraTimeout: Duration = .zero
     ) async throws -> Output {
         let body: Data
         do {
             body = try DynamoDB.encoder.encode(input)
         } catch {
-            throw AWSError(code: .invalidRequest, service: "sqs", operation: operation, message: "cannot encode the request: \(error)")
+            throw AWSError(
+                code: .invalidRequest,
+                service: "sqs",
+                operation: operation,
+                message: "cannot encode the request: \(error)"
+            )
         }
         let response = try await client.send(
-            service: .sqs, operation: operation,
+            service: .sqs,
+            operation: operation,
             headers: [
                 (name: "Content-Type", value: "application/x-amz-json-1.0"),
                 (name: "X-Amz-Target", value: "AmazonSQS.\(operation)"),
             ],
-            body: body, extraTimeout: extraTimeout)
+            body: body,
+            extraTimeout: extraTimeout
+        )
         do {
             return try JSONDecoder().decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : response.body)
         } catch {
             throw AWSError(
-                code: .invalidResponse, service: "sqs", operation: operation, httpStatus: response.status,
-                requestID: response.requestID, message: "the reply does not decode: \(error)")
+                code: .invalidResponse,
+                service: "sqs",
+                operation: operation,
+                httpStatus: response.status,
+                requestID: response.requestID,
+                message: "the reply does not decode: \(error)"
+            )
         }
     }
 }

@@ -41,11 +41,19 @@ public struct SigV4Signer: Sendable {
     ///   - headers: the headers to send, in order; repeated names are allowed. `host` is added to the
     ///     signature from the URL when absent (the HTTP client must send the same value).
     public func sign(
-        method: String, url: String, headers: [(name: String, value: String)], body: some Collection<UInt8>,
-        credentials: AWSCredentials, date: Date
+        method: String,
+        url: String,
+        headers: [(name: String, value: String)],
+        body: some Collection<UInt8>,
+        credentials: AWSCredentials,
+        date: Date
     ) throws -> Signature {
         guard let parts = URLParts(url) else {
-            throw AWSError(code: .invalidRequest, service: service, message: "cannot sign a request to '\(url)': not an absolute http(s) URL")
+            throw AWSError(
+                code: .invalidRequest,
+                service: service,
+                message: "cannot sign a request to '\(url)': not an absolute http(s) URL"
+            )
         }
         let timestamp = Self.timestamp(date)
         let day = String(timestamp.prefix(8))
@@ -95,8 +103,12 @@ public struct SigV4Signer: Sendable {
             "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
         outgoing.append((name: "Authorization", value: authorization))
         return Signature(
-            canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature,
-            authorization: authorization, headers: outgoing)
+            canonicalRequest: canonicalRequest,
+            stringToSign: stringToSign,
+            signature: signature,
+            authorization: authorization,
+            headers: outgoing
+        )
     }
 
     // MARK: Canonical forms
@@ -144,7 +156,8 @@ public struct SigV4Signer: Sendable {
             return (String(pair), "")
         }
         return pairs.sorted { a, b in
-            let ka = Array(a.0.utf8), kb = Array(b.0.utf8)
+            let ka = Array(a.0.utf8)
+            let kb = Array(b.0.utf8)
             if ka != kb { return ka.lexicographicallyPrecedes(kb) }
             return Array(a.1.utf8).lexicographicallyPrecedes(Array(b.1.utf8))
         }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")

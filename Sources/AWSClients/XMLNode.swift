@@ -62,7 +62,9 @@ extension XMLNode {
         mutating func document() throws -> XMLNode {
             if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
             try skipMisc()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "<") else { throw fail("expected the root element") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "<") else {
+                throw fail("expected the root element")
+            }
             let root = try element()
             try skipMisc()
             guard index == bytes.count else { throw fail("content after the root element") }
@@ -131,7 +133,9 @@ extension XMLNode {
                 skipSpaces()
                 guard index < bytes.count else { throw fail("unterminated start tag <\(node.name)") }
                 if bytes[index] == UInt8(ascii: "/") {
-                    guard index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: ">") else { throw fail("expected />") }
+                    guard index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: ">") else {
+                        throw fail("expected />")
+                    }
                     index += 2
                     return node
                 }
@@ -141,10 +145,13 @@ extension XMLNode {
                 }
                 let attribute = try name()
                 skipSpaces()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else { throw fail("expected = after \(attribute)") }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else {
+                    throw fail("expected = after \(attribute)")
+                }
                 index += 1
                 skipSpaces()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'") else {
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'")
+                else {
                     throw fail("expected a quoted value for \(attribute)")
                 }
                 let quote = bytes[index]

@@ -15,7 +15,9 @@ public struct ListenAddress: Codable, Hashable, Sendable, CustomStringConvertibl
         guard (allowZero ? 0 : 1)...65535 ~= port else {
             throw ConfigValidationError(key: key + ".port", expected: "a TCP port from \(allowZero ? 0 : 1) to 65535")
         }
-        guard !host.isEmpty else { throw ConfigValidationError(key: key + ".host", expected: "a host name or IP address") }
+        guard !host.isEmpty else {
+            throw ConfigValidationError(key: key + ".host", expected: "a host name or IP address")
+        }
     }
 }
 

@@ -6,7 +6,10 @@ import Yams
 /// names the file, the key and what was expected.
 public enum ConfigLoader {
     /// Reads and validates `path`.
-    public static func load<Config: ValidatedConfiguration>(_ type: Config.Type, from path: String) throws(ConfigError)
+    public static func load<Config: ValidatedConfiguration>(
+        _ type: Config.Type,
+        from path: String
+    ) throws(ConfigError)
         -> Config
     {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -19,7 +22,11 @@ public enum ConfigLoader {
     }
 
     /// Decodes and validates YAML text; `file` is only used to name the source in errors.
-    public static func decode<Config: ValidatedConfiguration>(_ type: Config.Type, yaml: String, file: String)
+    public static func decode<Config: ValidatedConfiguration>(
+        _ type: Config.Type,
+        yaml: String,
+        file: String
+    )
         throws(ConfigError) -> Config
     {
         let tree: Node?
@@ -49,7 +56,11 @@ public enum ConfigLoader {
     }
 
     /// Keys present in the file but absent from the decoded value re-encoded are keys the type ignored.
-    private static func refuseUnknownKeys<Config: Encodable>(in tree: Node, decoded: Config, file: String)
+    private static func refuseUnknownKeys<Config: Encodable>(
+        in tree: Node,
+        decoded: Config,
+        file: String
+    )
         throws(ConfigError)
     {
         let known: Node?
@@ -62,12 +73,17 @@ public enum ConfigLoader {
             let siblings = unknown.siblings.sorted()
             let hint =
                 closest(to: unknown.path.last ?? "", among: siblings).map { "did you mean `\($0)`?" }
-                ?? (siblings.isEmpty ? "this section takes no keys" : "known keys here: \(siblings.joined(separator: ", "))")
+                ?? (siblings.isEmpty
+                    ? "this section takes no keys" : "known keys here: \(siblings.joined(separator: ", "))")
             throw ConfigError(code: .unknownKey, file: file, key: unknown.path.joined(separator: "."), expected: hint)
         }
     }
 
-    private static func firstUnknownKey(in node: Node, known: Node?, path: [String]) -> (
+    private static func firstUnknownKey(
+        in node: Node,
+        known: Node?,
+        path: [String]
+    ) -> (
         path: [String], siblings: [String]
     )? {
         switch node {
@@ -109,7 +125,11 @@ public enum ConfigLoader {
         for i in 1...a.count {
             var current = [i] + Array(repeating: 0, count: b.count)
             for j in 1...b.count {
-                current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                current[j] = Swift.min(
+                    previous[j] + 1,
+                    current[j - 1] + 1,
+                    previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                )
             }
             previous = current
         }

@@ -72,7 +72,9 @@ public struct AgentConfiguration: ValidatedConfiguration, Equatable {
         guard !clusterID.isEmpty, clusterID.utf8.count <= 255 else {
             throw ConfigValidationError(key: "cluster-id", expected: "a cluster id of 1 to 255 bytes")
         }
-        guard !region.isEmpty else { throw ConfigValidationError(key: "region", expected: "an AWS region such as eu-west-1") }
+        guard !region.isEmpty else {
+            throw ConfigValidationError(key: "region", expected: "an AWS region such as eu-west-1")
+        }
         guard !coordinators.isEmpty else {
             throw ConfigValidationError(key: "coordinators", expected: "at least one coordinator address, host:port")
         }

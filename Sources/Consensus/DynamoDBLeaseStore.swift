@@ -41,8 +41,11 @@ public struct DynamoDBLeaseStore: LeaseStore {
     public static func createTable(_ tableName: String, dynamoDB: DynamoDB) async throws {
         _ = try await dynamoDB.createTable(
             .init(
-                tableName: tableName, keySchema: [.init(Attribute.key, .hash)],
-                attributeDefinitions: [.init(Attribute.key, .string)]))
+                tableName: tableName,
+                keySchema: [.init(Attribute.key, .hash)],
+                attributeDefinitions: [.init(Attribute.key, .string)]
+            )
+        )
         _ = try await dynamoDB.waitUntilActive(tableName, pollInterval: .milliseconds(100), maxPolls: 100)
     }
 
@@ -51,7 +54,12 @@ public struct DynamoDBLeaseStore: LeaseStore {
         let output: DynamoDB.GetItemOutput
         do {
             output = try await dynamoDB.getItem(
-                .init(tableName: tableName, key: [Attribute.key: .string(Self.leaseKey(fleet: fleet))], consistentRead: true))
+                .init(
+                    tableName: tableName,
+                    key: [Attribute.key: .string(Self.leaseKey(fleet: fleet))],
+                    consistentRead: true
+                )
+            )
         } catch {
             throw Self.storeError(error, context: context)
         }
@@ -59,7 +67,10 @@ public struct DynamoDBLeaseStore: LeaseStore {
         return try Self.record(fleet: fleet, item: item, context: context)
     }
 
-    public func write(_ record: LeaseRecord, replacing expected: RecordVersion?) async throws(LeaseStoreError)
+    public func write(
+        _ record: LeaseRecord,
+        replacing expected: RecordVersion?
+    ) async throws(LeaseStoreError)
         -> LeaseWriteOutcome
     {
         let context = "write lease of fleet \(record.fleet) to table \(tableName)"
@@ -76,13 +87,19 @@ public struct DynamoDBLeaseStore: LeaseStore {
         let input: DynamoDB.PutItemInput
         if let expected {
             input = .init(
-                tableName: tableName, item: item, conditionExpression: "#v = :expected",
+                tableName: tableName,
+                item: item,
+                conditionExpression: "#v = :expected",
                 expressionAttributeNames: ["#v": Attribute.version],
-                expressionAttributeValues: [":expected": .string(expected.rawValue)])
+                expressionAttributeValues: [":expected": .string(expected.rawValue)]
+            )
         } else {
             input = .init(
-                tableName: tableName, item: item, conditionExpression: "attribute_not_exists(#k)",
-                expressionAttributeNames: ["#k": Attribute.key])
+                tableName: tableName,
+                item: item,
+                conditionExpression: "attribute_not_exists(#k)",
+                expressionAttributeNames: ["#k": Attribute.key]
+            )
         }
         do {
             _ = try await dynamoDB.putItem(input)
@@ -97,35 +114,49 @@ public struct DynamoDBLeaseStore: LeaseStore {
     /// A TransactWriteItems with a ConditionCheck on the lease item (epoch and holder) and the state Put: the
     /// check reads the lease as it is at commit, so a leader deposed a moment ago is refused even for an item
     /// nobody newer has written yet (an epoch attribute on the state item alone could not refuse that).
-    public func writeState(_ item: FencedStateItem, fencedBy epoch: FencingEpoch, holder: String)
+    public func writeState(
+        _ item: FencedStateItem,
+        fencedBy epoch: FencingEpoch,
+        holder: String
+    )
         async throws(LeaseStoreError) -> FencedWriteOutcome
     {
         let context = "fenced write of \(item.key) in fleet \(item.fleet) at epoch \(epoch)"
         let transaction = TransactWriteItemsInput(transactItems: [
-            .init(conditionCheck: .init(
-                tableName: tableName, key: [Attribute.key: .string(Self.leaseKey(fleet: item.fleet))],
-                conditionExpression: "#e = :epoch AND #h = :holder",
-                expressionAttributeNames: ["#e": Attribute.epoch, "#h": Attribute.holderID],
-                expressionAttributeValues: [":epoch": .int(epoch.rawValue), ":holder": .string(holder)])),
-            .init(put: .init(
-                tableName: stateTableName,
-                item: [
-                    Attribute.key: .string(Self.stateKey(fleet: item.fleet, key: item.key)),
-                    Attribute.value: .string(item.value), Attribute.epoch: .int(epoch.rawValue),
-                ])),
+            .init(
+                conditionCheck: .init(
+                    tableName: tableName,
+                    key: [Attribute.key: .string(Self.leaseKey(fleet: item.fleet))],
+                    conditionExpression: "#e = :epoch AND #h = :holder",
+                    expressionAttributeNames: ["#e": Attribute.epoch, "#h": Attribute.holderID],
+                    expressionAttributeValues: [":epoch": .int(epoch.rawValue), ":holder": .string(holder)]
+                )
+            ),
+            .init(
+                put: .init(
+                    tableName: stateTableName,
+                    item: [
+                        Attribute.key: .string(Self.stateKey(fleet: item.fleet, key: item.key)),
+                        Attribute.value: .string(item.value), Attribute.epoch: .int(epoch.rawValue),
+                    ]
+                )
+            ),
         ])
         do {
             let body = try JSONEncoder().encode(transaction)
             _ = try await dynamoDB.client.send(
-                service: .dynamoDB, operation: "TransactWriteItems",
+                service: .dynamoDB,
+                operation: "TransactWriteItems",
                 headers: [
                     (name: "Content-Type", value: "application/x-amz-json-1.0"),
                     (name: "X-Amz-Target", value: "DynamoDB_20120810.TransactWriteItems"),
                 ],
-                body: body)
+                body: body
+            )
             return .written
         } catch let error as AWSError
-            where error.serviceCode == "TransactionCanceledException" && error.message.contains("ConditionalCheckFailed")
+            where error.serviceCode == "TransactionCanceledException"
+            && error.message.contains("ConditionalCheckFailed")
         {
             let current: FencingEpoch?
             do {
@@ -144,8 +175,11 @@ public struct DynamoDBLeaseStore: LeaseStore {
         do {
             let output = try await dynamoDB.getItem(
                 .init(
-                    tableName: stateTableName, key: [Attribute.key: .string(Self.stateKey(fleet: fleet, key: key))],
-                    consistentRead: true))
+                    tableName: stateTableName,
+                    key: [Attribute.key: .string(Self.stateKey(fleet: fleet, key: key))],
+                    consistentRead: true
+                )
+            )
             guard let item = output.item else { return nil }
             guard let value = item[Attribute.value]?.stringValue,
                 let epoch = item[Attribute.epoch]?.numberValue.flatMap({ UInt64($0) })
@@ -158,7 +192,11 @@ public struct DynamoDBLeaseStore: LeaseStore {
         }
     }
 
-    private static func record(fleet: String, item: DynamoDBItem, context: String) throws(LeaseStoreError)
+    private static func record(
+        fleet: String,
+        item: DynamoDBItem,
+        context: String
+    ) throws(LeaseStoreError)
         -> LeaseRecord
     {
         guard let version = item[Attribute.version]?.stringValue,
@@ -166,15 +204,21 @@ public struct DynamoDBLeaseStore: LeaseStore {
             let epoch = item[Attribute.epoch]?.numberValue.flatMap({ UInt64($0) })
         else {
             throw LeaseStoreError(
-                .corruptRecord, context: context,
-                message: "lease item lacks a valid version, leaseDurationMs or epoch; delete the item to reset")
+                .corruptRecord,
+                context: context,
+                message: "lease item lacks a valid version, leaseDurationMs or epoch; delete the item to reset"
+            )
         }
         let holder = item[Attribute.holderID]?.stringValue.map {
             LeaseHolder(id: $0, address: item[Attribute.holderAddress]?.stringValue ?? "")
         }
         return LeaseRecord(
-            fleet: fleet, holder: holder, version: RecordVersion(rawValue: version),
-            leaseDuration: .milliseconds(durationMs), epoch: FencingEpoch(epoch))
+            fleet: fleet,
+            holder: holder,
+            version: RecordVersion(rawValue: version),
+            leaseDuration: .milliseconds(durationMs),
+            epoch: FencingEpoch(epoch)
+        )
     }
 
     private static func storeError(_ error: any Error, context: String) -> LeaseStoreError {
@@ -185,15 +229,19 @@ public struct DynamoDBLeaseStore: LeaseStore {
         guard let error = error as? AWSError else {
             return LeaseStoreError(.ambiguous, context: context, message: "\(error)")
         }
-        let detail = "\(error.operation): \(error.message) (HTTP \(error.httpStatus.map(String.init) ?? "none"), "
+        let detail =
+            "\(error.operation): \(error.message) (HTTP \(error.httpStatus.map(String.init) ?? "none"), "
             + "request id \(error.requestID ?? "none"))"
         switch error.code {
         case .throttled:
             return LeaseStoreError(.unavailable, context: context, message: "throttled, not applied: \(detail)")
         case .accessDenied, .authenticationFailed, .noCredentials:
             return LeaseStoreError(
-                .misconfigured, context: context,
-                message: "not allowed: \(detail); grant dynamodb:GetItem, dynamodb:PutItem and dynamodb:ConditionCheckItem on the table")
+                .misconfigured,
+                context: context,
+                message:
+                    "not allowed: \(detail); grant dynamodb:GetItem, dynamodb:PutItem and dynamodb:ConditionCheckItem on the table"
+            )
         case .resourceNotFound:
             return LeaseStoreError(.misconfigured, context: context, message: "table missing: \(detail)")
         case .invalidRequest:
@@ -218,7 +266,9 @@ struct TransactWriteItemsInput: Encodable {
         var expressionAttributeNames: [String: String]
         var expressionAttributeValues: DynamoDBItem
         enum CodingKeys: String, CodingKey {
-            case tableName = "TableName", key = "Key", conditionExpression = "ConditionExpression"
+            case tableName = "TableName"
+            case key = "Key"
+            case conditionExpression = "ConditionExpression"
             case expressionAttributeNames = "ExpressionAttributeNames"
             case expressionAttributeValues = "ExpressionAttributeValues"
         }
@@ -227,7 +277,10 @@ struct TransactWriteItemsInput: Encodable {
     struct Put: Encodable {
         var tableName: String
         var item: DynamoDBItem
-        enum CodingKeys: String, CodingKey { case tableName = "TableName", item = "Item" }
+        enum CodingKeys: String, CodingKey {
+            case tableName = "TableName"
+            case item = "Item"
+        }
     }
 
     struct Item: Encodable {
@@ -235,7 +288,10 @@ struct TransactWriteItemsInput: Encodable {
         var put: Put?
         init(conditionCheck: ConditionCheck) { self.conditionCheck = conditionCheck }
         init(put: Put) { self.put = put }
-        enum CodingKeys: String, CodingKey { case conditionCheck = "ConditionCheck", put = "Put" }
+        enum CodingKeys: String, CodingKey {
+            case conditionCheck = "ConditionCheck"
+            case put = "Put"
+        }
     }
 
     var transactItems: [Item]

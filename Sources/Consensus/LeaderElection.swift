@@ -56,7 +56,12 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
     private nonisolated let current: Mutex<Leadership<C.Instant>?>
     private let logger: Logger
 
-    public init(store: any LeaseStore, configuration: Configuration, clock: C, logger: Logger)
+    public init(
+        store: any LeaseStore,
+        configuration: Configuration,
+        clock: C,
+        logger: Logger
+    )
         throws(LeaseConfigurationError)
     {
         try configuration.timing.validate()
@@ -83,12 +88,18 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
 
     /// Writes a piece of leader state only if `epoch` is still the lease's current epoch and this participant
     /// its holder (atomically in the store), so a deposed leader's write is refused.
-    public nonisolated func writeState(key: String, value: String, epoch: FencingEpoch) async throws(LeaseStoreError)
+    public nonisolated func writeState(
+        key: String,
+        value: String,
+        epoch: FencingEpoch
+    ) async throws(LeaseStoreError)
         -> FencedWriteOutcome
     {
         try await store.writeState(
             FencedStateItem(fleet: configuration.fleet, key: key, value: value, epoch: epoch),
-            fencedBy: epoch, holder: configuration.holder.id)
+            fencedBy: epoch,
+            holder: configuration.holder.id
+        )
     }
 
     /// Campaigns until graceful shutdown (then releases the lease) or cancellation (then just stops). Run it
@@ -96,9 +107,15 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
     public func run() async throws {
         let (inputs, input) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
         var machine = LeaseCampaign<C.Instant>(
-            fleet: configuration.fleet, holder: configuration.holder, timing: configuration.timing)
+            fleet: configuration.fleet,
+            holder: configuration.holder,
+            timing: configuration.timing
+        )
         defer {
-            if let leadership = current.withLock({ state in defer { state = nil }; return state }) {
+            if let leadership = current.withLock({ state in
+                defer { state = nil }
+                return state
+            }) {
                 eventSink.yield(.mustStopActing(leadership.epoch, reason: "election stopped"))
             }
             eventSink.finish()
@@ -126,7 +143,8 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
     }
 
     private func perform(
-        _ actions: [LeaseCampaign<C.Instant>.Action], group: inout DiscardingTaskGroup,
+        _ actions: [LeaseCampaign<C.Instant>.Action],
+        group: inout DiscardingTaskGroup,
         input: AsyncStream<Input>.Continuation
     ) {
         for action in actions {

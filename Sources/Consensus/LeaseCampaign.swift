@@ -139,8 +139,10 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
         case .operationTimeout:
             guard let flight = inFlight else { return [] }
             let error = LeaseStoreError(
-                .timedOut, context: "lease of fleet \(fleet)",
-                message: "no answer within \(timing.operationTimeout)")
+                .timedOut,
+                context: "lease of fleet \(fleet)",
+                message: "no answer within \(timing.operationTimeout)"
+            )
             switch flight.operation {
             case .read: return readCompleted(flight.id, .failure(error), now: now)
             case .write: return writeCompleted(flight.id, .failure(error), now: now)
@@ -169,12 +171,17 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
             // Abandon whatever call is outstanding: a late answer cannot make us leader again under this epoch.
             cancelInFlight()
             state = .candidate(Candidate())
-            return [.stepDown(leader.record.epoch, .renewDeadlinePassed), arm(.poll, at: now.advanced(by: timing.pollInterval))]
+            return [
+                .stepDown(leader.record.epoch, .renewDeadlinePassed),
+                arm(.poll, at: now.advanced(by: timing.pollInterval)),
+            ]
         }
     }
 
     public mutating func readCompleted(
-        _ id: OperationID, _ result: Result<LeaseRecord?, LeaseStoreError>, now: Instant
+        _ id: OperationID,
+        _ result: Result<LeaseRecord?, LeaseStoreError>,
+        now: Instant
     ) -> [Action] {
         guard let flight = inFlight, flight.id == id, case .read = flight.operation else { return [] }
         cancelInFlight()
@@ -228,7 +235,9 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
     }
 
     public mutating func writeCompleted(
-        _ id: OperationID, _ result: Result<LeaseWriteOutcome, LeaseStoreError>, now: Instant
+        _ id: OperationID,
+        _ result: Result<LeaseWriteOutcome, LeaseStoreError>,
+        now: Instant
     ) -> [Action] {
         guard let flight = inFlight, flight.id == id, case .write(let written) = flight.operation else { return [] }
         cancelInFlight()
@@ -282,7 +291,12 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
             guard let pending = candidate.pendingAcquire else { return finish() }
             cancelInFlight()
             state = .releasing(
-                Releasing(epoch: pending.record.epoch, ourVersions: [pending.record.version], triesLeft: Self.releaseTries))
+                Releasing(
+                    epoch: pending.record.epoch,
+                    ourVersions: [pending.record.version],
+                    triesLeft: Self.releaseTries
+                )
+            )
             return startRead(now: now)
         case .leader(let leader):
             cancelInFlight()
@@ -292,7 +306,9 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
                 Releasing(
                     epoch: leader.record.epoch,
                     ourVersions: Set(leader.attempts.keys).union([leader.record.version]),
-                    triesLeft: Self.releaseTries))
+                    triesLeft: Self.releaseTries
+                )
+            )
             return [.stepDown(leader.record.epoch, .shutdown)] + startRead(now: now)
         }
     }
@@ -304,9 +320,16 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
         guard let record else {
             return acquire(
                 LeaseRecord(
-                    fleet: fleet, holder: holder, version: .random(), leaseDuration: timing.leaseDuration,
-                    epoch: highestEpochSeen.next),
-                replacing: nil, candidate: candidate, now: now)
+                    fleet: fleet,
+                    holder: holder,
+                    version: .random(),
+                    leaseDuration: timing.leaseDuration,
+                    epoch: highestEpochSeen.next
+                ),
+                replacing: nil,
+                candidate: candidate,
+                now: now
+            )
         }
         // Free, or ours from before we stepped down (nobody else wrote since): take it at once.
         if record.holder == nil || record.holder?.id == holder.id {
@@ -327,12 +350,19 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
 
     private func takeover(of record: LeaseRecord) -> LeaseRecord {
         LeaseRecord(
-            fleet: fleet, holder: holder, version: .random(), leaseDuration: timing.leaseDuration,
-            epoch: record.epoch.next)
+            fleet: fleet,
+            holder: holder,
+            version: .random(),
+            leaseDuration: timing.leaseDuration,
+            epoch: record.epoch.next
+        )
     }
 
     private mutating func acquire(
-        _ record: LeaseRecord, replacing: RecordVersion?, candidate: Candidate, now: Instant
+        _ record: LeaseRecord,
+        replacing: RecordVersion?,
+        candidate: Candidate,
+        now: Instant
     ) -> [Action] {
         var candidate = candidate
         // Counted as handed out as soon as it is sent: it may land even if we never learn it did.
@@ -359,7 +389,12 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
         ]
     }
 
-    private mutating func confirmRenewal(_ leader: Leader, record: LeaseRecord, start: Instant, now: Instant) -> [Action] {
+    private mutating func confirmRenewal(
+        _ leader: Leader,
+        record: LeaseRecord,
+        start: Instant,
+        now: Instant
+    ) -> [Action] {
         var leader = leader
         let validUntil = start.advanced(by: timing.renewDeadline)
         guard now < validUntil else {

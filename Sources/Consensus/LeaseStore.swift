@@ -9,12 +9,19 @@ public protocol LeaseStore: Sendable {
     func read(fleet: String) async throws(LeaseStoreError) -> LeaseRecord?
 
     /// Replaces the fleet's record with `record` if its stored version is still `expected` (nil: if absent).
-    func write(_ record: LeaseRecord, replacing expected: RecordVersion?) async throws(LeaseStoreError)
+    func write(
+        _ record: LeaseRecord,
+        replacing expected: RecordVersion?
+    ) async throws(LeaseStoreError)
         -> LeaseWriteOutcome
 
     /// Writes a state item only if `epoch` is the current epoch of the fleet's lease and `holder` its holder,
     /// atomically with that check, so a deposed leader's write is refused.
-    func writeState(_ item: FencedStateItem, fencedBy epoch: FencingEpoch, holder: String)
+    func writeState(
+        _ item: FencedStateItem,
+        fencedBy epoch: FencingEpoch,
+        holder: String
+    )
         async throws(LeaseStoreError) -> FencedWriteOutcome
 
     /// A state item written by `writeState`, or nil when absent.

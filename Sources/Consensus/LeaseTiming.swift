@@ -64,7 +64,10 @@ public struct LeaseTiming: Hashable, Sendable {
             )
         }
         guard operationTimeout < renewDeadline else {
-            throw fail("operationTimeout", "must be shorter than renewDeadline (\(renewDeadline)), is \(operationTimeout)")
+            throw fail(
+                "operationTimeout",
+                "must be shorter than renewDeadline (\(renewDeadline)), is \(operationTimeout)"
+            )
         }
     }
 }

@@ -45,8 +45,10 @@ public final class SQLiteLeaseStore: LeaseStore {
             try migrator.migrate(pool)
         } catch {
             throw LeaseStoreError(
-                .misconfigured, context: "open lease store at \(path)",
-                message: "\(error); check that the directory exists and is writable, on a local file system")
+                .misconfigured,
+                context: "open lease store at \(path)",
+                message: "\(error); check that the directory exists and is writable, on a local file system"
+            )
         }
     }
 
@@ -57,7 +59,8 @@ public final class SQLiteLeaseStore: LeaseStore {
             row = try await pool.read { db in
                 try Row.fetchOne(
                     db,
-                    sql: "SELECT holder_id, holder_address, version, lease_duration_ms, epoch FROM lease WHERE fleet = ?",
+                    sql:
+                        "SELECT holder_id, holder_address, version, lease_duration_ms, epoch FROM lease WHERE fleet = ?",
                     arguments: [fleet]
                 ).map(LeaseRow.init)
             }
@@ -68,7 +71,10 @@ public final class SQLiteLeaseStore: LeaseStore {
         return try row.record(fleet: fleet, context: context)
     }
 
-    public func write(_ record: LeaseRecord, replacing expected: RecordVersion?) async throws(LeaseStoreError)
+    public func write(
+        _ record: LeaseRecord,
+        replacing expected: RecordVersion?
+    ) async throws(LeaseStoreError)
         -> LeaseWriteOutcome
     {
         let context = "write lease of fleet \(record.fleet)"
@@ -76,7 +82,9 @@ public final class SQLiteLeaseStore: LeaseStore {
             throw LeaseStoreError(.corruptRecord, context: context, message: "epoch \(record.epoch) exceeds Int64")
         }
         let (holderID, holderAddress, version) = (record.holder?.id, record.holder?.address, record.version.rawValue)
-        let (duration, fleet, expectedVersion) = (record.leaseDuration.wholeMilliseconds, record.fleet, expected?.rawValue)
+        let (duration, fleet, expectedVersion) = (
+            record.leaseDuration.wholeMilliseconds, record.fleet, expected?.rawValue
+        )
         do {
             return try await pool.write { db -> LeaseWriteOutcome in
                 let values: StatementArguments = [holderID, holderAddress, version, duration, epoch]
@@ -86,14 +94,16 @@ public final class SQLiteLeaseStore: LeaseStore {
                             UPDATE lease SET holder_id = ?, holder_address = ?, version = ?, lease_duration_ms = ?,
                             epoch = ? WHERE fleet = ? AND version = ?
                             """,
-                        arguments: values + [fleet, expectedVersion])
+                        arguments: values + [fleet, expectedVersion]
+                    )
                 } else {
                     try db.execute(
                         sql: """
                             INSERT INTO lease (holder_id, holder_address, version, lease_duration_ms, epoch, fleet)
                             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (fleet) DO NOTHING
                             """,
-                        arguments: values + [fleet])
+                        arguments: values + [fleet]
+                    )
                 }
                 return db.changesCount == 1 ? .written : .versionMismatch
             }
@@ -102,7 +112,11 @@ public final class SQLiteLeaseStore: LeaseStore {
         }
     }
 
-    public func writeState(_ item: FencedStateItem, fencedBy epoch: FencingEpoch, holder: String)
+    public func writeState(
+        _ item: FencedStateItem,
+        fencedBy epoch: FencingEpoch,
+        holder: String
+    )
         async throws(LeaseStoreError) -> FencedWriteOutcome
     {
         let context = "fenced write of \(item.key) in fleet \(item.fleet) at epoch \(epoch)"
@@ -115,7 +129,10 @@ public final class SQLiteLeaseStore: LeaseStore {
             // and no other process can take the lease in between.
             return try await pool.write { db -> FencedWriteOutcome in
                 let lease = try Row.fetchOne(
-                    db, sql: "SELECT holder_id, epoch FROM lease WHERE fleet = ?", arguments: [fleet])
+                    db,
+                    sql: "SELECT holder_id, epoch FROM lease WHERE fleet = ?",
+                    arguments: [fleet]
+                )
                 let currentEpoch: Int64? = lease?["epoch"]
                 let currentHolder: String? = lease?["holder_id"]
                 guard currentEpoch == epochValue, currentHolder == holder else {
@@ -126,7 +143,8 @@ public final class SQLiteLeaseStore: LeaseStore {
                         INSERT INTO fenced_state (fleet, key, value, epoch) VALUES (?, ?, ?, ?)
                         ON CONFLICT (fleet, key) DO UPDATE SET value = excluded.value, epoch = excluded.epoch
                         """,
-                    arguments: [fleet, key, value, epochValue])
+                    arguments: [fleet, key, value, epochValue]
+                )
                 return .written
             }
         } catch {
@@ -139,13 +157,18 @@ public final class SQLiteLeaseStore: LeaseStore {
         do {
             let found = try await pool.read { db -> (value: String, epoch: Int64)? in
                 try Row.fetchOne(
-                    db, sql: "SELECT value, epoch FROM fenced_state WHERE fleet = ? AND key = ?",
+                    db,
+                    sql: "SELECT value, epoch FROM fenced_state WHERE fleet = ? AND key = ?",
                     arguments: [fleet, key]
                 ).map { ($0["value"], $0["epoch"]) }
             }
             guard let found else { return nil }
             return FencedStateItem(
-                fleet: fleet, key: key, value: found.value, epoch: FencingEpoch(UInt64(clamping: found.epoch)))
+                fleet: fleet,
+                key: key,
+                value: found.value,
+                epoch: FencingEpoch(UInt64(clamping: found.epoch))
+            )
         } catch {
             throw Self.storeError(error, context: context)
         }
@@ -170,15 +193,18 @@ public final class SQLiteLeaseStore: LeaseStore {
         func record(fleet: String, context: String) throws(LeaseStoreError) -> LeaseRecord {
             guard let version, let durationMs, durationMs > 0, let epoch, epoch >= 0 else {
                 throw LeaseStoreError(
-                    .corruptRecord, context: context,
-                    message: "lease row has a missing or invalid version, duration or epoch; delete the row to reset")
+                    .corruptRecord,
+                    context: context,
+                    message: "lease row has a missing or invalid version, duration or epoch; delete the row to reset"
+                )
             }
             return LeaseRecord(
                 fleet: fleet,
                 holder: holderID.map { LeaseHolder(id: $0, address: holderAddress ?? "") },
                 version: RecordVersion(rawValue: version),
                 leaseDuration: .milliseconds(durationMs),
-                epoch: FencingEpoch(UInt64(epoch)))
+                epoch: FencingEpoch(UInt64(epoch))
+            )
         }
     }
 
@@ -192,15 +218,22 @@ public final class SQLiteLeaseStore: LeaseStore {
             case .SQLITE_BUSY, .SQLITE_LOCKED:
                 // A write transaction is all-or-nothing: when it could not get the lock nothing was written.
                 return LeaseStoreError(
-                    .unavailable, context: context,
-                    message: "database locked by another process beyond the busy timeout (\(error.message ?? ""))")
+                    .unavailable,
+                    context: context,
+                    message: "database locked by another process beyond the busy timeout (\(error.message ?? ""))"
+                )
             case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
                 return LeaseStoreError(
-                    .unavailable, context: context,
-                    message: "database not writable (\(error.message ?? "")); check file permissions and disk")
+                    .unavailable,
+                    context: context,
+                    message: "database not writable (\(error.message ?? "")); check file permissions and disk"
+                )
             case .SQLITE_CORRUPT, .SQLITE_NOTADB:
                 return LeaseStoreError(
-                    .corruptRecord, context: context, message: "database file is corrupt: \(error.message ?? "")")
+                    .corruptRecord,
+                    context: context,
+                    message: "database file is corrupt: \(error.message ?? "")"
+                )
             default:
                 return LeaseStoreError(.unavailable, context: context, message: "\(error)")
             }

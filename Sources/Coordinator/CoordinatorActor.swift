@@ -71,7 +71,10 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
 
     public distributed func status() async throws -> FleetStatus {
         let now = clock.now
-        let plans = Dictionary((lastPlan?.clusters ?? []).map { ($0.cluster, $0) }, uniquingKeysWith: { first, _ in first })
+        let plans = Dictionary(
+            (lastPlan?.clusters ?? []).map { ($0.cluster, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
         let rows = registry.entries.keys.sorted().compactMap { id -> ClusterStatus? in
             guard let entry = registry.entries[id] else { return nil }
             let report = entry.report

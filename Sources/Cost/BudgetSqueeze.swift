@@ -14,7 +14,8 @@ struct BudgetSqueeze {
         return planner.assignLaunches(w, count: k, input: input, state: state, notes: &ignored)
     }
 
-    func apply(to members: [Int], allowance: Double, scope: String, works: inout [ClusterWork], reasons: inout [String]) {
+    func apply(to members: [Int], allowance: Double, scope: String, works: inout [ClusterWork], reasons: inout [String])
+    {
         guard allowance.isFinite, !members.isEmpty else { return }
         var total = 0.0
         for i in members { total += works[i].keptCost + works[i].launchCost }
@@ -35,7 +36,9 @@ struct BudgetSqueeze {
             line += "; nothing is left for growth"
             for i in growing { setCount(&works[i], works[i].floorLaunches, scope: scope) }
             for i in members where works[i].floorLaunches > 0 {
-                works[i].reasons.append("budget (\(scope)): floor of \(works[i].policy.minNodes) nodes kept although it exceeds the allowance")
+                works[i].reasons.append(
+                    "budget (\(scope)): floor of \(works[i].policy.minNodes) nodes kept although it exceeds the allowance"
+                )
             }
             reasons.append(line)
             return
@@ -71,7 +74,11 @@ struct BudgetSqueeze {
                 setCount(&works[i], k, scope: scope)
             }
             // What rounding to whole nodes left over funds one more node where it still fits, heaviest weight first.
-            for i in inClass.sorted(by: { (works[$0].policy.weight, works[$1].report.clusterID) > (works[$1].policy.weight, works[$0].report.clusterID) }) {
+            for i in inClass.sorted(by: {
+                (works[$0].policy.weight, works[$1].report.clusterID) > (
+                    works[$1].policy.weight, works[$0].report.clusterID
+                )
+            }) {
                 while works[i].chosen < works[i].wanted {
                     let (_, c) = launches(works[i], works[i].chosen + 1)
                     guard c - works[i].launchCost <= leftover + 1e-9 else { break }
@@ -79,7 +86,9 @@ struct BudgetSqueeze {
                     setCount(&works[i], works[i].chosen + 1, scope: scope)
                 }
             }
-            reasons.append("budget (\(scope)): class \(cls) shares \(usd(remaining))/h by weight; lower classes get no growth")
+            reasons.append(
+                "budget (\(scope)): class \(cls) shares \(usd(remaining))/h by weight; lower classes get no growth"
+            )
             remaining = 0
             starved = true
         }
@@ -93,7 +102,8 @@ struct BudgetSqueeze {
         w.unfundedUSD = max(0, wantedCost - w.launchCost)
         if let last = w.reasons.last, last.hasPrefix("budget (\(scope)): funds") { w.reasons.removeLast() }
         w.reasons.append(
-            "budget (\(scope)): funds \(k) of \(w.wanted) wanted node(s); shortfall \(w.wanted - k) node(s), \(usd(w.unfundedUSD))/h")
+            "budget (\(scope)): funds \(k) of \(w.wanted) wanted node(s); shortfall \(w.wanted - k) node(s), \(usd(w.unfundedUSD))/h"
+        )
     }
 }
 

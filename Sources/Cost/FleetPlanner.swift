@@ -26,11 +26,24 @@ public struct FleetPlanner: Sendable {
             if let o = offersByRegion[region] { return o }
             var all: [TypeOffer] = []
             for spec in input.catalog.instanceTypes(in: region) {
-                guard let p = input.catalog.onDemandUSDPerHour(region: region, instanceType: spec.name) else { continue }
-                all.append(TypeOffer(spec: spec, allocatable: spec.estimatedAllocatable, onDemandUSDPerHour: p, index: all.count))
+                guard let p = input.catalog.onDemandUSDPerHour(region: region, instanceType: spec.name) else {
+                    continue
+                }
+                all.append(
+                    TypeOffer(
+                        spec: spec,
+                        allocatable: spec.estimatedAllocatable,
+                        onDemandUSDPerHour: p,
+                        index: all.count
+                    )
+                )
             }
             // Burstable families (t3, t3a) sustain only a fraction of their vCPUs; they are used when a policy names them.
-            let o = RegionOffers(all: all, standard: all.filter { !$0.spec.family.hasPrefix("t") }, names: all.map(\.spec.name))
+            let o = RegionOffers(
+                all: all,
+                standard: all.filter { !$0.spec.family.hasPrefix("t") },
+                names: all.map(\.spec.name)
+            )
             offersByRegion[region] = o
             return o
         }
@@ -41,7 +54,11 @@ public struct FleetPlanner: Sendable {
         func spotTable(region: String, zone: String, offers: RegionOffers) -> [SpotQuote] {
             if let t = spotByZone[zone] { return t }
             let t = offers.all.map { o -> SpotQuote in
-                guard let p = input.spotPrices.price(for: SpotPool(region: region, availabilityZone: zone, instanceType: o.spec.name)) else {
+                guard
+                    let p = input.spotPrices.price(
+                        for: SpotPool(region: region, availabilityZone: zone, instanceType: o.spec.name)
+                    )
+                else {
                     return SpotQuote(usdPerHour: -1, fresh: false)
                 }
                 return SpotQuote(usdPerHour: p.usdPerHour, fresh: now - p.observedAt <= settings.spotPriceMaxAge)
@@ -123,9 +140,21 @@ public struct FleetPlanner: Sendable {
         let squeeze = BudgetSqueeze(planner: self, input: input, state: state)
         for (region, allowance) in input.allowance.regionalUSDPerHour.sorted(by: { $0.key < $1.key }) {
             let members = works.indices.filter { works[$0].report.region == region }
-            squeeze.apply(to: members, allowance: allowance, scope: "region \(region)", works: &works, reasons: &fleetReasons)
+            squeeze.apply(
+                to: members,
+                allowance: allowance,
+                scope: "region \(region)",
+                works: &works,
+                reasons: &fleetReasons
+            )
         }
-        squeeze.apply(to: Array(works.indices), allowance: input.allowance.fleetUSDPerHour, scope: "fleet", works: &works, reasons: &fleetReasons)
+        squeeze.apply(
+            to: Array(works.indices),
+            allowance: input.allowance.fleetUSDPerHour,
+            scope: "fleet",
+            works: &works,
+            reasons: &fleetReasons
+        )
 
         // Pass 4: emit.
         var clusters: [ClusterPlan] = []
@@ -139,18 +168,26 @@ public struct FleetPlanner: Sendable {
             planned += p.plannedUSDPerHour
             forced += p.forcedUSDPerHour
             shortfall += p.unfundedUSDPerHour
-            if input.allowance.regionalUSDPerHour[p.region] != nil { regionalPlanned[p.region, default: 0] += p.plannedUSDPerHour }
+            if input.allowance.regionalUSDPerHour[p.region] != nil {
+                regionalPlanned[p.region, default: 0] += p.plannedUSDPerHour
+            }
             clusters.append(p)
         }
         let over = planned > input.allowance.fleetUSDPerHour + 1e-9
         if over {
             fleetReasons.append(
-                "budget: plan costs \(usd(planned))/h, over the allowance of \(usd(input.allowance.fleetUSDPerHour))/h, because floors and nodes whose pods cannot move cost \(usd(forced))/h")
+                "budget: plan costs \(usd(planned))/h, over the allowance of \(usd(input.allowance.fleetUSDPerHour))/h, because floors and nodes whose pods cannot move cost \(usd(forced))/h"
+            )
         }
         let outcome = BudgetOutcome(
-            allowanceUSDPerHour: input.allowance.fleetUSDPerHour, plannedUSDPerHour: planned, forcedUSDPerHour: forced,
-            shortfallUSDPerHour: shortfall, overAllowance: over, regionalAllowanceUSDPerHour: input.allowance.regionalUSDPerHour,
-            regionalPlannedUSDPerHour: regionalPlanned)
+            allowanceUSDPerHour: input.allowance.fleetUSDPerHour,
+            plannedUSDPerHour: planned,
+            forcedUSDPerHour: forced,
+            shortfallUSDPerHour: shortfall,
+            overAllowance: over,
+            regionalAllowanceUSDPerHour: input.allowance.regionalUSDPerHour,
+            regionalPlannedUSDPerHour: regionalPlanned
+        )
         return FleetPlan(generation: state.generation, clusters: clusters, budget: outcome, reasons: fleetReasons)
     }
 
@@ -170,23 +207,35 @@ public struct FleetPlanner: Sendable {
         }
         for report in input.reports where !(report.launchFailures.isEmpty && report.notices.isEmpty) {
             for f in report.launchFailures {
-                let key = "f|\(report.clusterID)|\(f.instanceType)|\(f.market)|\(f.availabilityZone)|\(f.failedAt.sinceEpoch)"
+                let key =
+                    "f|\(report.clusterID)|\(f.instanceType)|\(f.market)|\(f.availabilityZone)|\(f.failedAt.sinceEpoch)"
                 guard state.seenEvents.updateValue(f.failedAt, forKey: key) == nil else { continue }
-                let pool = SpotPool(region: report.region, availabilityZone: f.availabilityZone, instanceType: f.instanceType)
+                let pool = SpotPool(
+                    region: report.region,
+                    availabilityZone: f.availabilityZone,
+                    instanceType: f.instanceType
+                )
                 let k = PlannerState.PoolKey(pool: pool, market: f.market)
                 var r = state.poolFailures[k] ?? PlannerState.FailureRecord(count: 0, lastAt: f.failedAt)
                 // A failure long after the last back-off ended starts the count over.
-                if f.failedAt - r.lastAt > state.backoff(count: r.count, settings: settings) + .seconds(3_600) { r.count = 0 }
+                if f.failedAt - r.lastAt > state.backoff(count: r.count, settings: settings) + .seconds(3_600) {
+                    r.count = 0
+                }
                 r.count += 1
                 r.lastAt = max(r.lastAt, f.failedAt)
                 state.poolFailures[k] = r
                 reasons.append(
-                    "pool \(pool) (\(f.market)) failed with \(f.reason) in \(report.clusterID): avoided until \(r.lastAt + state.backoff(count: r.count, settings: settings))")
+                    "pool \(pool) (\(f.market)) failed with \(f.reason) in \(report.clusterID): avoided until \(r.lastAt + state.backoff(count: r.count, settings: settings))"
+                )
             }
             for n in report.notices where n.kind == .interruption {
                 let key = "i|\(report.clusterID)|\(n.nodeName)|\(n.receivedAt.sinceEpoch)"
                 guard state.seenEvents.updateValue(n.receivedAt, forKey: key) == nil else { continue }
-                let pool = SpotPool(region: report.region, availabilityZone: n.availabilityZone, instanceType: n.instanceType)
+                let pool = SpotPool(
+                    region: report.region,
+                    availabilityZone: n.availabilityZone,
+                    instanceType: n.instanceType
+                )
                 var ts = state.interruptions[pool] ?? []
                 ts.append(n.receivedAt)
                 ts.removeAll { n.receivedAt - $0 > settings.stormWindow }
@@ -198,7 +247,8 @@ public struct FleetPlanner: Sendable {
                         // Announce a storm when it starts, not on every extension.
                         if current.map({ $0 <= now }) ?? true {
                             reasons.append(
-                                "spot storm in \(pool): \(ts.count) interruptions within \(Int(settings.stormWindow.seconds / 60)) min; no new capacity there until \(until)")
+                                "spot storm in \(pool): \(ts.count) interruptions within \(Int(settings.stormWindow.seconds / 60)) min; no new capacity there until \(until)"
+                            )
                         }
                         state.stormUntil[pool] = until
                     }
@@ -210,12 +260,17 @@ public struct FleetPlanner: Sendable {
     // MARK: Failover
 
     private func assignFailovers(
-        _ works: inout [ClusterWork], indexOf: [ClusterID: Int], state: inout PlannerState, now: Timestamp,
+        _ works: inout [ClusterWork],
+        indexOf: [ClusterID: Int],
+        state: inout PlannerState,
+        now: Timestamp,
         reasons: inout [String]
     ) {
         for i in works.indices where works[i].status == .lost || works[i].status == .regionFailed {
             let id = works[i].report.clusterID
-            let why = works[i].status == .lost ? "silent since \(works[i].report.observedAt)" : "region \(works[i].report.region) failed"
+            let why =
+                works[i].status == .lost
+                ? "silent since \(works[i].report.observedAt)" : "region \(works[i].report.region) failed"
             if let f = state.failovers[id] {
                 works[i].reasons.append("\(why); failed over to \(f.target) since \(f.since)")
                 continue
@@ -229,7 +284,9 @@ public struct FleetPlanner: Sendable {
                 return works[j].status == .planned
             }
             guard let target else {
-                works[i].reasons.append("\(why); none of its failover targets \(works[i].policy.failoverTargets) is healthy")
+                works[i].reasons.append(
+                    "\(why); none of its failover targets \(works[i].policy.failoverTargets) is healthy"
+                )
                 reasons.append("failover of \(id) impossible: no healthy target")
                 continue
             }
@@ -245,8 +302,12 @@ public struct FleetPlanner: Sendable {
     // MARK: One cluster
 
     func planCluster(
-        _ w: inout ClusterWork, offers: RegionOffers, input: PlannerInput, forecast: Resources?,
-        extraDemand: Resources?, state: inout PlannerState
+        _ w: inout ClusterWork,
+        offers: RegionOffers,
+        input: PlannerInput,
+        forecast: Resources?,
+        extraDemand: Resources?,
+        state: inout PlannerState
     ) {
         let report = w.report
         let policy = w.policy
@@ -281,14 +342,25 @@ public struct FleetPlanner: Sendable {
                 }
                 w.activePrice.append(
                     price(
-                        type: type, typeIndex: t, market: nodes[i].market, zone: nodes[i].availabilityZone, region: report.region,
-                        names: names, spotTables: spotTables, offers: offers, input: input))
+                        type: type,
+                        typeIndex: t,
+                        market: nodes[i].market,
+                        zone: nodes[i].availabilityZone,
+                        region: report.region,
+                        names: names,
+                        spotTables: spotTables,
+                        offers: offers,
+                        input: input
+                    )
+                )
             } else {
                 leaving += 1
             }
         }
         w.capacity = capacity
-        w.zones = (policy.allowedZones.isEmpty ? report.availabilityZones : report.availabilityZones.filter { policy.allowedZones.contains($0) })
+        w.zones =
+            (policy.allowedZones.isEmpty
+                ? report.availabilityZones : report.availabilityZones.filter { policy.allowedZones.contains($0) })
         if w.zones.isEmpty { w.zones = report.availabilityZones }
         w.keptCost = w.activePrice.reduce(0, +)
 
@@ -331,17 +403,25 @@ public struct FleetPlanner: Sendable {
         // nodes of the cheapest type per vCPU, so they are also kept by scale-down.
         if headroomNodes > 0, let unit = cheapestPerUnit(eligible, memory: false) {
             required += Resources(
-                cpuMillicores: unit.allocatable.cpuMillicores * headroomNodes, memoryBytes: unit.allocatable.memoryBytes * headroomNodes)
+                cpuMillicores: unit.allocatable.cpuMillicores * headroomNodes,
+                memoryBytes: unit.allocatable.memoryBytes * headroomNodes
+            )
             w.required = required
-            w.reasons.append("warm headroom: capacity for \(headroomNodes) spare \(unit.spec.name) node(s) on top of demand")
+            w.reasons.append(
+                "warm headroom: capacity for \(headroomNodes) spare \(unit.spec.name) node(s) on top of demand"
+            )
         }
 
         let shortfall = Resources(
             cpuMillicores: max(0, required.cpuMillicores - capacity.cpuMillicores),
-            memoryBytes: max(0, required.memoryBytes - capacity.memoryBytes))
+            memoryBytes: max(0, required.memoryBytes - capacity.memoryBytes)
+        )
         // The short dimension, comparing GiB with vCPUs at the general-purpose ratio of 4 GiB per vCPU.
-        w.shortOfMemory = Double(shortfall.memoryBytes) / Double(4 * Resources.gibibyte) > Double(shortfall.cpuMillicores) / 1000
-        w.reference = shortfall.isZero ? cheapestPerUnit(eligible, memory: false) : cheapestToCover(shortfall, eligible, memory: w.shortOfMemory)
+        w.shortOfMemory =
+            Double(shortfall.memoryBytes) / Double(4 * Resources.gibibyte) > Double(shortfall.cpuMillicores) / 1000
+        w.reference =
+            shortfall.isZero
+            ? cheapestPerUnit(eligible, memory: false) : cheapestToCover(shortfall, eligible, memory: w.shortOfMemory)
 
         // Rule 6 first (it decides which nodes stay), then rule 2 on the nodes that stay.
         let overMax = w.active.count > policy.maxNodes
@@ -355,13 +435,20 @@ public struct FleetPlanner: Sendable {
 
         var wanted = 0
         if !shortfall.isZero, let ref = w.reference {
-            let byCPU = ref.allocatable.cpuMillicores > 0 ? (shortfall.cpuMillicores + ref.allocatable.cpuMillicores - 1) / ref.allocatable.cpuMillicores : 0
-            let byMem = ref.allocatable.memoryBytes > 0 ? (shortfall.memoryBytes + ref.allocatable.memoryBytes - 1) / ref.allocatable.memoryBytes : 0
+            let byCPU =
+                ref.allocatable.cpuMillicores > 0
+                ? (shortfall.cpuMillicores + ref.allocatable.cpuMillicores - 1) / ref.allocatable.cpuMillicores : 0
+            let byMem =
+                ref.allocatable.memoryBytes > 0
+                ? (shortfall.memoryBytes + ref.allocatable.memoryBytes - 1) / ref.allocatable.memoryBytes : 0
             wanted = max(byCPU, byMem)
             w.reasons.append(
-                "demand \(demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(required); capacity \(capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (the cheapest allowed type to cover it that fits the largest pending pod)")
+                "demand \(demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(required); capacity \(capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (the cheapest allowed type to cover it that fits the largest pending pod)"
+            )
         } else if !shortfall.isZero {
-            w.reasons.append("capacity is short by \(shortfall) but no instance type is allowed and priced in \(report.region)")
+            w.reasons.append(
+                "capacity is short by \(shortfall) but no instance type is allowed and priced in \(report.region)"
+            )
         }
         // Rule 2: floors and caps.
         var target = kept + wanted
@@ -386,8 +473,15 @@ public struct FleetPlanner: Sendable {
     /// A running node's hourly price: through the per-cycle tables (a short scan of small strings, no hashing),
     /// falling back to the catalog and the cache for types or zones outside them.
     func price(
-        type: String, typeIndex: Int? = nil, market: Market, zone: String, region: String, names: [String],
-        spotTables: [(zone: String, quotes: [SpotQuote])], offers: RegionOffers, input: PlannerInput
+        type: String,
+        typeIndex: Int? = nil,
+        market: Market,
+        zone: String,
+        region: String,
+        names: [String],
+        spotTables: [(zone: String, quotes: [SpotQuote])],
+        offers: RegionOffers,
+        input: PlannerInput
     ) -> Double {
         guard let t = typeIndex ?? names.firstIndex(of: type) else {
             return nodePrice(type: type, market: market, zone: zone, region: region, input: input)
@@ -416,8 +510,12 @@ public struct FleetPlanner: Sendable {
         for o in offers {
             let n = max(
                 (shortfall.cpuMillicores + o.allocatable.cpuMillicores - 1) / max(1, o.allocatable.cpuMillicores),
-                (shortfall.memoryBytes + o.allocatable.memoryBytes - 1) / max(1, o.allocatable.memoryBytes))
-            let key = ((Double(n) * o.onDemandUSDPerHour * 1e6).rounded(), (o.onDemandUSDPerHour / o.units(memory: memory) * 1e9).rounded(), o.allocatable.cpuMillicores)
+                (shortfall.memoryBytes + o.allocatable.memoryBytes - 1) / max(1, o.allocatable.memoryBytes)
+            )
+            let key = (
+                (Double(n) * o.onDemandUSDPerHour * 1e6).rounded(),
+                (o.onDemandUSDPerHour / o.units(memory: memory) * 1e9).rounded(), o.allocatable.cpuMillicores
+            )
             if key < bestKey {
                 best = o
                 bestKey = key
@@ -432,7 +530,10 @@ public struct FleetPlanner: Sendable {
         for o in offers {
             let s = o.onDemandUSDPerHour / o.units(memory: memory)
             // Ties go to the smaller type: finer steps, less waste.
-            if s < bestScore - 1e-12 || (abs(s - bestScore) <= 1e-12 && o.allocatable.cpuMillicores < (best?.allocatable.cpuMillicores ?? .max)) {
+            if s < bestScore - 1e-12
+                || (abs(s - bestScore) <= 1e-12
+                    && o.allocatable.cpuMillicores < (best?.allocatable.cpuMillicores ?? .max))
+            {
                 best = o
                 bestScore = s
             }
@@ -443,7 +544,11 @@ public struct FleetPlanner: Sendable {
     // MARK: Rules 4 and 5: markets, pools and zones for `count` new nodes.
 
     func assignLaunches(
-        _ w: borrowing ClusterWork, count k: Int, input: PlannerInput, state: PlannerState, notes: inout [String]
+        _ w: borrowing ClusterWork,
+        count k: Int,
+        input: PlannerInput,
+        state: PlannerState,
+        notes: inout [String]
     ) -> ([LaunchOrder], Double) {
         guard k > 0, let ref = w.reference else { return ([], 0) }
         let report = w.report
@@ -489,7 +594,11 @@ public struct FleetPlanner: Sendable {
             // Zones by load, least first (ties by name): an insertion sort in place, as there are only a few.
             for a in 1..<max(1, zoneOrder.count) {
                 var b = a
-                while b > 0 && (zoneCount[zoneOrder[b]], w.zones[zoneOrder[b]]) < (zoneCount[zoneOrder[b - 1]], w.zones[zoneOrder[b - 1]]) {
+                while b > 0
+                    && (zoneCount[zoneOrder[b]], w.zones[zoneOrder[b]]) < (
+                        zoneCount[zoneOrder[b - 1]], w.zones[zoneOrder[b - 1]]
+                    )
+                {
                     zoneOrder.swapAt(b, b - 1)
                     b -= 1
                 }
@@ -509,9 +618,15 @@ public struct FleetPlanner: Sendable {
                         let price = quote.usdPerHour
                         var risk = settings.defaultInterruptionRisk
                         if checkPools {
-                            let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
+                            let pool = SpotPool(
+                                region: report.region,
+                                availabilityZone: zone,
+                                instanceType: o.spec.name
+                            )
                             if let until = state.stormUntil[pool], until > now { continue }
-                            if let until = state.backedOffUntil(pool, market: .spot, settings: settings), until > now { continue }
+                            if let until = state.backedOffUntil(pool, market: .spot, settings: settings), until > now {
+                                continue
+                            }
                             risk = input.interruptionRisk[pool] ?? risk
                         }
                         let share = spotTotal > 0 ? Double(poolUse[z * offerCount + o.index]) / Double(spotTotal) : 0
@@ -520,13 +635,16 @@ public struct FleetPlanner: Sendable {
                             * (1 + settings.poolConcentrationPenalty * share)
                         // Ties (sizes of one family cost the same per unit) go to the smaller type.
                         if best == nil || score < best!.2 * (1 - 1e-9)
-                            || (score <= best!.2 * (1 + 1e-9) && o.allocatable.cpuMillicores < best!.0.allocatable.cpuMillicores)
+                            || (score <= best!.2 * (1 + 1e-9)
+                                && o.allocatable.cpuMillicores < best!.0.allocatable.cpuMillicores)
                         {
                             best = (o, price, score)
                         }
                     }
                     if let best {
-                        placed = (NodeGroup(instanceType: best.0.spec.name, market: .spot, availabilityZone: zone), best.1, z)
+                        placed = (
+                            NodeGroup(instanceType: best.0.spec.name, market: .spot, availabilityZone: zone), best.1, z
+                        )
                         offerIndex = best.0.index
                         break
                     }
@@ -537,13 +655,27 @@ public struct FleetPlanner: Sendable {
                 // On-demand: the reference type, or the next cheapest per unit where it is backed off.
                 for z in zoneOrder {
                     let zone = w.zones[z]
-                    let usable = !checkPools ? substitutes : substitutes.filter { o in
-                        let pool = SpotPool(region: report.region, availabilityZone: zone, instanceType: o.spec.name)
-                        if let until = state.backedOffUntil(pool, market: .onDemand, settings: settings), until > now { return false }
-                        return true
-                    }
+                    let usable =
+                        !checkPools
+                        ? substitutes
+                        : substitutes.filter { o in
+                            let pool = SpotPool(
+                                region: report.region,
+                                availabilityZone: zone,
+                                instanceType: o.spec.name
+                            )
+                            if let until = state.backedOffUntil(pool, market: .onDemand, settings: settings),
+                                until > now
+                            {
+                                return false
+                            }
+                            return true
+                        }
                     if let o = cheapestPerUnit(usable, memory: w.shortOfMemory) {
-                        placed = (NodeGroup(instanceType: o.spec.name, market: .onDemand, availabilityZone: zone), o.onDemandUSDPerHour, z)
+                        placed = (
+                            NodeGroup(instanceType: o.spec.name, market: .onDemand, availabilityZone: zone),
+                            o.onDemandUSDPerHour, z
+                        )
                         offerIndex = o.index
                         break
                     }
@@ -562,7 +694,9 @@ public struct FleetPlanner: Sendable {
             cost += price
         }
         if spotFallback > 0 {
-            notes.append("\(spotFallback) spot node(s) went on-demand: no spot pool with a fresh price, outside back-off and storms")
+            notes.append(
+                "\(spotFallback) spot node(s) went on-demand: no spot pool with a fresh price, outside back-off and storms"
+            )
         }
         let launches = orders.sorted { $0.key < $1.key }.map { g, v in
             LaunchOrder(cluster: report.clusterID, group: g, count: v.count, usdPerHourEach: v.price)
@@ -572,14 +706,21 @@ public struct FleetPlanner: Sendable {
 
     // MARK: Rule 6: safe scale-down.
 
-    private func selectDrains(_ w: inout ClusterWork, leaving: Int, overMax: Bool, state: inout PlannerState, now: Timestamp) {
+    private func selectDrains(
+        _ w: inout ClusterWork,
+        leaving: Int,
+        overMax: Bool,
+        state: inout PlannerState,
+        now: Timestamp
+    ) {
         let policy = w.policy
         let cluster = w.report.clusterID
         // Pass A: which nodes are unneeded at all (for the timers).
         let unneeded = greedyRemovals(w, among: nil, overMax: overMax)
         let previous = state.unneededSince.removeValue(forKey: cluster) ?? []
         // Lists are short; a dictionary only pays off for large ones.
-        let lookup: [String: Timestamp]? = previous.count > 32 ? Dictionary(previous.map { ($0.name, $0.since) }, uniquingKeysWith: min) : nil
+        let lookup: [String: Timestamp]? =
+            previous.count > 32 ? Dictionary(previous.map { ($0.name, $0.since) }, uniquingKeysWith: min) : nil
         var sinceOf = [Timestamp](repeating: now, count: w.active.count)
         var next: [PlannerState.UnneededNode] = []
         next.reserveCapacity(unneeded.count)
@@ -593,7 +734,9 @@ public struct FleetPlanner: Sendable {
         guard !unneeded.isEmpty else { return }
 
         if !overMax, let up = state.lastScaleUpAt[cluster], now - up < policy.scaleDownDelayAfterAdd {
-            w.reasons.append("\(unneeded.count) node(s) unneeded, but the cluster grew at \(up): no removal within \(Int(policy.scaleDownDelayAfterAdd.seconds / 60)) min")
+            w.reasons.append(
+                "\(unneeded.count) node(s) unneeded, but the cluster grew at \(up): no removal within \(Int(policy.scaleDownDelayAfterAdd.seconds / 60)) min"
+            )
             return
         }
         // Pass B: among the nodes unneeded long enough, the removals that are safe together, in preference order.
@@ -604,7 +747,9 @@ public struct FleetPlanner: Sendable {
             ripeCount += 1
         }
         if ripeCount < unneeded.count {
-            w.reasons.append("\(unneeded.count - ripeCount) node(s) unneeded for less than \(Int(policy.scaleDownUnneeded.seconds / 60)) min: kept for now")
+            w.reasons.append(
+                "\(unneeded.count - ripeCount) node(s) unneeded for less than \(Int(policy.scaleDownUnneeded.seconds / 60)) min: kept for now"
+            )
         }
         guard ripeCount > 0 else { return }
         // When every unneeded node is ripe, pass B would repeat pass A's choices exactly (each was the best of a
@@ -612,21 +757,28 @@ public struct FleetPlanner: Sendable {
         let order = ripeCount == unneeded.count ? unneeded : greedyRemovals(w, among: ripe, overMax: overMax)
 
         // Disruption budget, eviction cap and the minimum saving of a consolidation.
-        let disruption = policy.disruptionBudget > 0 ? max(1, Int(Double(w.active.count + leaving) * policy.disruptionBudget)) : 0
+        let disruption =
+            policy.disruptionBudget > 0 ? max(1, Int(Double(w.active.count + leaving) * policy.disruptionBudget)) : 0
         let room = max(0, disruption - leaving)
-        let evictedLastHour = (state.evictions[cluster] ?? []).reduce(0) { now - $1.at <= .seconds(3_600) ? $0 + $1.pods : $0 }
+        let evictedLastHour = (state.evictions[cluster] ?? []).reduce(0) {
+            now - $1.at <= .seconds(3_600) ? $0 + $1.pods : $0
+        }
         var evictionRoom = policy.maxEvictionsPerHour - evictedLastHour
         var chosen: [Int] = []
         var savingNonEmpty = 0.0
         for j in order {
             if chosen.count >= room {
-                w.reasons.append("disruption budget: at most \(disruption) node(s) draining at once (\(leaving) already leaving)")
+                w.reasons.append(
+                    "disruption budget: at most \(disruption) node(s) draining at once (\(leaving) already leaving)"
+                )
                 break
             }
             let n = w.report.nodes[w.active[j]]
             if n.podCount > 0 {
                 if n.podCount > evictionRoom {
-                    w.reasons.append("eviction cap: \(policy.maxEvictionsPerHour) pods per hour, \(evictedLastHour) evicted in the last hour")
+                    w.reasons.append(
+                        "eviction cap: \(policy.maxEvictionsPerHour) pods per hour, \(evictedLastHour) evicted in the last hour"
+                    )
                     break
                 }
                 evictionRoom -= n.podCount
@@ -638,14 +790,17 @@ public struct FleetPlanner: Sendable {
         if !overMax && savingNonEmpty > 0 && savingNonEmpty < policy.minConsolidationSaving * w.keptCost {
             if let firstBusy = chosen.firstIndex(where: { w.report.nodes[w.active[$0]].podCount > 0 }) {
                 w.reasons.append(
-                    "consolidation would save \(usd(savingNonEmpty))/h, under \(Int((policy.minConsolidationSaving * 100).rounded())) % of the cluster's \(usd(w.keptCost))/h: busy nodes kept")
+                    "consolidation would save \(usd(savingNonEmpty))/h, under \(Int((policy.minConsolidationSaving * 100).rounded())) % of the cluster's \(usd(w.keptCost))/h: busy nodes kept"
+                )
                 chosen.removeSubrange(firstBusy...)
             }
         }
         w.drains = chosen
         w.drainReasons = chosen.map { j in
             let n = w.report.nodes[w.active[j]]
-            if overMax { return "over max \(policy.maxNodes) nodes; its \(n.podCount) pod(s) fit on the nodes that stay" }
+            if overMax {
+                return "over max \(policy.maxNodes) nodes; its \(n.podCount) pod(s) fit on the nodes that stay"
+            }
             return n.podCount == 0
                 ? "empty and unneeded since \(sinceOf[j])"
                 : "unneeded since \(sinceOf[j]); its \(n.podCount) pod(s) fit on the nodes that stay; \(usd(w.activePrice[j]))/h, the costliest per unit of capacity"
@@ -691,9 +846,19 @@ public struct FleetPlanner: Sendable {
             let isSpot = nodes[i].market == .spot
             if isSpot { spot += 1 } else { od += 1 }
             if nodes[i].state == .ready && !nodes[i].hasDrainBlockingPods && (allowedSet?[j] ?? true) {
-                let units = Double(alloc.cpuMillicores) / 1000 + Double(alloc.memoryBytes) / Double(4 * Resources.gibibyte)
+                let units =
+                    Double(alloc.cpuMillicores) / 1000 + Double(alloc.memoryBytes) / Double(4 * Resources.gibibyte)
                 candidates.append(
-                    Candidate(j: j, allocatable: alloc, requested: req, spot: isSpot, empty: nodes[i].podCount == 0, zone: zone, unitCost: w.activePrice[j] / max(1e-9, units)))
+                    Candidate(
+                        j: j,
+                        allocatable: alloc,
+                        requested: req,
+                        spot: isSpot,
+                        empty: nodes[i].podCount == 0,
+                        zone: zone,
+                        unitCost: w.activePrice[j] / max(1e-9, units)
+                    )
+                )
             }
         }
         guard !candidates.isEmpty else { return [] }
@@ -771,7 +936,15 @@ public struct FleetPlanner: Sendable {
         var evicted = 0
         for (k, j) in w.drains.enumerated() {
             let n = nodes[w.active[j]]
-            drains.append(DrainOrder(cluster: cluster, nodeName: n.name, instanceID: n.instanceID, usdPerHour: w.activePrice[j], reason: w.drainReasons[k]))
+            drains.append(
+                DrainOrder(
+                    cluster: cluster,
+                    nodeName: n.name,
+                    instanceID: n.instanceID,
+                    usdPerHour: w.activePrice[j],
+                    reason: w.drainReasons[k]
+                )
+            )
             evicted += n.podCount
             state.unneededSince[cluster]?.removeAll { $0.name == n.name }
         }
@@ -786,10 +959,22 @@ public struct FleetPlanner: Sendable {
         }
         let floorCost = w.floorLaunches > 0 ? w.floorCost : 0
         return ClusterPlan(
-            cluster: cluster, region: w.report.region, status: w.status, priorityClass: w.policy.priorityClass, demand: w.demand,
-            requiredCapacity: w.required, reportedNodes: nodes, keptNodeIndices: kept, launches: w.launches, drains: drains,
-            unfundedNodes: w.wanted - w.chosen, unfundedUSDPerHour: w.unfundedUSD, plannedUSDPerHour: keptCost + w.launchCost,
-            forcedUSDPerHour: keptCost + floorCost, reasons: w.reasons)
+            cluster: cluster,
+            region: w.report.region,
+            status: w.status,
+            priorityClass: w.policy.priorityClass,
+            demand: w.demand,
+            requiredCapacity: w.required,
+            reportedNodes: nodes,
+            keptNodeIndices: kept,
+            launches: w.launches,
+            drains: drains,
+            unfundedNodes: w.wanted - w.chosen,
+            unfundedUSDPerHour: w.unfundedUSD,
+            plannedUSDPerHour: keptCost + w.launchCost,
+            forcedUSDPerHour: keptCost + floorCost,
+            reasons: w.reasons
+        )
     }
 }
 

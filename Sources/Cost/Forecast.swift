@@ -73,10 +73,16 @@ public struct DemandProfile: Codable, Sendable, Hashable {
     public func seasonalRatio(from: Int64, to: Int64) -> Double {
         guard from != to else { return 1 }
         var dayRatio = 1.0
-        if let a = daily[DemandProfile.daySlot(from)], let b = daily[DemandProfile.daySlot(to)], a > 0 { dayRatio = b / a }
+        if let a = daily[DemandProfile.daySlot(from)], let b = daily[DemandProfile.daySlot(to)], a > 0 {
+            dayRatio = b / a
+        }
         var weekRatio = dayRatio
-        if let a = weekly[DemandProfile.weekSlot(from)], let b = weekly[DemandProfile.weekSlot(to)], a > 0 { weekRatio = b / a }
-        let g = weekRatio == dayRatio ? dayRatio : (weeklyWeight * weekRatio.logarithm + (1 - weeklyWeight) * dayRatio.logarithm).exponential
+        if let a = weekly[DemandProfile.weekSlot(from)], let b = weekly[DemandProfile.weekSlot(to)], a > 0 {
+            weekRatio = b / a
+        }
+        let g =
+            weekRatio == dayRatio
+            ? dayRatio : (weeklyWeight * weekRatio.logarithm + (1 - weeklyWeight) * dayRatio.logarithm).exponential
         return min(maxStep, max(1 / maxStep, g))
     }
 
@@ -131,7 +137,12 @@ public struct ForecastEvaluation: Sendable, Hashable {
 
     /// Scores every hour after `warmupHours`; hours whose actual demand is zero are skipped (a percentage of
     /// zero is undefined). `startHour` places the series on the week (hours since the Unix epoch).
-    public static func evaluate(hourlyMeans h: [Double], startHour: Int64, warmupHours: Int = 168, profile: DemandProfile = DemandProfile())
+    public static func evaluate(
+        hourlyMeans h: [Double],
+        startHour: Int64,
+        warmupHours: Int = 168,
+        profile: DemandProfile = DemandProfile()
+    )
         -> ForecastEvaluation
     {
         var p = profile
@@ -146,7 +157,10 @@ public struct ForecastEvaluation: Sendable, Hashable {
             n += 1
         }
         return ForecastEvaluation(
-            profileMAPE: n > 0 ? errProfile / Double(n) * 100 : 0, naiveMAPE: n > 0 ? errNaive / Double(n) * 100 : 0, hoursScored: n)
+            profileMAPE: n > 0 ? errProfile / Double(n) * 100 : 0,
+            naiveMAPE: n > 0 ? errNaive / Double(n) * 100 : 0,
+            hoursScored: n
+        )
     }
 
     /// Hourly means from a `minute,requests` CSV (the traces' format). A trailing partial hour is dropped.
@@ -155,16 +169,29 @@ public struct ForecastEvaluation: Sendable, Hashable {
         for (i, line) in csv.split(separator: "\n").enumerated() {
             if i == 0 {
                 guard line.trimmingSpaces() == "minute,requests" else {
-                    throw CostError(.invalidSeries, context: "\(name):1", message: "expected the header minute,requests")
+                    throw CostError(
+                        .invalidSeries,
+                        context: "\(name):1",
+                        message: "expected the header minute,requests"
+                    )
                 }
                 continue
             }
             let f = line.split(separator: ",")
-            guard f.count == 2, let minute = Int(f[0].trimmingSpaces()), let v = Double(f[1].trimmingSpaces()), v >= 0 else {
-                throw CostError(.invalidSeries, context: "\(name):\(i + 1)", message: "expected minute,requests with a non-negative count, found '\(line)'")
+            guard f.count == 2, let minute = Int(f[0].trimmingSpaces()), let v = Double(f[1].trimmingSpaces()), v >= 0
+            else {
+                throw CostError(
+                    .invalidSeries,
+                    context: "\(name):\(i + 1)",
+                    message: "expected minute,requests with a non-negative count, found '\(line)'"
+                )
             }
             guard minute == perMinute.count else {
-                throw CostError(.invalidSeries, context: "\(name):\(i + 1)", message: "minute \(minute) out of order; expected \(perMinute.count)")
+                throw CostError(
+                    .invalidSeries,
+                    context: "\(name):\(i + 1)",
+                    message: "minute \(minute) out of order; expected \(perMinute.count)"
+                )
             }
             perMinute.append(v)
         }
@@ -186,8 +213,14 @@ extension Double {
         // ln(x) = 2^k scaling + atanh series on m in [0.5, 1).
         var m = self
         var k = 0.0
-        while m >= 1 { m /= 2; k += 1 }
-        while m < 0.5 { m *= 2; k -= 1 }
+        while m >= 1 {
+            m /= 2
+            k += 1
+        }
+        while m < 0.5 {
+            m *= 2
+            k -= 1
+        }
         let y = (m - 1) / (m + 1)
         let y2 = y * y
         var term = y
@@ -216,8 +249,14 @@ extension Double {
         }
         var result = sum
         var e = Int(k)
-        while e > 0 { result *= 2; e -= 1 }
-        while e < 0 { result /= 2; e += 1 }
+        while e > 0 {
+            result *= 2
+            e -= 1
+        }
+        while e < 0 {
+            result /= 2
+            e += 1
+        }
         return result
     }
 }

@@ -44,9 +44,15 @@ public struct PlannerInput: Sendable {
     public var now: Timestamp
 
     public init(
-        reports: [ClusterReport], policies: [ClusterID: ClusterPolicy] = [:], allowance: BudgetAllowance = .unlimited,
-        catalog: PriceCatalog, spotPrices: SpotPriceCache = SpotPriceCache(), interruptionRisk: [SpotPool: Double] = [:],
-        forecasts: [ClusterID: Resources] = [:], failedRegions: Set<String> = [], now: Timestamp
+        reports: [ClusterReport],
+        policies: [ClusterID: ClusterPolicy] = [:],
+        allowance: BudgetAllowance = .unlimited,
+        catalog: PriceCatalog,
+        spotPrices: SpotPriceCache = SpotPriceCache(),
+        interruptionRisk: [SpotPool: Double] = [:],
+        forecasts: [ClusterID: Resources] = [:],
+        failedRegions: Set<String> = [],
+        now: Timestamp
     ) {
         self.reports = reports
         self.policies = policies
@@ -72,7 +78,9 @@ public struct NodeGroup: Codable, Sendable, Hashable, Comparable, CustomStringCo
         self.availabilityZone = availabilityZone
     }
     public static func < (a: NodeGroup, b: NodeGroup) -> Bool {
-        (a.availabilityZone, a.market.rawValue, a.instanceType) < (b.availabilityZone, b.market.rawValue, b.instanceType)
+        (a.availabilityZone, a.market.rawValue, a.instanceType) < (
+            b.availabilityZone, b.market.rawValue, b.instanceType
+        )
     }
     public var description: String { "\(instanceType)/\(market)/\(availabilityZone)" }
 }

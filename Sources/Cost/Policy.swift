@@ -82,17 +82,20 @@ public struct ClusterPolicy: Codable, Sendable, Hashable {
         onDemandBase = try c.decodeIfPresent(Int.self, forKey: .onDemandBase) ?? d.onDemandBase
         targetSpotShare = try c.decodeIfPresent(Double.self, forKey: .targetSpotShare) ?? d.targetSpotShare
         targetUtilisation = try c.decodeIfPresent(Double.self, forKey: .targetUtilisation) ?? d.targetUtilisation
-        allowedInstanceTypes = try c.decodeIfPresent([String].self, forKey: .allowedInstanceTypes) ?? d.allowedInstanceTypes
+        allowedInstanceTypes =
+            try c.decodeIfPresent([String].self, forKey: .allowedInstanceTypes) ?? d.allowedInstanceTypes
         allowedZones = try c.decodeIfPresent([String].self, forKey: .allowedZones) ?? d.allowedZones
         priorityClass = try c.decodeIfPresent(PriorityClass.self, forKey: .priorityClass) ?? d.priorityClass
         weight = try c.decodeIfPresent(Double.self, forKey: .weight) ?? d.weight
         failoverTargets = try c.decodeIfPresent([ClusterID].self, forKey: .failoverTargets) ?? d.failoverTargets
         warmHeadroom = try c.decodeIfPresent(WarmHeadroom.self, forKey: .warmHeadroom) ?? d.warmHeadroom
         disruptionBudget = try c.decodeIfPresent(Double.self, forKey: .disruptionBudget) ?? d.disruptionBudget
-        minConsolidationSaving = try c.decodeIfPresent(Double.self, forKey: .minConsolidationSaving) ?? d.minConsolidationSaving
+        minConsolidationSaving =
+            try c.decodeIfPresent(Double.self, forKey: .minConsolidationSaving) ?? d.minConsolidationSaving
         maxEvictionsPerHour = try c.decodeIfPresent(Int.self, forKey: .maxEvictionsPerHour) ?? d.maxEvictionsPerHour
         scaleDownUnneeded = try c.decodeIfPresent(Duration.self, forKey: .scaleDownUnneeded) ?? d.scaleDownUnneeded
-        scaleDownDelayAfterAdd = try c.decodeIfPresent(Duration.self, forKey: .scaleDownDelayAfterAdd) ?? d.scaleDownDelayAfterAdd
+        scaleDownDelayAfterAdd =
+            try c.decodeIfPresent(Duration.self, forKey: .scaleDownDelayAfterAdd) ?? d.scaleDownDelayAfterAdd
         paused = try c.decodeIfPresent(Bool.self, forKey: .paused) ?? d.paused
     }
 
@@ -104,12 +107,16 @@ public struct ClusterPolicy: Codable, Sendable, Hashable {
         if minNodes < 0 { throw fail("minNodes", "must be 0 or more, is \(minNodes)") }
         if maxNodes < minNodes { throw fail("maxNodes", "must be at least minNodes (\(minNodes)), is \(maxNodes)") }
         if onDemandBase < 0 { throw fail("onDemandBase", "must be 0 or more, is \(onDemandBase)") }
-        if !(0...1).contains(targetSpotShare) { throw fail("targetSpotShare", "must be within 0…1, is \(targetSpotShare)") }
+        if !(0...1).contains(targetSpotShare) {
+            throw fail("targetSpotShare", "must be within 0…1, is \(targetSpotShare)")
+        }
         if !(targetUtilisation > 0 && targetUtilisation <= 1) {
             throw fail("targetUtilisation", "must be within (0, 1], is \(targetUtilisation)")
         }
         if !(weight > 0) { throw fail("weight", "must be greater than 0, is \(weight)") }
-        if !(0...1).contains(disruptionBudget) { throw fail("disruptionBudget", "must be within 0…1, is \(disruptionBudget)") }
+        if !(0...1).contains(disruptionBudget) {
+            throw fail("disruptionBudget", "must be within 0…1, is \(disruptionBudget)")
+        }
         if !(0...1).contains(minConsolidationSaving) {
             throw fail("minConsolidationSaving", "must be within 0…1, is \(minConsolidationSaving)")
         }
@@ -143,7 +150,11 @@ public struct FleetBudget: Codable, Sendable, Hashable {
             throw CostError(.invalidBudget, context: "monthlyUSD", message: "must be 0 or more, is \(monthlyUSD)")
         }
         for (region, usd) in regionalMonthlyUSD.sorted(by: { $0.key < $1.key }) where !(usd >= 0) {
-            throw CostError(.invalidBudget, context: "regionalMonthlyUSD.\(region)", message: "must be 0 or more, is \(usd)")
+            throw CostError(
+                .invalidBudget,
+                context: "regionalMonthlyUSD.\(region)",
+                message: "must be 0 or more, is \(usd)"
+            )
         }
     }
 }

@@ -97,53 +97,96 @@ public struct PriceCatalog: Sendable, Hashable {
                 }
                 continue
             }
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0.trimmingSpaces()) }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0.trimmingSpaces())
+            }
             if !sawHeader {
                 guard fields == ["region", "instance_type", "vcpu", "memory_gib", "usd_per_hour"] else {
                     throw CostError(
-                        .invalidPriceFile, context: where_,
-                        message: "expected the header region,instance_type,vcpu,memory_gib,usd_per_hour, found '\(line)'")
+                        .invalidPriceFile,
+                        context: where_,
+                        message:
+                            "expected the header region,instance_type,vcpu,memory_gib,usd_per_hour, found '\(line)'"
+                    )
                 }
                 sawHeader = true
                 continue
             }
             guard fields.count == 5 else {
-                throw CostError(.invalidPriceEntry, context: where_, message: "expected 5 fields, found \(fields.count): '\(line)'")
+                throw CostError(
+                    .invalidPriceEntry,
+                    context: where_,
+                    message: "expected 5 fields, found \(fields.count): '\(line)'"
+                )
             }
             let (region, type) = (fields[0], fields[1])
             let entry = "\(where_) \(region)/\(type)"
             guard region.split(separator: "-").count >= 3 else {
-                throw CostError(.invalidPriceEntry, context: entry, message: "region '\(region)' is not an AWS region name like us-east-1")
+                throw CostError(
+                    .invalidPriceEntry,
+                    context: entry,
+                    message: "region '\(region)' is not an AWS region name like us-east-1"
+                )
             }
             guard type.split(separator: ".").count == 2 else {
-                throw CostError(.invalidPriceEntry, context: entry, message: "instance type '\(type)' is not like m6i.large")
+                throw CostError(
+                    .invalidPriceEntry,
+                    context: entry,
+                    message: "instance type '\(type)' is not like m6i.large"
+                )
             }
             guard let vcpus = Int(fields[2]), vcpus > 0 else {
-                throw CostError(.invalidPriceEntry, context: entry, message: "vcpu must be a positive integer, is '\(fields[2])'")
+                throw CostError(
+                    .invalidPriceEntry,
+                    context: entry,
+                    message: "vcpu must be a positive integer, is '\(fields[2])'"
+                )
             }
             guard let memory = Double(fields[3]), memory > 0 else {
-                throw CostError(.invalidPriceEntry, context: entry, message: "memory_gib must be a positive number, is '\(fields[3])'")
+                throw CostError(
+                    .invalidPriceEntry,
+                    context: entry,
+                    message: "memory_gib must be a positive number, is '\(fields[3])'"
+                )
             }
             guard let price = Double(fields[4]), price > 0, price < 1000 else {
                 throw CostError(
-                    .invalidPriceEntry, context: entry, message: "usd_per_hour must be a number in (0, 1000), is '\(fields[4])'")
+                    .invalidPriceEntry,
+                    context: entry,
+                    message: "usd_per_hour must be a number in (0, 1000), is '\(fields[4])'"
+                )
             }
             if catalog.prices[region]?[type] != nil {
-                throw CostError(.invalidPriceEntry, context: entry, message: "duplicate entry; keep one line per region and type")
+                throw CostError(
+                    .invalidPriceEntry,
+                    context: entry,
+                    message: "duplicate entry; keep one line per region and type"
+                )
             }
             let spec = InstanceSpec(name: type, vcpus: vcpus, memoryGiB: memory)
             if let known = catalog.specs[type], known != spec {
                 throw CostError(
-                    .invalidPriceEntry, context: entry,
-                    message: "size \(vcpus) vCPU / \(memory) GiB differs from an earlier line (\(known.vcpus) vCPU / \(known.memoryGiB) GiB)")
+                    .invalidPriceEntry,
+                    context: entry,
+                    message:
+                        "size \(vcpus) vCPU / \(memory) GiB differs from an earlier line (\(known.vcpus) vCPU / \(known.memoryGiB) GiB)"
+                )
             }
             catalog.setPrice(region: region, spec: spec, usdPerHour: price)
         }
         guard sawHeader else {
-            throw CostError(.invalidPriceFile, context: name, message: "no header line; the file is empty or not a price CSV")
+            throw CostError(
+                .invalidPriceFile,
+                context: name,
+                message: "no header line; the file is empty or not a price CSV"
+            )
         }
         guard !catalog.date.isEmpty else {
-            throw CostError(.invalidPriceFile, context: name, message: "no '# date: YYYY-MM-DD' line saying when the prices were taken")
+            throw CostError(
+                .invalidPriceFile,
+                context: name,
+                message: "no '# date: YYYY-MM-DD' line saying when the prices were taken"
+            )
         }
         guard !catalog.prices.isEmpty else {
             throw CostError(.invalidPriceFile, context: name, message: "no price entries")
@@ -161,28 +204,42 @@ public struct PriceCatalog: Sendable, Hashable {
             let where_ = "\(name):\(index + 1)"
             let line = rawLine.trimmingSpaces()
             if line.isEmpty || line.hasPrefix("#") { continue }
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0.trimmingSpaces()) }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0.trimmingSpaces())
+            }
             if !sawHeader {
                 guard fields == ["region", "instance_type", "usd_per_hour"] else {
                     throw CostError(
-                        .invalidPriceFile, context: where_,
-                        message: "expected the header region,instance_type,usd_per_hour, found '\(line)'")
+                        .invalidPriceFile,
+                        context: where_,
+                        message: "expected the header region,instance_type,usd_per_hour, found '\(line)'"
+                    )
                 }
                 sawHeader = true
                 continue
             }
             guard fields.count == 3 else {
-                throw CostError(.invalidPriceEntry, context: where_, message: "expected 3 fields, found \(fields.count): '\(line)'")
+                throw CostError(
+                    .invalidPriceEntry,
+                    context: where_,
+                    message: "expected 3 fields, found \(fields.count): '\(line)'"
+                )
             }
             let entry = "\(where_) \(fields[0])/\(fields[1])"
             guard let spec = specs[fields[1]], prices[fields[0]]?[fields[1]] != nil else {
                 throw CostError(
-                    .unknownPriceOverride, context: entry,
-                    message: "the catalog has no price for this region and type; check the spelling or add it to the price list")
+                    .unknownPriceOverride,
+                    context: entry,
+                    message:
+                        "the catalog has no price for this region and type; check the spelling or add it to the price list"
+                )
             }
             guard let price = Double(fields[2]), price > 0, price < 1000 else {
                 throw CostError(
-                    .invalidPriceEntry, context: entry, message: "usd_per_hour must be a number in (0, 1000), is '\(fields[2])'")
+                    .invalidPriceEntry,
+                    context: entry,
+                    message: "usd_per_hour must be a number in (0, 1000), is '\(fields[2])'"
+                )
             }
             result.setPrice(region: fields[0], spec: spec, usdPerHour: price)
             result.overridden.insert("\(fields[0])/\(fields[1])")

@@ -42,10 +42,12 @@ extension ClusterReport {
         try container.encode(observedAt, forKey: .observedAt)
         if let launchToReadyP90 {
             let (seconds, attoseconds) = launchToReadyP90.components
-            try container.encode(seconds * 1_000 + attoseconds / 1_000_000_000_000_000, forKey: .launchToReadyP90Milliseconds)
+            try container.encode(
+                seconds * 1_000 + attoseconds / 1_000_000_000_000_000,
+                forKey: .launchToReadyP90Milliseconds
+            )
         }
         try container.encode(metricsStale, forKey: .metricsStale)
         try container.encode(highestEpochSeen, forKey: .highestEpochSeen)
     }
 }
-

@@ -53,8 +53,16 @@ public struct NodeReport: Codable, Sendable, Hashable {
     public var hasDrainBlockingPods: Bool
 
     public init(
-        name: String, instanceID: String, instanceType: String, market: Market, availabilityZone: String,
-        state: NodeState, launchedAt: Timestamp, allocatable: Resources, requested: Resources, podCount: Int,
+        name: String,
+        instanceID: String,
+        instanceType: String,
+        market: Market,
+        availabilityZone: String,
+        state: NodeState,
+        launchedAt: Timestamp,
+        allocatable: Resources,
+        requested: Resources,
+        podCount: Int,
         hasDrainBlockingPods: Bool = false
     ) {
         self.name = name
@@ -169,10 +177,18 @@ public struct ClusterReport: Codable, Sendable, Hashable {
     public var highestEpochSeen: UInt64
 
     public init(
-        clusterID: ClusterID, region: String, availabilityZones: [String], nodes: [NodeReport],
-        pending: PendingPods = .none, utilisation: Utilisation = Utilisation(cpu: 0, memory: 0),
-        notices: [InterruptionNotice] = [], launchFailures: [LaunchFailure] = [], observedAt: Timestamp,
-        launchToReadyP90: Duration? = nil, metricsStale: Bool = false, highestEpochSeen: UInt64 = 0
+        clusterID: ClusterID,
+        region: String,
+        availabilityZones: [String],
+        nodes: [NodeReport],
+        pending: PendingPods = .none,
+        utilisation: Utilisation = Utilisation(cpu: 0, memory: 0),
+        notices: [InterruptionNotice] = [],
+        launchFailures: [LaunchFailure] = [],
+        observedAt: Timestamp,
+        launchToReadyP90: Duration? = nil,
+        metricsStale: Bool = false,
+        highestEpochSeen: UInt64 = 0
     ) {
         self.clusterID = clusterID
         self.region = region

@@ -31,12 +31,18 @@ public struct Resources: Codable, Sendable, Hashable, CustomStringConvertible {
 
     /// The larger of each dimension.
     public func componentMax(_ other: Resources) -> Resources {
-        Resources(cpuMillicores: max(cpuMillicores, other.cpuMillicores), memoryBytes: max(memoryBytes, other.memoryBytes))
+        Resources(
+            cpuMillicores: max(cpuMillicores, other.cpuMillicores),
+            memoryBytes: max(memoryBytes, other.memoryBytes)
+        )
     }
 
     /// Each dimension scaled by `factor`, rounded up so a requirement is never understated.
     public func scaled(by factor: Double) -> Resources {
-        Resources(cpuMillicores: Resources.clampedInt(Double(cpuMillicores) * factor), memoryBytes: Resources.clampedInt(Double(memoryBytes) * factor))
+        Resources(
+            cpuMillicores: Resources.clampedInt(Double(cpuMillicores) * factor),
+            memoryBytes: Resources.clampedInt(Double(memoryBytes) * factor)
+        )
     }
 
     /// Rounds up and keeps the result representable, so absurd reported values cannot trap the planner.

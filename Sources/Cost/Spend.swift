@@ -131,7 +131,11 @@ public struct SpendLedger: Codable, Sendable, Hashable {
                 let onDemand = catalog.onDemandUSDPerHour(region: report.region, instanceType: node.instanceType) ?? 0
                 var price = onDemand
                 if node.market == .spot {
-                    let pool = SpotPool(region: report.region, availabilityZone: node.availabilityZone, instanceType: node.instanceType)
+                    let pool = SpotPool(
+                        region: report.region,
+                        availabilityZone: node.availabilityZone,
+                        instanceType: node.instanceType
+                    )
                     price = spotPrices.price(for: pool)?.usdPerHour ?? onDemand
                 }
                 // A node first seen now has run since its launch, or since this cluster's previous report if it
@@ -140,7 +144,13 @@ public struct SpendLedger: Codable, Sendable, Hashable {
                 if let seen = lastSeen[cluster], seen > from { from = seen }
                 charge = Charge(usdPerHour: price, accruedUntil: min(from, now))
             }
-            add(charge.usdPerHour * (now - charge.accruedUntil).hours, cluster: cluster, region: report.region, from: charge.accruedUntil, now: now)
+            add(
+                charge.usdPerHour * (now - charge.accruedUntil).hours,
+                cluster: cluster,
+                region: report.region,
+                from: charge.accruedUntil,
+                now: now
+            )
             charge.accruedUntil = now
             current[node.instanceID] = charge
         }
@@ -164,7 +174,10 @@ public struct SpendLedger: Codable, Sendable, Hashable {
 
     private mutating func rollMonth(to now: Timestamp) {
         let m = now.month
-        if month == nil { month = m; return }
+        if month == nil {
+            month = m
+            return
+        }
         if let month, m > month {
             self.month = m
             totals = [:]
@@ -201,8 +214,12 @@ public struct SpendLedger: Codable, Sendable, Hashable {
             case .cluster: nil
             }
         return SpendSummary(
-            scope: scope, monthToDateUSD: mtd, burnRateUSDPerHour: burn, projectedMonthEndUSD: mtd + burn * hoursLeft,
-            budgetUSD: budgetUSD)
+            scope: scope,
+            monthToDateUSD: mtd,
+            burnRateUSDPerHour: burn,
+            projectedMonthEndUSD: mtd + burn * hoursLeft,
+            budgetUSD: budgetUSD
+        )
     }
 
     /// Every scope the ledger has spend for, with the budgeted ones first.
@@ -228,12 +245,22 @@ public struct SpendLedger: Codable, Sendable, Hashable {
         for (scope, cap) in scopes where cap > 0 {
             let s = summary(scope, budget: budget, at: now)
             for threshold in [0.8, 1.0] {
-                for (basis, amount) in [(BudgetAlert.Basis.projected, s.projectedMonthEndUSD), (.spent, s.monthToDateUSD)]
+                for (basis, amount) in [
+                    (BudgetAlert.Basis.projected, s.projectedMonthEndUSD), (.spent, s.monthToDateUSD),
+                ]
                 where amount >= threshold * cap {
                     let key = AlertKey(scope: scope, threshold: threshold, basis: basis)
                     if alerted.insert(key).inserted {
                         alerts.append(
-                            BudgetAlert(scope: scope, month: now.month, threshold: threshold, basis: basis, amountUSD: amount, budgetUSD: cap))
+                            BudgetAlert(
+                                scope: scope,
+                                month: now.month,
+                                threshold: threshold,
+                                basis: basis,
+                                amountUSD: amount,
+                                budgetUSD: cap
+                            )
+                        )
                     }
                 }
             }

@@ -27,7 +27,9 @@ public struct Timestamp: Codable, Sendable, Hashable, Comparable, CustomStringCo
     /// Whole milliseconds since the Unix epoch, rounded toward negative infinity.
     public var millisecondsSinceEpoch: Int64 {
         let (seconds, attoseconds) = sinceEpoch.components
-        let milliseconds = attoseconds >= 0 ? attoseconds / 1_000_000_000_000_000 : (attoseconds - 999_999_999_999_999) / 1_000_000_000_000_000
+        let milliseconds =
+            attoseconds >= 0
+            ? attoseconds / 1_000_000_000_000_000 : (attoseconds - 999_999_999_999_999) / 1_000_000_000_000_000
         return seconds * 1_000 + milliseconds
     }
 
@@ -103,11 +105,15 @@ public struct CalendarMonth: Codable, Sendable, Hashable, Comparable, CustomStri
     public var start: Timestamp { Timestamp(year: year, month: month, day: 1) }
     /// The first instant of the next month.
     public var end: Timestamp { next.start }
-    public var next: CalendarMonth { month == 12 ? CalendarMonth(year: year + 1, month: 1) : CalendarMonth(year: year, month: month + 1) }
+    public var next: CalendarMonth {
+        month == 12 ? CalendarMonth(year: year + 1, month: 1) : CalendarMonth(year: year, month: month + 1)
+    }
     /// The month's length in hours (672 to 744).
     public var hours: Double { (end - start).hours }
 
-    public static func < (lhs: CalendarMonth, rhs: CalendarMonth) -> Bool { (lhs.year, lhs.month) < (rhs.year, rhs.month) }
+    public static func < (lhs: CalendarMonth, rhs: CalendarMonth) -> Bool {
+        (lhs.year, lhs.month) < (rhs.year, rhs.month)
+    }
     public var description: String { "\(year)-\(month < 10 ? "0" : "")\(month)" }
 }
 

@@ -18,7 +18,9 @@ public struct LaunchToken: RawRepresentable, Codable, Hashable, Sendable, Custom
     /// leaders (the epoch differs) or rounds (the generation differs).
     public static func derive(cluster: ClusterID, epoch: FencingEpoch, generation: UInt64, slot: Int) -> LaunchToken {
         var hasher = SHA256()
-        hasher.update(data: Array("ballast-launch-v1\0\(cluster.rawValue)\0\(epoch.rawValue)\0\(generation)\0\(slot)".utf8))
+        hasher.update(
+            data: Array("ballast-launch-v1\0\(cluster.rawValue)\0\(epoch.rawValue)\0\(generation)\0\(slot)".utf8)
+        )
         let digest = hasher.finalize()
         let hex = digest.prefix(16).map { byte in
             let digits = Array("0123456789abcdef")
@@ -32,7 +34,8 @@ public struct LaunchToken: RawRepresentable, Codable, Hashable, Sendable, Custom
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let value = try container.decode(String.self)
-        guard !value.isEmpty, value.utf8.count <= Self.maximumLength, value.allSatisfy({ $0.isASCII && !$0.isWhitespace })
+        guard !value.isEmpty, value.utf8.count <= Self.maximumLength,
+            value.allSatisfy({ $0.isASCII && !$0.isWhitespace })
         else {
             throw DecodingError.dataCorruptedError(
                 in: container,

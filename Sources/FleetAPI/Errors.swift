@@ -58,6 +58,7 @@ public struct NotLeaderError: WireRemoteError, Hashable, CustomStringConvertible
     }
 
     public var description: String {
-        leader.map { "this coordinator is not the leader; ask \($0)" } ?? "this coordinator is not the leader; no leader is known"
+        leader.map { "this coordinator is not the leader; ask \($0)" }
+            ?? "this coordinator is not the leader; no leader is known"
     }
 }

@@ -37,7 +37,8 @@ public struct LogfmtLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var line = "ts=\(Self.timestamp()) level=\(event.level) logger=\(Self.quote(label)) msg=\(Self.quote(event.message.description))"
+        var line =
+            "ts=\(Self.timestamp()) level=\(event.level) logger=\(Self.quote(label)) msg=\(Self.quote(event.message.description))"
         for key in merged.keys.sorted() {
             line += " \(key)=\(Self.quote(Self.flatten(merged[key]!)))"
         }
@@ -51,13 +52,15 @@ public struct LogfmtLogHandler: LogHandler {
         case .stringConvertible(let convertible): return convertible.description
         case .array(let array): return "[" + array.map(flatten).joined(separator: ",") + "]"
         case .dictionary(let dictionary):
-            return "{" + dictionary.keys.sorted().map { "\($0)=\(flatten(dictionary[$0]!))" }.joined(separator: ",") + "}"
+            return "{" + dictionary.keys.sorted().map { "\($0)=\(flatten(dictionary[$0]!))" }.joined(separator: ",")
+                + "}"
         }
     }
 
     /// Quotes a value when it is empty or holds a space, quote, equals sign or control character.
     static func quote(_ value: String) -> String {
-        let needsQuoting = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 }
+        let needsQuoting =
+            value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 }
         guard needsQuoting else { return value }
         var out = "\""
         for scalar in value.unicodeScalars {

@@ -7,13 +7,16 @@ public struct RequestTrace: Sendable {
     public let requestsPerMinute: [Double]
 
     public init(requestsPerMinute: [Double]) throws(TraceError) {
-        guard !requestsPerMinute.isEmpty else { throw TraceError(file: "(values)", line: 0, problem: "the trace is empty") }
+        guard !requestsPerMinute.isEmpty else {
+            throw TraceError(file: "(values)", line: 0, problem: "the trace is empty")
+        }
         self.requestsPerMinute = requestsPerMinute
     }
 
     /// Loads a `minute,requests` CSV with a header line; errors name the file and line.
     public static func load(csv path: String) throws(TraceError) -> RequestTrace {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw TraceError(file: path, line: 0, problem: "cannot be read")
         }
         var values: [Double] = []
@@ -22,10 +25,18 @@ public struct RequestTrace: Sendable {
             if index == 0 || line.isEmpty { continue }
             let fields = line.split(separator: ",")
             guard fields.count == 2, let minute = Int(fields[0]), let requests = Double(fields[1]), requests >= 0 else {
-                throw TraceError(file: path, line: index + 1, problem: "expected `minute,requests` with whole minutes and a non-negative count")
+                throw TraceError(
+                    file: path,
+                    line: index + 1,
+                    problem: "expected `minute,requests` with whole minutes and a non-negative count"
+                )
             }
             guard minute == values.count else {
-                throw TraceError(file: path, line: index + 1, problem: "minute \(minute) out of order; expected \(values.count)")
+                throw TraceError(
+                    file: path,
+                    line: index + 1,
+                    problem: "minute \(minute) out of order; expected \(values.count)"
+                )
             }
             values.append(requests)
         }

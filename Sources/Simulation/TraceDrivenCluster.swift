@@ -113,7 +113,10 @@ public actor TraceDrivenCluster: ClusterObserver {
                     largestRequest: shape.podRequest
                 )
                 : .none,
-            utilisation: Utilisation(cpu: capacity > 0 ? used / capacity : 0, memory: capacity > 0 ? used / capacity : 0),
+            utilisation: Utilisation(
+                cpu: capacity > 0 ? used / capacity : 0,
+                memory: capacity > 0 ? used / capacity : 0
+            ),
             observedAt: now,
             launchToReadyP90: .seconds(90)
         )

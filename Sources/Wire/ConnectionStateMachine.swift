@@ -100,7 +100,9 @@ public struct ConnectionStateMachine<Pending> {
             } catch {
                 return close(
                     .goodbye(.init(code: .protocolViolation, message: "malformed frame: \(error.code)")),
-                    reason: "malformed frame from \(established.peer): \(error)", established: established)
+                    reason: "malformed frame from \(established.peer): \(error)",
+                    established: established
+                )
             }
             switch message {
             case .call(let call):
@@ -118,20 +120,24 @@ public struct ConnectionStateMachine<Pending> {
                     return close(
                         .goodbye(.init(code: .protocolViolation, message: "reply to unknown call \(reply.callID)")),
                         reason: "reply to unknown call id \(reply.callID) from \(established.peer)",
-                        established: established)
+                        established: established
+                    )
                 }
             case .heartbeat, .skippable:
                 state = .established(established)
                 return []
             case .goodbye(let goodbye):
                 return close(
-                    nil, reason: "peer \(established.peer) said goodbye: \(goodbye.code): \(goodbye.message)",
-                    established: established)
+                    nil,
+                    reason: "peer \(established.peer) said goodbye: \(goodbye.code): \(goodbye.message)",
+                    established: established
+                )
             case .hello, .proof, .refusal:
                 return close(
                     .goodbye(.init(code: .protocolViolation, message: "handshake message after the handshake")),
                     reason: "handshake message after the handshake from \(established.peer)",
-                    established: established)
+                    established: established
+                )
             }
         }
     }
@@ -144,7 +150,9 @@ public struct ConnectionStateMachine<Pending> {
             default: .protocolViolation
             }
         return closeFromAnyState(
-            message: .init(code: code, message: "\(error.code): \(error.message)"), reason: "\(error)")
+            message: .init(code: code, message: "\(error.code): \(error.message)"),
+            reason: "\(error)"
+        )
     }
 
     public mutating func handshakeDeadlineReached() -> [Action] {
@@ -164,14 +172,18 @@ public struct ConnectionStateMachine<Pending> {
         case .closeSilentPeer(let missed):
             return close(
                 .goodbye(.init(code: .peerSilent, message: "no frame for \(missed) heartbeat intervals")),
-                reason: "peer \(established.peer) silent for \(missed) heartbeat intervals", established: established)
+                reason: "peer \(established.peer) silent for \(missed) heartbeat intervals",
+                established: established
+            )
         }
     }
 
     /// A local caller wants to send a call. `makeCall` builds the envelope once the id is known;
     /// `isWritable` is the channel's writability, so a full send buffer pushes back with `overloaded`.
     public mutating func startCall(
-        _ pending: Pending, isWritable: Bool, makeCall: (UInt64) -> WireMessage.Call
+        _ pending: Pending,
+        isWritable: Bool,
+        makeCall: (UInt64) -> WireMessage.Call
     ) -> StartCall {
         guard case .established(var established) = state else {
             let text = isClosed ? "the connection is closed" : "the handshake has not completed"
@@ -232,8 +244,11 @@ public struct ConnectionStateMachine<Pending> {
         case .established(let peer):
             state = .established(
                 Established(
-                    peer: peer, calls: CallTable(maxInFlight: configuration.maxCallsInFlight),
-                    heartbeat: HeartbeatStateMachine(maxMissedBeats: configuration.maxMissedHeartbeats)))
+                    peer: peer,
+                    calls: CallTable(maxInFlight: configuration.maxCallsInFlight),
+                    heartbeat: HeartbeatStateMachine(maxMissedBeats: configuration.maxMissedHeartbeats)
+                )
+            )
             return [.established(peer, heartbeatInterval: configuration.heartbeatInterval)]
         case .refuse(let refusal, let reason):
             state = .closed
@@ -247,14 +262,18 @@ public struct ConnectionStateMachine<Pending> {
         let pending = established.calls.removeAll()
         var actions: [Action] = []
         if !pending.isEmpty {
-            actions.append(.failCalls(pending, .connectionClosed, "the connection to \(established.peer) closed: \(reason)"))
+            actions.append(
+                .failCalls(pending, .connectionClosed, "the connection to \(established.peer) closed: \(reason)")
+            )
         }
         actions.append(.close(message, reason: reason))
         return actions
     }
 
     private mutating func closeFromAnyState(
-        message refusal: WireMessage.Refusal? = nil, goodbye: WireMessage.Goodbye? = nil, reason: String
+        message refusal: WireMessage.Refusal? = nil,
+        goodbye: WireMessage.Goodbye? = nil,
+        reason: String
     ) -> [Action] {
         switch state {
         case .closed:
@@ -262,12 +281,14 @@ public struct ConnectionStateMachine<Pending> {
         case .handshaking:
             state = .closed
             // Before the handshake the peer expects a refusal, after it a goodbye.
-            let message = refusal.map(WireMessage.refusal) ?? goodbye.map { .refusal(.init(code: $0.code, message: $0.message)) }
+            let message =
+                refusal.map(WireMessage.refusal) ?? goodbye.map { .refusal(.init(code: $0.code, message: $0.message)) }
             return [.close(message, reason: reason)]
         case .modifying:
             preconditionFailure("re-entered the connection state machine while it was modifying its state")
         case .established(let established):
-            let message = goodbye.map(WireMessage.goodbye) ?? refusal.map { .goodbye(.init(code: $0.code, message: $0.message)) }
+            let message =
+                goodbye.map(WireMessage.goodbye) ?? refusal.map { .goodbye(.init(code: $0.code, message: $0.message)) }
             return close(message, reason: reason, established: established)
         }
     }

@@ -38,7 +38,10 @@ public struct WirePeerIdentity: Hashable, Sendable, CustomStringConvertible {
 public enum WireHandshakeMAC {
     /// `HMAC-SHA256(secret, label || 0x00 || bytes(helloI) || bytes(helloR))`.
     public static func mac(
-        secret: SymmetricKey, side: WireConnectionSide, initiatorHello: [UInt8], responderHello: [UInt8]
+        secret: SymmetricKey,
+        side: WireConnectionSide,
+        initiatorHello: [UInt8],
+        responderHello: [UInt8]
     ) -> [UInt8] {
         var message: [UInt8] = Array(side.label.utf8)
         message.append(0)
@@ -83,7 +86,8 @@ public struct HandshakeStateMachine: Sendable {
     ///   - localHello: this side's hello, with a nonce fresh for this connection.
     ///   - secretForPeer: the shared secret for a peer's node id and role, or nil when the peer is unknown.
     public init(
-        side: WireConnectionSide, localHello: WireMessage.Hello,
+        side: WireConnectionSide,
+        localHello: WireMessage.Hello,
         secretForPeer: @escaping @Sendable (String, WireRole) -> SymmetricKey?
     ) {
         self.side = side
@@ -123,7 +127,8 @@ public struct HandshakeStateMachine: Sendable {
         case (.awaitingHello(let ownHello), .hello(let hello)):
             guard hello.version.major == localHello.version.major else {
                 state = .failed
-                let text = "major version \(hello.version.major) is not supported; this peer speaks \(localHello.version)"
+                let text =
+                    "major version \(hello.version.major) is not supported; this peer speaks \(localHello.version)"
                 return .refuse(.init(code: .unsupportedVersion, message: text), reason: text)
             }
             guard let secret = secretForPeer(hello.nodeID, hello.role) else {
@@ -133,11 +138,21 @@ public struct HandshakeStateMachine: Sendable {
             }
             let (initiatorHello, responderHello) = side == .initiator ? (ownHello, payload) : (payload, ownHello)
             let ownMAC = WireHandshakeMAC.mac(
-                secret: secret, side: side, initiatorHello: initiatorHello, responderHello: responderHello)
+                secret: secret,
+                side: side,
+                initiatorHello: initiatorHello,
+                responderHello: responderHello
+            )
             let expected = WireHandshakeMAC.mac(
-                secret: secret, side: side.other, initiatorHello: initiatorHello, responderHello: responderHello)
+                secret: secret,
+                side: side.other,
+                initiatorHello: initiatorHello,
+                responderHello: responderHello
+            )
             let version = WireProtocolVersion(
-                major: localHello.version.major, minor: min(localHello.version.minor, hello.version.minor))
+                major: localHello.version.major,
+                minor: min(localHello.version.minor, hello.version.minor)
+            )
             let peer = WirePeerIdentity(nodeID: hello.nodeID, role: hello.role, version: version)
             state = .awaitingProof(ownHello: ownHello, peer: peer, expectedMAC: expected)
             return .send(.proof(.init(mac: ownMAC)))

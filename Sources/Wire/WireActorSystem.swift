@@ -88,20 +88,26 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
 
     /// A system that talks TCP: call `listen` and/or `connect`.
     public convenience init(
-        configuration: Configuration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        configuration: Configuration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "ballast.wire")
     ) throws(WireConnectError) {
         try configuration.validate()
         let tls = try configuration.tls?.makeContexts()
         self.init(
-            configuration: configuration, transport: .network(eventLoopGroup, tls: tls), clock: ContinuousClock(),
-            logger: logger)
+            configuration: configuration,
+            transport: .network(eventLoopGroup, tls: tls),
+            clock: ContinuousClock(),
+            logger: logger
+        )
     }
 
     /// A system that lives in one process with the others joined to `hub`, with no sockets: same actors, same
     /// call semantics and encoding. Call timeouts are measured on `clock`.
     public convenience init(
-        configuration: Configuration, hub: WireHub, clock: any Clock<Duration> = ContinuousClock(),
+        configuration: Configuration,
+        hub: WireHub,
+        clock: any Clock<Duration> = ContinuousClock(),
         logger: Logger = Logger(label: "ballast.wire")
     ) throws(WireConnectError) {
         try configuration.validate()
@@ -144,7 +150,11 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
             throw WireCallError(.unknownActor, recipient: id, "no local actor \(id) on this node")
         }
         guard let typed = actor as? Act else {
-            throw WireCallError(.unknownActor, recipient: id, "the local actor \(id) is a \(type(of: actor)), not a \(Act.self)")
+            throw WireCallError(
+                .unknownActor,
+                recipient: id,
+                "the local actor \(id) is a \(type(of: actor)), not a \(Act.self)"
+            )
         }
         return typed
     }
@@ -159,7 +169,8 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
                 }
                 logger.warning(
                     "well-known actor name already taken; the new actor gets a generated name",
-                    metadata: ["ballast.actor": "\(pending.name)"])
+                    metadata: ["ballast.actor": "\(pending.name)"]
+                )
             }
             state.nextActorNumber += 1
             return WireActorID(node: nodeID, name: "\(Act.self)-\(state.nextActorNumber)")
@@ -179,7 +190,10 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
     }
 
     public func remoteCall<Act, Err, Res>(
-        on actor: Act, target: RemoteCallTarget, invocation: inout WireInvocationEncoder, throwing: Err.Type,
+        on actor: Act,
+        target: RemoteCallTarget,
+        invocation: inout WireInvocationEncoder,
+        throwing: Err.Type,
         returning: Res.Type
     ) async throws -> Res where Act: DistributedActor, Act.ID == WireActorID, Err: Error, Res: Codable {
         let outcome = try await send(to: actor.id, target: target, invocation: invocation)
@@ -188,7 +202,11 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
             do {
                 return try JSONDecoder().decode(Res.self, from: Data(bytes))
             } catch {
-                throw WireCallError(.badArguments, recipient: actor.id, "the reply is not a valid \(Res.self): \(error)")
+                throw WireCallError(
+                    .badArguments,
+                    recipient: actor.id,
+                    "the reply is not a valid \(Res.self): \(error)"
+                )
             }
         case .error(let body):
             throw remoteError(body, recipient: actor.id)
@@ -196,7 +214,10 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
     }
 
     public func remoteCallVoid<Act, Err>(
-        on actor: Act, target: RemoteCallTarget, invocation: inout WireInvocationEncoder, throwing: Err.Type
+        on actor: Act,
+        target: RemoteCallTarget,
+        invocation: inout WireInvocationEncoder,
+        throwing: Err.Type
     ) async throws where Act: DistributedActor, Act.ID == WireActorID, Err: Error {
         let outcome = try await send(to: actor.id, target: target, invocation: invocation)
         if case .error(let body) = outcome { throw remoteError(body, recipient: actor.id) }
@@ -205,10 +226,14 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
     // MARK: Calls
 
     private func send(
-        to recipient: WireActorID, target: RemoteCallTarget, invocation: WireInvocationEncoder
+        to recipient: WireActorID,
+        target: RemoteCallTarget,
+        invocation: WireInvocationEncoder
     ) async throws -> WireMessage.Reply.Outcome {
         let link: PeerLink? = try state.withLock { state in
-            if state.isShutdown { throw WireCallError(.shutdown, recipient: recipient, "the actor system of \(nodeID) is shut down") }
+            if state.isShutdown {
+                throw WireCallError(.shutdown, recipient: recipient, "the actor system of \(nodeID) is shut down")
+            }
             return state.links[recipient.node]?.last?.link
         }
         guard let link else {
@@ -218,8 +243,13 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         // cost the whole connection.
         let envelope = WireMessage.call(
             .init(
-                callID: 0, recipient: recipient, target: target.identifier,
-                genericSubstitutions: invocation.genericSubstitutions, arguments: invocation.arguments))
+                callID: 0,
+                recipient: recipient,
+                target: target.identifier,
+                genericSubstitutions: invocation.genericSubstitutions,
+                arguments: invocation.arguments
+            )
+        )
         do {
             try envelope.validate()
         } catch {
@@ -228,25 +258,37 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         let limit = configuration.connection.frameLimits.maxFrameSize
         guard envelope.encodedLength <= limit else {
             throw WireCallError(
-                .encodingFailed, recipient: recipient,
-                "the call is \(envelope.encodedLength) bytes, above the frame limit of \(limit)")
+                .encodingFailed,
+                recipient: recipient,
+                "the call is \(envelope.encodedLength) bytes, above the frame limit of \(limit)"
+            )
         }
         let timeout = configuration.callTimeout
         switch link {
         case .network(let connection):
             return try await connection.call(
-                recipient: recipient, target: target.identifier, genericSubstitutions: invocation.genericSubstitutions,
-                arguments: invocation.arguments, timeout: timeout)
+                recipient: recipient,
+                target: target.identifier,
+                genericSubstitutions: invocation.genericSubstitutions,
+                arguments: invocation.arguments,
+                timeout: timeout
+            )
         case .inProcess(let remote):
             let call = WireMessage.Call(
-                callID: 0, recipient: recipient, target: target.identifier,
-                genericSubstitutions: invocation.genericSubstitutions, arguments: invocation.arguments)
+                callID: 0,
+                recipient: recipient,
+                target: target.identifier,
+                genericSubstitutions: invocation.genericSubstitutions,
+                arguments: invocation.arguments
+            )
             return try await callInProcess(remote, call: call, timeout: timeout)
         }
     }
 
     private func callInProcess(
-        _ remote: WireActorSystem, call: WireMessage.Call, timeout: Duration
+        _ remote: WireActorSystem,
+        call: WireMessage.Call,
+        timeout: Duration
     ) async throws -> WireMessage.Reply.Outcome {
         // The envelope goes through the same bytes as on a socket, so both transports accept the same calls.
         let decoded = try WireMessage(decoding: WireMessage.call(call).encode())
@@ -272,26 +314,38 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
     /// every failure becomes an error reply with a stable code.
     func executeIncoming(_ call: WireMessage.Call) async -> WireMessage.Reply.Outcome {
         guard call.recipient.node == nodeID, let actor = state.withLock({ $0.actors[call.recipient]?.actor }) else {
-            return .error(.init(code: WireSystemErrorCode.unknownActor, message: "no actor \(call.recipient) on node \(nodeID)"))
+            return .error(
+                .init(code: WireSystemErrorCode.unknownActor, message: "no actor \(call.recipient) on node \(nodeID)")
+            )
         }
         // The runtime finds a target by name alone and would run another type's function on this actor, so
         // the target must be a member of the recipient's own type (its identifier starts with that type's
         // mangled name) or of a registered protocol the recipient conforms to.
         guard WireEndpoint.accepts(target: call.target, on: actor, endpoints: configuration.endpoints) else {
             return .error(
-                .init(code: WireSystemErrorCode.unknownTarget, message: "\(call.recipient) has no distributed function \(call.target)"))
+                .init(
+                    code: WireSystemErrorCode.unknownTarget,
+                    message: "\(call.recipient) has no distributed function \(call.target)"
+                )
+            )
         }
         var decoder = WireInvocationDecoder(call: call)
         let result = Mutex<WireMessage.Reply.Outcome?>(nil)
         let handler = WireResultHandler { outcome in result.withLock { $0 = outcome } }
         do {
             try await executeDistributedTarget(
-                on: actor, target: RemoteCallTarget(call.target), invocationDecoder: &decoder, handler: handler)
+                on: actor,
+                target: RemoteCallTarget(call.target),
+                invocationDecoder: &decoder,
+                handler: handler
+            )
         } catch {
             return .error(WireResultHandler.errorBody(for: error))
         }
-        return result.withLock { $0 } ?? .error(
-            .init(code: WireSystemErrorCode.remoteFailure, message: "the target finished without a result"))
+        return result.withLock { $0 }
+            ?? .error(
+                .init(code: WireSystemErrorCode.remoteFailure, message: "the target finished without a result")
+            )
     }
 
     private func remoteError(_ body: WireMessage.Reply.ErrorBody, recipient: WireActorID) -> any Error {
@@ -306,15 +360,23 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
             return WireCallError(.remoteFailure, recipient: recipient, remoteCode: body.code, body.message)
         default:
             guard let type = remoteErrorTypes[body.code] else {
-                return WireCallError(.unregisteredRemoteError, recipient: recipient, remoteCode: body.code, body.message)
+                return WireCallError(
+                    .unregisteredRemoteError,
+                    recipient: recipient,
+                    remoteCode: body.code,
+                    body.message
+                )
             }
             func decode<E: WireRemoteError>(_ type: E.Type) -> any Error {
                 do {
                     return try JSONDecoder().decode(E.self, from: Data(body.detail))
                 } catch {
                     return WireCallError(
-                        .badArguments, recipient: recipient, remoteCode: body.code,
-                        "the detail of \(body.code) is not a valid \(E.self): \(error); message: \(body.message)")
+                        .badArguments,
+                        recipient: recipient,
+                        remoteCode: body.code,
+                        "the detail of \(body.code) is not a valid \(E.self): \(error); message: \(body.message)"
+                    )
                 }
             }
             return decode(type)
@@ -330,7 +392,9 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         let finished = state.withLock { state -> Bool in
             if state.isShutdown { return true }
             for (node, links) in state.links.sorted(by: { $0.key < $1.key }) {
-                if let role = links.first?.role { continuation.yield(.init(kind: .connected, nodeID: node, role: role)) }
+                if let role = links.first?.role {
+                    continuation.yield(.init(kind: .connected, nodeID: node, role: role))
+                }
             }
             let id = state.nextSubscriber
             state.nextSubscriber += 1
@@ -354,7 +418,9 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
             let isFirst = state.links[nodeID]?.isEmpty ?? true
             state.links[nodeID, default: []].append((link, role))
             if isFirst {
-                for subscriber in state.subscribers.values { subscriber.yield(.init(kind: .connected, nodeID: nodeID, role: role)) }
+                for subscriber in state.subscribers.values {
+                    subscriber.yield(.init(kind: .connected, nodeID: nodeID, role: role))
+                }
             }
         }
         logger.info("wire peer connected", metadata: [WireLogKey.peer: "\(nodeID)", "ballast.role": "\(role)"])
@@ -362,11 +428,15 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
 
     func removeLink(where matches: (PeerLink) -> Bool, peer nodeID: String) {
         let removed = state.withLock { state -> Bool in
-            guard var links = state.links[nodeID], let index = links.firstIndex(where: { matches($0.link) }) else { return false }
+            guard var links = state.links[nodeID], let index = links.firstIndex(where: { matches($0.link) }) else {
+                return false
+            }
             let role = links.remove(at: index).role
             if links.isEmpty {
                 state.links[nodeID] = nil
-                for subscriber in state.subscribers.values { subscriber.yield(.init(kind: .disconnected, nodeID: nodeID, role: role)) }
+                for subscriber in state.subscribers.values {
+                    subscriber.yield(.init(kind: .disconnected, nodeID: nodeID, role: role))
+                }
             } else {
                 state.links[nodeID] = links
             }
@@ -419,7 +489,10 @@ extension WireActorSystem: WireConnectionDelegate {
     func connectionClosed(_ connection: WireConnection, peer: WirePeerIdentity?) {
         state.withLock { _ = $0.connections.removeValue(forKey: ObjectIdentifier(connection.channel)) }
         if let peer {
-            removeLink(where: { if case .network(let other) = $0 { return other === connection } else { return false } }, peer: peer.nodeID)
+            removeLink(
+                where: { if case .network(let other) = $0 { return other === connection } else { return false } },
+                peer: peer.nodeID
+            )
         }
     }
 
@@ -438,7 +511,10 @@ extension WireActorSystem: WireConnectionDelegate {
                 reply.outcome = .error(
                     .init(
                         code: WireSystemErrorCode.remoteFailure,
-                        message: "the result is \(WireMessage.reply(reply).encodedLength) bytes, above the frame limit of \(limit)"))
+                        message:
+                            "the result is \(WireMessage.reply(reply).encodedLength) bytes, above the frame limit of \(limit)"
+                    )
+                )
             }
             connection.send(reply: reply)
             self.state.withLock { state in

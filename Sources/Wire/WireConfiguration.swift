@@ -20,7 +20,9 @@ public struct WireSecrets: Sendable {
     /// A coordinator's view: one secret per agent node (its cluster's secret), `admin` for `coordctl`, and
     /// `coordinators` for other coordinator replicas. Unlisted peers are refused as unknown.
     public static func perNode(
-        _ agents: [String: SymmetricKey], admin: SymmetricKey? = nil, coordinators: SymmetricKey? = nil
+        _ agents: [String: SymmetricKey],
+        admin: SymmetricKey? = nil,
+        coordinators: SymmetricKey? = nil
     ) -> WireSecrets {
         WireSecrets { node, role in
             switch role {
@@ -50,7 +52,9 @@ public struct WireTLSConfiguration: Sendable, Hashable {
 
     func makeContexts() throws(WireConnectError) -> (server: NIOSSLContext, client: NIOSSLContext) {
         do {
-            let chain = try NIOSSLCertificate.fromPEMFile(certificateChainFile).map { NIOSSLCertificateSource.certificate($0) }
+            let chain = try NIOSSLCertificate.fromPEMFile(certificateChainFile).map {
+                NIOSSLCertificateSource.certificate($0)
+            }
             let key = NIOSSLPrivateKeySource.privateKey(try NIOSSLPrivateKey(file: privateKeyFile, format: .pem))
             var server = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
             server.trustRoots = .file(trustRootsFile)
@@ -66,7 +70,8 @@ public struct WireTLSConfiguration: Sendable, Hashable {
         } catch {
             throw WireConnectError(
                 .tlsConfiguration,
-                "TLS files \(certificateChainFile), \(privateKeyFile), \(trustRootsFile) could not be loaded: \(error)")
+                "TLS files \(certificateChainFile), \(privateKeyFile), \(trustRootsFile) could not be loaded: \(error)"
+            )
         }
     }
 }
@@ -108,16 +113,28 @@ extension WireActorSystem {
 
         func validate() throws(WireConnectError) {
             guard (1...WireMessage.maxNodeIDLength).contains(nodeID.utf8.count) else {
-                throw WireConnectError(.invalidConfiguration, "nodeID must be 1...255 bytes of UTF-8, got \(nodeID.utf8.count)")
+                throw WireConnectError(
+                    .invalidConfiguration,
+                    "nodeID must be 1...255 bytes of UTF-8, got \(nodeID.utf8.count)"
+                )
             }
             guard callTimeout > .zero, connection.heartbeatInterval > .zero, connection.handshakeTimeout > .zero else {
-                throw WireConnectError(.invalidConfiguration, "callTimeout, heartbeatInterval and handshakeTimeout must be positive")
+                throw WireConnectError(
+                    .invalidConfiguration,
+                    "callTimeout, heartbeatInterval and handshakeTimeout must be positive"
+                )
             }
             guard connection.maxMissedHeartbeats >= 1, connection.maxCallsInFlight >= 1 else {
-                throw WireConnectError(.invalidConfiguration, "maxMissedHeartbeats and maxCallsInFlight must be at least 1")
+                throw WireConnectError(
+                    .invalidConfiguration,
+                    "maxMissedHeartbeats and maxCallsInFlight must be at least 1"
+                )
             }
             guard sendBufferLowWaterMark > 0, sendBufferLowWaterMark <= sendBufferHighWaterMark else {
-                throw WireConnectError(.invalidConfiguration, "sendBufferLowWaterMark must be positive and at most sendBufferHighWaterMark")
+                throw WireConnectError(
+                    .invalidConfiguration,
+                    "sendBufferLowWaterMark must be positive and at most sendBufferHighWaterMark"
+                )
             }
         }
     }

@@ -115,7 +115,10 @@ final class WireConnection: Sendable {
     }
 
     func call(
-        recipient: WireActorID, target: String, genericSubstitutions: [String], arguments: [[UInt8]],
+        recipient: WireActorID,
+        target: String,
+        genericSubstitutions: [String],
+        arguments: [[UInt8]],
         timeout: Duration
     ) async throws -> WireMessage.Reply.Outcome {
         let slot = CancellationSlot()
@@ -123,23 +126,37 @@ final class WireConnection: Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 let completion = CallCompletion(continuation)
                 guard slot.install(completion) else {
-                    completion.resume(with: .failure(WireCallError(.cancelled, recipient: recipient, "the calling task was cancelled")))
+                    completion.resume(
+                        with: .failure(
+                            WireCallError(.cancelled, recipient: recipient, "the calling task was cancelled")
+                        )
+                    )
                     return
                 }
                 let call = OutboundCall(
-                    completion: completion, recipient: recipient, target: target,
-                    genericSubstitutions: genericSubstitutions, arguments: arguments, timeout: timeout)
+                    completion: completion,
+                    recipient: recipient,
+                    target: target,
+                    genericSubstitutions: genericSubstitutions,
+                    arguments: arguments,
+                    timeout: timeout
+                )
                 channel.writeAndFlush(WireOutbound.call(call)).whenFailure { error in
                     // Reached only when the channel closed before the handler saw the call; otherwise the
                     // handler has already resumed it and this is a no-op.
                     completion.resume(
-                        with: .failure(WireCallError(.connectionClosed, recipient: recipient, "the connection closed: \(error)")))
+                        with: .failure(
+                            WireCallError(.connectionClosed, recipient: recipient, "the connection closed: \(error)")
+                        )
+                    )
                 }
             }
         } onCancel: {
             // The caller stops waiting at once; the call stays in the table until its reply or timeout, which
             // then find it already resumed.
-            slot.cancel()?.resume(with: .failure(WireCallError(.cancelled, recipient: recipient, "the calling task was cancelled")))
+            slot.cancel()?.resume(
+                with: .failure(WireCallError(.cancelled, recipient: recipient, "the calling task was cancelled"))
+            )
         }
     }
 

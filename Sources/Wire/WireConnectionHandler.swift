@@ -23,8 +23,11 @@ final class WireConnectionHandler: ChannelDuplexHandler {
     private var establishedPeer: WirePeerIdentity?
 
     init(
-        machine: ConnectionStateMachine<OutboundCall>, connection: WireConnection, frameLimit: WireFrameLimit,
-        delegate: any WireConnectionDelegate, logger: Logger
+        machine: ConnectionStateMachine<OutboundCall>,
+        connection: WireConnection,
+        frameLimit: WireFrameLimit,
+        delegate: any WireConnectionDelegate,
+        logger: Logger
     ) {
         self.machine = machine
         self.connection = connection
@@ -95,8 +98,12 @@ final class WireConnectionHandler: ChannelDuplexHandler {
             promise?.succeed()
             let decision = machine.startCall(call, isWritable: context.channel.isWritable) { callID in
                 WireMessage.Call(
-                    callID: callID, recipient: call.recipient, target: call.target,
-                    genericSubstitutions: call.genericSubstitutions, arguments: call.arguments)
+                    callID: callID,
+                    recipient: call.recipient,
+                    target: call.target,
+                    genericSubstitutions: call.genericSubstitutions,
+                    arguments: call.arguments
+                )
             }
             switch decision {
             case .send(let message, let callID):
@@ -130,7 +137,9 @@ final class WireConnectionHandler: ChannelDuplexHandler {
         logger.debug("wire call timed out")
         call.completion.resume(
             with: .failure(
-                WireCallError(.timeout, recipient: call.recipient, "no reply within \(call.timeout)")))
+                WireCallError(.timeout, recipient: call.recipient, "no reply within \(call.timeout)")
+            )
+        )
     }
 
     private func heartbeatFired() { run(machine.heartbeatTick()) }
@@ -157,7 +166,8 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                 logger.debug("wire handshake complete", metadata: ["ballast.role": "\(peer.role)"])
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
                 heartbeatTask = context.eventLoop.scheduleRepeatedTask(
-                    initialDelay: .init(interval), delay: .init(interval)
+                    initialDelay: .init(interval),
+                    delay: .init(interval)
                 ) { _ in bound.value.heartbeatFired() }
                 establishedPeer = peer
                 // Routed first, so whoever awaits `established` can call the peer at once.
@@ -192,9 +202,14 @@ final class WireConnectionHandler: ChannelDuplexHandler {
     }
 
     private func writeFrame(
-        _ message: WireMessage, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil
+        _ message: WireMessage,
+        context: ChannelHandlerContext,
+        promise: EventLoopPromise<Void>? = nil
     ) {
-        context.writeAndFlush(wrapOutboundOut(Self.frame(message, allocator: context.channel.allocator)), promise: promise)
+        context.writeAndFlush(
+            wrapOutboundOut(Self.frame(message, allocator: context.channel.allocator)),
+            promise: promise
+        )
     }
 
     static func frame(_ message: WireMessage, allocator: ByteBufferAllocator) -> ByteBuffer {

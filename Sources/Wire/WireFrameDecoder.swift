@@ -34,13 +34,17 @@ struct WireFrameDecoder: ByteToMessageDecoder {
     }
 
     mutating func decodeLast(
-        context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
     ) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
         if buffer.readableBytes > 0 {
             throw WireFormatError(
-                .truncatedFrame, offset: 0,
-                "the stream ended inside a frame (\(buffer.readableBytes) bytes of an incomplete frame)")
+                .truncatedFrame,
+                offset: 0,
+                "the stream ended inside a frame (\(buffer.readableBytes) bytes of an incomplete frame)"
+            )
         }
         return .needMoreData
     }

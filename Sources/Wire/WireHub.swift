@@ -30,8 +30,14 @@ public final class WireHub: Sendable {
             return Array(systems.values)
         }
         for other in others {
-            other.removeLink(where: { if case .inProcess(let peer) = $0 { peer === system } else { false } }, peer: system.nodeID)
-            system.removeLink(where: { if case .inProcess(let peer) = $0 { peer === other } else { false } }, peer: other.nodeID)
+            other.removeLink(
+                where: { if case .inProcess(let peer) = $0 { peer === system } else { false } },
+                peer: system.nodeID
+            )
+            system.removeLink(
+                where: { if case .inProcess(let peer) = $0 { peer === other } else { false } },
+                peer: other.nodeID
+            )
         }
     }
 }

@@ -60,7 +60,9 @@ public struct WireInvocationDecoder: DistributedTargetInvocationDecoder {
     public mutating func decodeNextArgument<Argument: Codable>() throws -> Argument {
         guard nextArgument < call.arguments.count else {
             throw WireCallError(
-                .badArguments, "the call carries \(call.arguments.count) arguments, the target needs more")
+                .badArguments,
+                "the call carries \(call.arguments.count) arguments, the target needs more"
+            )
         }
         defer { nextArgument += 1 }
         do {
@@ -91,7 +93,10 @@ public struct WireResultHandler: DistributedTargetInvocationResultHandler {
                 .error(
                     .init(
                         code: WireSystemErrorCode.remoteFailure,
-                        message: "the return value of type \(Success.self) did not encode: \(error)")))
+                        message: "the return value of type \(Success.self) did not encode: \(error)"
+                    )
+                )
+            )
         }
     }
 

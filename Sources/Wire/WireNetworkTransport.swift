@@ -19,8 +19,10 @@ extension WireActorSystem {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(
-                    .writeBufferWaterMark, value:
-                    .init(low: configuration.sendBufferLowWaterMark, high: configuration.sendBufferHighWaterMark))
+                    .writeBufferWaterMark,
+                    value:
+                        .init(low: configuration.sendBufferLowWaterMark, high: configuration.sendBufferHighWaterMark)
+                )
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try self.installHandlers(on: channel, side: .responder)
@@ -82,7 +84,9 @@ extension WireActorSystem {
                 } catch {
                     if !reportedFirst {
                         reportedFirst = true
-                        first.fail(WireConnectError(.handshakeRefused, "handshake with \(host):\(port) failed: \(error)"))
+                        first.fail(
+                            WireConnectError(.handshakeRefused, "handshake with \(host):\(port) failed: \(error)")
+                        )
                         return
                     }
                     throw error
@@ -118,8 +122,10 @@ extension WireActorSystem {
             .connectTimeout(.init(configuration.dialTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(
-                .writeBufferWaterMark, value:
-                .init(low: configuration.sendBufferLowWaterMark, high: configuration.sendBufferHighWaterMark))
+                .writeBufferWaterMark,
+                value:
+                    .init(low: configuration.sendBufferLowWaterMark, high: configuration.sendBufferHighWaterMark)
+            )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try self.installHandlers(on: channel, side: .initiator)
@@ -149,8 +155,15 @@ extension WireActorSystem {
         var random = SystemRandomNumberGenerator()
         let nonce = (0..<WireMessage.nonceLength).map { _ in UInt8.random(in: .min ... .max, using: &random) }
         let hello = WireMessage.Hello(role: configuration.role, nonce: nonce, nodeID: configuration.nodeID)
-        let handshake = HandshakeStateMachine(side: side, localHello: hello, secretForPeer: configuration.secrets.lookup)
-        let machine = ConnectionStateMachine<OutboundCall>(configuration: configuration.connection, handshake: handshake)
+        let handshake = HandshakeStateMachine(
+            side: side,
+            localHello: hello,
+            secretForPeer: configuration.secrets.lookup
+        )
+        let machine = ConnectionStateMachine<OutboundCall>(
+            configuration: configuration.connection,
+            handshake: handshake
+        )
         let limit = WireFrameLimit(configuration.connection.frameLimits.preAuthenticationMaxFrameSize)
         let sync = channel.pipeline.syncOperations
         if let tls {
@@ -161,6 +174,13 @@ extension WireActorSystem {
         }
         try sync.addHandler(ByteToMessageHandler(WireFrameDecoder(limit: limit)))
         try sync.addHandler(
-            WireConnectionHandler(machine: machine, connection: connection, frameLimit: limit, delegate: self, logger: logger))
+            WireConnectionHandler(
+                machine: machine,
+                connection: connection,
+                frameLimit: limit,
+                delegate: self,
+                logger: logger
+            )
+        )
     }
 }

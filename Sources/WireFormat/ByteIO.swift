@@ -53,13 +53,18 @@ struct ByteReader {
 
     /// A u16 length then that many UTF-8 bytes, the length within `minLength...maxLength`.
     mutating func readString(
-        _ field: StaticString, minLength: Int = 0, maxLength: Int = Int(UInt16.max)
+        _ field: StaticString,
+        minLength: Int = 0,
+        maxLength: Int = Int(UInt16.max)
     ) throws(WireFormatError) -> String {
         let start = offset
         let length = Int(try readUInt16(field))
         guard length >= minLength, length <= maxLength else {
             throw WireFormatError(
-                .invalidString, offset: start, "\(field) is \(length) bytes, allowed \(minLength)...\(maxLength)")
+                .invalidString,
+                offset: start,
+                "\(field) is \(length) bytes, allowed \(minLength)...\(maxLength)"
+            )
         }
         try need(length, field)
         let slice = bytes[offset..<(offset + length)]
@@ -75,7 +80,10 @@ struct ByteReader {
         let length = try readUInt32(field)
         guard UInt64(length) <= UInt64(remaining) else {
             throw WireFormatError(
-                .truncated, offset: offset - 4, "\(field) declares \(length) bytes, \(remaining) remain")
+                .truncated,
+                offset: offset - 4,
+                "\(field) declares \(length) bytes, \(remaining) remain"
+            )
         }
         return try readFixed(Int(length), field)
     }

@@ -33,10 +33,16 @@ public enum WireFrame {
         guard UInt64(length) <= UInt64(max(limit, 0)) else {
             if httpPrefixes.contains(header) {
                 throw WireFormatError(
-                    .httpProbe, offset: offset,
-                    "an HTTP request (\"\(String(decoding: header, as: UTF8.self))\") on the wire port; this port speaks the Ballast frame protocol")
+                    .httpProbe,
+                    offset: offset,
+                    "an HTTP request (\"\(String(decoding: header, as: UTF8.self))\") on the wire port; this port speaks the Ballast frame protocol"
+                )
             }
-            throw WireFormatError(.frameTooLarge, offset: offset, "frame of \(length) bytes exceeds the limit of \(limit)")
+            throw WireFormatError(
+                .frameTooLarge,
+                offset: offset,
+                "frame of \(length) bytes exceeds the limit of \(limit)"
+            )
         }
         return Int(length)
     }
@@ -44,10 +50,16 @@ public enum WireFrame {
     /// Finds the next complete frame in `bytes` starting at `offset`. Returns the payload range and the offset
     /// after the frame, or nil when more bytes are needed. Throws when the length prefix exceeds `limit`.
     public static func nextFrame(
-        in bytes: [UInt8], from offset: Int, limit: Int
+        in bytes: [UInt8],
+        from offset: Int,
+        limit: Int
     ) throws(WireFormatError) -> (payload: Range<Int>, next: Int)? {
         guard offset >= 0, bytes.count - offset >= headerLength else { return nil }
-        let length = try checkLength(header: Array(bytes[offset..<(offset + headerLength)]), limit: limit, offset: offset)
+        let length = try checkLength(
+            header: Array(bytes[offset..<(offset + headerLength)]),
+            limit: limit,
+            offset: offset
+        )
         let start = offset + headerLength
         guard bytes.count - start >= length else { return nil }
         return (start..<(start + length), start + length)
@@ -59,7 +71,8 @@ public enum WireFrame {
     /// This is the single public entry for fuzzing the protocol's decoders: any input either decodes or throws
     /// a `WireFormatError`, it never traps.
     public static func decodeStream(
-        _ bytes: [UInt8], limits: WireFrameLimits = WireFrameLimits()
+        _ bytes: [UInt8],
+        limits: WireFrameLimits = WireFrameLimits()
     ) throws(WireFormatError) -> [WireMessage] {
         var messages: [WireMessage] = []
         var offset = 0
@@ -68,7 +81,10 @@ public enum WireFrame {
             let limit = messages.isEmpty ? limits.preAuthenticationMaxFrameSize : limits.maxFrameSize
             guard let frame = try nextFrame(in: bytes, from: offset, limit: limit) else {
                 throw WireFormatError(
-                    .truncatedFrame, offset: offset, "stream ends inside a frame (\(bytes.count - offset) bytes left)")
+                    .truncatedFrame,
+                    offset: offset,
+                    "stream ends inside a frame (\(bytes.count - offset) bytes left)"
+                )
             }
             do {
                 messages.append(try WireMessage(decoding: Array(bytes[frame.payload])))

@@ -155,7 +155,10 @@ public enum WireMessage: Hashable, Sendable {
         public var arguments: [[UInt8]]
 
         public init(
-            callID: UInt64, recipient: WireActorID, target: String, genericSubstitutions: [String] = [],
+            callID: UInt64,
+            recipient: WireActorID,
+            target: String,
+            genericSubstitutions: [String] = [],
             arguments: [[UInt8]]
         ) {
             self.callID = callID
@@ -316,7 +319,9 @@ extension WireMessage {
         case .hello(let hello):
             try check(hello.nonce.count == Self.nonceLength, "nonce must be \(Self.nonceLength) bytes")
             try check(
-                (1...Self.maxNodeIDLength).contains(hello.nodeID.utf8.count), "node id must be 1...255 bytes")
+                (1...Self.maxNodeIDLength).contains(hello.nodeID.utf8.count),
+                "node id must be 1...255 bytes"
+            )
         case .proof(let proof):
             try check(proof.mac.count == Self.macLength, "mac must be \(Self.macLength) bytes")
         case .refusal(let refusal):
@@ -379,7 +384,8 @@ extension WireMessage {
             let nonce = try reader.readFixed(Self.nonceLength, "nonce")
             let nodeID = try reader.readString("node id", minLength: 1, maxLength: Self.maxNodeIDLength)
             self = .hello(
-                Hello(version: .init(major: major, minor: minor), role: role, nonce: nonce, nodeID: nodeID))
+                Hello(version: .init(major: major, minor: minor), role: role, nonce: nonce, nodeID: nodeID)
+            )
         case .proof:
             self = .proof(Proof(mac: try reader.readFixed(Self.macLength, "mac")))
         case .refusal:
@@ -398,8 +404,13 @@ extension WireMessage {
             }
             self = .call(
                 Call(
-                    callID: callID, recipient: WireActorID(node: node, name: name), target: target,
-                    genericSubstitutions: substitutions, arguments: arguments))
+                    callID: callID,
+                    recipient: WireActorID(node: node, name: name),
+                    target: target,
+                    genericSubstitutions: substitutions,
+                    arguments: arguments
+                )
+            )
         case .reply:
             let callID = try reader.readUInt64("call id")
             let statusOffset = reader.offset
@@ -411,7 +422,8 @@ extension WireMessage {
                 let message = try reader.readString("error message")
                 let detail = try reader.readBytes("error detail")
                 self = .reply(
-                    Reply(callID: callID, outcome: .error(.init(code: code, message: message, detail: detail))))
+                    Reply(callID: callID, outcome: .error(.init(code: code, message: message, detail: detail)))
+                )
             case let status:
                 throw WireFormatError(.invalidField, offset: statusOffset, "unknown reply status \(status)")
             }
@@ -426,15 +438,18 @@ extension WireMessage {
     /// Reads a u16 count then that many items; the count is checked against the cap and against the bytes
     /// left (every item takes at least 2 bytes) before any array is reserved.
     private static func readList<Item>(
-        _ reader: inout ByteReader, _ field: StaticString,
+        _ reader: inout ByteReader,
+        _ field: StaticString,
         _ readItem: (inout ByteReader) throws(WireFormatError) -> Item
     ) throws(WireFormatError) -> [Item] {
         let countOffset = reader.offset
         let count = Int(try reader.readUInt16(field))
         guard count <= maxCountPerList, count * 2 <= reader.remaining else {
             throw WireFormatError(
-                .invalidField, offset: countOffset,
-                "\(field) \(count) exceeds the cap \(maxCountPerList) or the \(reader.remaining) bytes left")
+                .invalidField,
+                offset: countOffset,
+                "\(field) \(count) exceeds the cap \(maxCountPerList) or the \(reader.remaining) bytes left"
+            )
         }
         var items: [Item] = []
         items.reserveCapacity(count)

@@ -23,7 +23,8 @@ struct AttributeValueTests {
             (.stringSet(["x", "y"]), #"{"SS":["x","y"]}"#),
             (.numberSet(["1", "2.5"]), #"{"NS":["1","2.5"]}"#),
             (.binarySet([Data([1]), Data()]), #"{"BS":["AQ==",""]}"#),
-        ])
+        ]
+    )
     func exactEncoding(value: AttributeValue, expected: String) throws {
         #expect(try json(value) == expected)
         #expect(try JSONDecoder().decode(AttributeValue.self, from: Data(expected.utf8)) == value)

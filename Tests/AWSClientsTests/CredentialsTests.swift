@@ -27,10 +27,16 @@ struct CredentialsTests {
     @Test("description, debugDescription and dump never show the secret or the token")
     func redaction() {
         let credentials = AWSCredentials(
-            accessKeyID: "AKIAABCDEFGH1234", secretAccessKey: "SECRET-very-secret", sessionToken: "TOKEN-very-secret")
+            accessKeyID: "AKIAABCDEFGH1234",
+            secretAccessKey: "SECRET-very-secret",
+            sessionToken: "TOKEN-very-secret"
+        )
         var dumped = ""
         dump(credentials, to: &dumped)
-        for text in [credentials.description, credentials.debugDescription, "\(credentials)", String(reflecting: credentials), dumped] {
+        for text in [
+            credentials.description, credentials.debugDescription, "\(credentials)", String(reflecting: credentials),
+            dumped,
+        ] {
             #expect(!text.contains("SECRET-very-secret"))
             #expect(!text.contains("TOKEN-very-secret"))
             #expect(!text.contains("AKIAABCDEFGH"))
@@ -46,7 +52,9 @@ struct CredentialsTests {
         #expect(found == AWSCredentials(accessKeyID: "AKID", secretAccessKey: "s", sessionToken: "t"))
         #expect(try await EnvironmentCredentialsProvider(environment: [:]).credentials(logger: logger) == nil)
         let half = await #expect(throws: AWSError.self) {
-            try await EnvironmentCredentialsProvider(environment: ["AWS_ACCESS_KEY_ID": "AKID"]).credentials(logger: logger)
+            try await EnvironmentCredentialsProvider(environment: ["AWS_ACCESS_KEY_ID": "AKID"]).credentials(
+                logger: logger
+            )
         }
         #expect(half?.code == .noCredentials)
     }
@@ -55,40 +63,45 @@ struct CredentialsTests {
     func profiles() async throws {
         let paths = try files([
             "credentials": """
-                [default]
-                aws_access_key_id = AKIDDEFAULT
-                aws_secret_access_key = default-secret
+            [default]
+            aws_access_key_id = AKIDDEFAULT
+            aws_secret_access_key = default-secret
 
-                # a comment
-                [ops]
-                aws_access_key_id=AKIDOPS
-                aws_secret_access_key = ops-secret
-                aws_session_token = ops-token
-                """,
+            # a comment
+            [ops]
+            aws_access_key_id=AKIDOPS
+            aws_secret_access_key = ops-secret
+            aws_session_token = ops-token
+            """,
             "config": """
-                [default]
-                region = us-east-1
-                [profile ops]
-                aws_access_key_id = AKIDIGNORED
-                region = eu-west-1
-                [profile cfgonly]
-                aws_access_key_id = AKIDCFG
-                aws_secret_access_key = cfg-secret
-                s3 =
-                  max_concurrent_requests = 2
-                [profile role]
-                role_arn = arn:aws:iam::123456789012:role/x
-                [profile broken]
-                aws_secret_access_key = broken-secret-value
-                """,
+            [default]
+            region = us-east-1
+            [profile ops]
+            aws_access_key_id = AKIDIGNORED
+            region = eu-west-1
+            [profile cfgonly]
+            aws_access_key_id = AKIDCFG
+            aws_secret_access_key = cfg-secret
+            s3 =
+              max_concurrent_requests = 2
+            [profile role]
+            role_arn = arn:aws:iam::123456789012:role/x
+            [profile broken]
+            aws_secret_access_key = broken-secret-value
+            """,
         ])
         func resolve(_ profile: String?) async throws -> AWSCredentials? {
-            var environment = ["AWS_SHARED_CREDENTIALS_FILE": paths["credentials"]!, "AWS_CONFIG_FILE": paths["config"]!]
+            var environment = [
+                "AWS_SHARED_CREDENTIALS_FILE": paths["credentials"]!, "AWS_CONFIG_FILE": paths["config"]!,
+            ]
             environment["AWS_PROFILE"] = profile
             return try await ProfileCredentialsProvider(environment: environment).credentials(logger: logger)
         }
         #expect(try await resolve(nil) == AWSCredentials(accessKeyID: "AKIDDEFAULT", secretAccessKey: "default-secret"))
-        #expect(try await resolve("ops") == AWSCredentials(accessKeyID: "AKIDOPS", secretAccessKey: "ops-secret", sessionToken: "ops-token"))
+        #expect(
+            try await resolve("ops")
+                == AWSCredentials(accessKeyID: "AKIDOPS", secretAccessKey: "ops-secret", sessionToken: "ops-token")
+        )
         #expect(try await resolve("cfgonly") == AWSCredentials(accessKeyID: "AKIDCFG", secretAccessKey: "cfg-secret"))
         for profile in ["missing", "role", "broken"] {
             let error = await #expect(throws: AWSError.self) { try await resolve(profile) }
@@ -106,15 +119,22 @@ struct CredentialsTests {
         let paths = try files(["credentials": "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = f\n"])
         let base = ["AWS_SHARED_CREDENTIALS_FILE": paths["credentials"]!, "AWS_CONFIG_FILE": "/nonexistent"]
         let withEnv = CredentialsProviderChain([
-            EnvironmentCredentialsProvider(environment: base.merging(["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "e"]) { a, _ in a }),
+            EnvironmentCredentialsProvider(
+                environment: base.merging(["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "e"]) { a, _ in a }
+            ),
             ProfileCredentialsProvider(environment: base),
         ])
         #expect(try await withEnv.credentials(logger: logger)?.accessKeyID == "AKIDENV")
-        let fileOnly = CredentialsProviderChain([EnvironmentCredentialsProvider(environment: base), ProfileCredentialsProvider(environment: base)])
+        let fileOnly = CredentialsProviderChain([
+            EnvironmentCredentialsProvider(environment: base), ProfileCredentialsProvider(environment: base),
+        ])
         #expect(try await fileOnly.credentials(logger: logger)?.accessKeyID == "AKIDFILE")
         // Resolved once: a later change of the file does not reach a running chain (as with the CLI).
         try "[default]\naws_access_key_id = AKIDCHANGED\naws_secret_access_key = c\n".write(
-            toFile: paths["credentials"]!, atomically: true, encoding: .utf8)
+            toFile: paths["credentials"]!,
+            atomically: true,
+            encoding: .utf8
+        )
         #expect(try await fileOnly.credentials(logger: logger)?.accessKeyID == "AKIDFILE")
         let fresh = CredentialsProviderChain([ProfileCredentialsProvider(environment: base)])
         #expect(try await fresh.credentials(logger: logger)?.accessKeyID == "AKIDCHANGED")
@@ -142,7 +162,8 @@ struct CredentialsTests {
             let provider = InstanceMetadataCredentialsProvider(
                 httpClient: http,
                 configuration: .init(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint + "/"]),
-                now: { clock.withLock { $0 } })
+                now: { clock.withLock { $0 } }
+            )
             let chain = CredentialsProviderChain.standard(environment: ["HOME": "/nonexistent"], metadata: provider)
             let first = try await chain.credentials(logger: logger)
             #expect(first?.accessKeyID == "ASIAFIRST")
@@ -153,16 +174,23 @@ struct CredentialsTests {
             clock.withLock { $0 += 6 * 60 }  // 4 minutes before expiry: refreshed
             #expect(try await chain.credentials(logger: logger)?.accessKeyID == "ASIASECOND")
 
-            let log = try await http.execute(HTTPClientRequest(url: server.endpoint + "/__requests"), timeout: .seconds(5))
-            let recorded = try ScriptedHTTPServer.decodeRecorded(Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView))
+            let log = try await http.execute(
+                HTTPClientRequest(url: server.endpoint + "/__requests"),
+                timeout: .seconds(5)
+            )
+            let recorded = try ScriptedHTTPServer.decodeRecorded(
+                Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView)
+            )
             try await http.shutdown()
-            #expect(recorded.map { "\($0.method) \($0.path)" } == [
-                "PUT /latest/api/token",
-                "GET /latest/meta-data/iam/security-credentials/",
-                "GET /latest/meta-data/iam/security-credentials/ballast-node",
-                "GET /latest/meta-data/iam/security-credentials/",
-                "GET /latest/meta-data/iam/security-credentials/ballast-node",
-            ])
+            #expect(
+                recorded.map { "\($0.method) \($0.path)" } == [
+                    "PUT /latest/api/token",
+                    "GET /latest/meta-data/iam/security-credentials/",
+                    "GET /latest/meta-data/iam/security-credentials/ballast-node",
+                    "GET /latest/meta-data/iam/security-credentials/",
+                    "GET /latest/meta-data/iam/security-credentials/ballast-node",
+                ]
+            )
             #expect(recorded[0].headers["x-aws-ec2-metadata-token-ttl-seconds"] == "21600")
             #expect(recorded.dropFirst().allSatisfy { $0.headers["x-aws-ec2-metadata-token"] == "imds-session-token" })
         }
@@ -180,15 +208,22 @@ struct CredentialsTests {
         try await ScriptedHTTPServer.with(routes: routes) { server in
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             let provider = InstanceMetadataCredentialsProvider(
-                httpClient: http, configuration: .init(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint]))
+                httpClient: http,
+                configuration: .init(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint])
+            )
             let logger = self.logger
             let ids = try await withThrowingTaskGroup(of: String?.self) { group in
                 for _ in 0..<8 { group.addTask { try await provider.credentials(logger: logger)?.accessKeyID } }
                 return try await group.reduce(into: [String?]()) { $0.append($1) }
             }
             #expect(ids == Array(repeating: "ASIAONCE", count: 8))
-            let log = try await http.execute(HTTPClientRequest(url: server.endpoint + "/__requests"), timeout: .seconds(5))
-            let recorded = try ScriptedHTTPServer.decodeRecorded(Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView))
+            let log = try await http.execute(
+                HTTPClientRequest(url: server.endpoint + "/__requests"),
+                timeout: .seconds(5)
+            )
+            let recorded = try ScriptedHTTPServer.decodeRecorded(
+                Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView)
+            )
             try await http.shutdown()
             #expect(recorded.count == 3)
         }
@@ -199,14 +234,25 @@ struct CredentialsTests {
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let port = try FreePort.next()  // nothing listens there
         let provider = InstanceMetadataCredentialsProvider(
-            httpClient: http, configuration: .init(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"]))
+            httpClient: http,
+            configuration: .init(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"])
+        )
         let found = try await provider.credentials(logger: logger)
         #expect(found == nil)
-        var configuration = AWSClient.Configuration(region: "us-east-1", endpoints: ["dynamodb": "http://127.0.0.1:\(port)"])
+        var configuration = AWSClient.Configuration(
+            region: "us-east-1",
+            endpoints: ["dynamodb": "http://127.0.0.1:\(port)"]
+        )
         configuration.sleep = { _ in }
         let client = AWSClient(
-            httpClient: http, credentialsProvider: CredentialsProviderChain.standard(environment: ["HOME": "/nonexistent"], metadata: provider),
-            configuration: configuration, logger: logger)
+            httpClient: http,
+            credentialsProvider: CredentialsProviderChain.standard(
+                environment: ["HOME": "/nonexistent"],
+                metadata: provider
+            ),
+            configuration: configuration,
+            logger: logger
+        )
         let error = await #expect(throws: AWSError.self) { try await DynamoDB(client: client).describeTable("t") }
         #expect(error?.code == .noCredentials)
         #expect(error?.message.contains("AWS_ACCESS_KEY_ID") == true)

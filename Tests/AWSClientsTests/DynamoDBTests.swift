@@ -14,8 +14,11 @@ struct DynamoDBTests {
         let name = uniqueName("t")
         let created = try await dynamo.createTable(
             .init(
-                tableName: name, keySchema: [.init("pk", .hash), .init("sk", .range)],
-                attributeDefinitions: [.init("pk", .string), .init("sk", .number)]))
+                tableName: name,
+                keySchema: [.init("pk", .hash), .init("sk", .range)],
+                attributeDefinitions: [.init("pk", .string), .init("sk", .number)]
+            )
+        )
         #expect(created.tableName == name)
         let table = try await dynamo.waitUntilActive(name, pollInterval: .milliseconds(10))
         #expect(table.tableStatus == .active)
@@ -34,27 +37,38 @@ struct DynamoDBTests {
                 "holder": .string("replica-a"), "epoch": .number("7"), "blob": .binary(Data([0, 1, 254, 255])),
                 "free": .bool(false), "nothing": .null,
                 "list": .list([.string("x"), .int(2), .map(["nested": .bool(true)])]),
-                "tags": .stringSet(["a", "b"]), "ports": .numberSet(["80", "443"]), "keys": .binarySet([Data([1]), Data([2])]),
+                "tags": .stringSet(["a", "b"]), "ports": .numberSet(["80", "443"]),
+                "keys": .binarySet([Data([1]), Data([2])]),
             ]) { a, _ in a }
             _ = try await dynamo.putItem(.init(tableName: table, item: item))
             let read = try await dynamo.getItem(.init(tableName: table, key: key, consistentRead: true))
             #expect(read.item?["holder"] == .string("replica-a"))
             #expect(read.item?["blob"] == .binary(Data([0, 1, 254, 255])))
             #expect(read.item?["list"] == item["list"])
-            #expect(Set(read.item?["ports"].flatMap { if case .numberSet(let v) = $0 { v } else { nil } } ?? []) == ["80", "443"])
+            #expect(
+                Set(read.item?["ports"].flatMap { if case .numberSet(let v) = $0 { v } else { nil } } ?? []) == [
+                    "80", "443",
+                ]
+            )
             #expect(read.item?["nothing"] == .null)
 
             let updated = try await dynamo.updateItem(
                 .init(
-                    tableName: table, key: key, updateExpression: "SET #e = #e + :one, #h = :h",
-                    conditionExpression: "#e = :seen", expressionAttributeNames: ["#e": "epoch", "#h": "holder"],
+                    tableName: table,
+                    key: key,
+                    updateExpression: "SET #e = #e + :one, #h = :h",
+                    conditionExpression: "#e = :seen",
+                    expressionAttributeNames: ["#e": "epoch", "#h": "holder"],
                     expressionAttributeValues: [":one": .int(1), ":h": .string("replica-b"), ":seen": .int(7)],
-                    returnValues: .allNew))
+                    returnValues: .allNew
+                )
+            )
             #expect(updated.attributes?["epoch"] == .number("8"))
             #expect(updated.attributes?["holder"] == .string("replica-b"))
 
             let deleted = try await dynamo.deleteItem(
-                .init(tableName: table, key: key, conditionExpression: "attribute_exists(pk)", returnValues: .allOld))
+                .init(tableName: table, key: key, conditionExpression: "attribute_exists(pk)", returnValues: .allOld)
+            )
             #expect(deleted.attributes?["holder"] == .string("replica-b"))
             let gone = try await dynamo.getItem(.init(tableName: table, key: key, consistentRead: true))
             #expect(gone.item == nil)
@@ -69,15 +83,20 @@ struct DynamoDBTests {
             let table = try await makeTable(dynamo)
             let item: DynamoDBItem = ["pk": .string("lease"), "sk": .int(0), "version": .string("v1")]
             _ = try await dynamo.putItem(
-                .init(tableName: table, item: item, conditionExpression: "attribute_not_exists(pk)"))
+                .init(tableName: table, item: item, conditionExpression: "attribute_not_exists(pk)")
+            )
             // A second acquire of an existing lease must fail, and say what is there.
             let error = await #expect(throws: AWSError.self) {
                 try await dynamo.putItem(
                     .init(
-                        tableName: table, item: item.merging(["version": .string("v2")]) { _, b in b },
+                        tableName: table,
+                        item: item.merging(["version": .string("v2")]) { _, b in b },
                         conditionExpression: "attribute_not_exists(pk) OR #v = :expected",
-                        expressionAttributeNames: ["#v": "version"], expressionAttributeValues: [":expected": .string("v0")],
-                        returnValuesOnConditionCheckFailure: .allOld))
+                        expressionAttributeNames: ["#v": "version"],
+                        expressionAttributeValues: [":expected": .string("v0")],
+                        returnValuesOnConditionCheckFailure: .allOld
+                    )
+                )
             }
             #expect(error?.code == .conditionalCheckFailed)
             #expect(error?.serviceCode == "ConditionalCheckFailedException")
@@ -87,9 +106,14 @@ struct DynamoDBTests {
 
             let noOld = await #expect(throws: AWSError.self) {
                 try await dynamo.deleteItem(
-                    .init(tableName: table, key: ["pk": .string("lease"), "sk": .int(0)],
-                          conditionExpression: "#v = :x", expressionAttributeNames: ["#v": "version"],
-                          expressionAttributeValues: [":x": .string("nope")]))
+                    .init(
+                        tableName: table,
+                        key: ["pk": .string("lease"), "sk": .int(0)],
+                        conditionExpression: "#v = :x",
+                        expressionAttributeNames: ["#v": "version"],
+                        expressionAttributeValues: [":x": .string("nope")]
+                    )
+                )
             }
             #expect(noOld?.code == .conditionalCheckFailed)
             #expect(noOld?.oldItem == nil)
@@ -103,12 +127,18 @@ struct DynamoDBTests {
             let dynamo = DynamoDB(client: client)
             let table = try await makeTable(dynamo)
             for n in 0..<7 {
-                _ = try await dynamo.putItem(.init(tableName: table, item: ["pk": .string("metrics"), "sk": .int(n), "v": .int(n * n)]))
+                _ = try await dynamo.putItem(
+                    .init(tableName: table, item: ["pk": .string("metrics"), "sk": .int(n), "v": .int(n * n)])
+                )
             }
             _ = try await dynamo.putItem(.init(tableName: table, item: ["pk": .string("other"), "sk": .int(0)]))
             let query = DynamoDB.QueryInput(
-                tableName: table, keyConditionExpression: "pk = :p AND sk >= :from",
-                expressionAttributeValues: [":p": .string("metrics"), ":from": .int(1)], consistentRead: true, limit: 2)
+                tableName: table,
+                keyConditionExpression: "pk = :p AND sk >= :from",
+                expressionAttributeValues: [":p": .string("metrics"), ":from": .int(1)],
+                consistentRead: true,
+                limit: 2
+            )
             let first = try await dynamo.query(query)
             #expect(first.items.count == 2)
             #expect(first.lastEvaluatedKey?["sk"] == .int(2))
@@ -154,22 +184,37 @@ struct DynamoDBTests {
 @Suite("DynamoDB replies from a scripted peer")
 struct DynamoDBScriptedTests {
     static func table(_ status: String) -> ScriptedHTTPServer.Reply {
-        .init(body: #"{"Table":{"TableName":"leases","TableStatus":"\#(status)","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}}"#)
+        .init(
+            body:
+                #"{"Table":{"TableName":"leases","TableStatus":"\#(status)","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}}"#
+        )
     }
 
     /// Runs waitUntilActive against scripted DescribeTable replies, recording the waits instead of sleeping.
-    func wait(replies: [ScriptedHTTPServer.Reply], maxPolls: Int) async throws -> (Result<DynamoDB.TableDescription, AWSError>, [Duration]) {
+    func wait(
+        replies: [ScriptedHTTPServer.Reply],
+        maxPolls: Int
+    ) async throws -> (Result<DynamoDB.TableDescription, AWSError>, [Duration]) {
         try await ScriptedHTTPServer.with(routes: ["POST /": replies]) { server in
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             let sleeps = Mutex<[Duration]>([])
             var configuration = AWSClient.Configuration(region: "us-east-1", endpoints: ["dynamodb": server.endpoint])
             configuration.sleep = { duration in sleeps.withLock { $0.append(duration) } }
             let client = AWSClient(
-                httpClient: http, credentialsProvider: StaticCredentialsProvider(.init(accessKeyID: "AKID", secretAccessKey: "s")),
-                configuration: configuration, logger: Logger(label: "test"))
+                httpClient: http,
+                credentialsProvider: StaticCredentialsProvider(.init(accessKeyID: "AKID", secretAccessKey: "s")),
+                configuration: configuration,
+                logger: Logger(label: "test")
+            )
             let result: Result<DynamoDB.TableDescription, AWSError>
             do {
-                result = .success(try await DynamoDB(client: client).waitUntilActive("leases", pollInterval: .seconds(2), maxPolls: maxPolls))
+                result = .success(
+                    try await DynamoDB(client: client).waitUntilActive(
+                        "leases",
+                        pollInterval: .seconds(2),
+                        maxPolls: maxPolls
+                    )
+                )
             } catch let error as AWSError {
                 result = .failure(error)
             }
@@ -180,7 +225,10 @@ struct DynamoDBScriptedTests {
 
     @Test("waitUntilActive polls through CREATING until ACTIVE, waiting the poll interval between")
     func waitsForActive() async throws {
-        let (result, sleeps) = try await wait(replies: [Self.table("CREATING"), Self.table("CREATING"), Self.table("ACTIVE")], maxPolls: 10)
+        let (result, sleeps) = try await wait(
+            replies: [Self.table("CREATING"), Self.table("CREATING"), Self.table("ACTIVE")],
+            maxPolls: 10
+        )
         #expect(try result.get().tableStatus == .active)
         #expect(sleeps == [.seconds(2), .seconds(2)])
     }
@@ -188,7 +236,10 @@ struct DynamoDBScriptedTests {
     @Test("waitUntilActive gives up after maxPolls with the status it last saw")
     func givesUp() async throws {
         let (result, sleeps) = try await wait(replies: [Self.table("CREATING")], maxPolls: 3)
-        guard case .failure(let error) = result else { Issue.record("expected a failure"); return }
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure")
+            return
+        }
         #expect(error.code == .service(code: "TableNotActive", message: "table leases is creating"))
         #expect(sleeps.count == 2)
     }

@@ -24,32 +24,40 @@ struct EC2EventTests {
 
     @Test("a rebalance recommendation and a state change decode to their cases")
     func rebalanceAndStateChange() throws {
-        let rebalance = try EC2Event.decode("""
+        let rebalance = try EC2Event.decode(
+            """
             {"version":"0","id":"r1","detail-type":"EC2 Instance Rebalance Recommendation","source":"aws.ec2",
              "account":"1","time":"2026-11-24T14:00:00Z","region":"us-east-1","resources":[],"detail":{"instance-id":"i-0abc"}}
-            """)
+            """
+        )
         #expect(rebalance.detail == .rebalanceRecommendation(instanceID: "i-0abc"))
-        let change = try EC2Event.decode("""
+        let change = try EC2Event.decode(
+            """
             {"version":"0","id":"s1","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2",
              "account":"1","time":"2026-11-24T14:00:00Z","region":"us-east-1","resources":[],
              "detail":{"instance-id":"i-0def","state":"shutting-down"}}
-            """)
+            """
+        )
         #expect(change.detail == .stateChange(instanceID: "i-0def", state: .shuttingDown))
     }
 
     @Test("an unknown detail type, even with an odd detail, is .other and not an error")
     func otherEvents() throws {
-        let event = try EC2Event.decode("""
+        let event = try EC2Event.decode(
+            """
             {"version":"0","id":"o1","detail-type":"AWS Health Event","source":"aws.health","account":"1",
              "time":"2026-11-24T14:00:00Z","region":"us-east-1","resources":[],"detail":{"instance-id":42,"x":[1,2]}}
-            """)
+            """
+        )
         #expect(event.detail == .other(detailType: "AWS Health Event"))
     }
 
     @Test("a body that is not an event, or a known event missing its instance, is invalidResponse")
     func malformed() {
-        for body in ["not json", #"{"id":"x"}"#,
-                     #"{"id":"x","detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","detail":{}}"#] {
+        for body in [
+            "not json", #"{"id":"x"}"#,
+            #"{"id":"x","detail-type":"EC2 Spot Instance Interruption Warning","source":"aws.ec2","detail":{}}"#,
+        ] {
             let error = #expect(throws: AWSError.self) { try EC2Event.decode(body) }
             #expect(error?.code == .invalidResponse)
         }

@@ -9,18 +9,24 @@ import Testing
 @Suite("EC2 against moto (signatures checked)", .moto)
 struct EC2Tests {
     /// Creates a launch template from one of moto's AMIs; returns its id, name and a subnet with its zone.
-    func bootstrap(_ ec2: EC2) async throws -> (templateID: String, templateName: String, subnet: String, zone: String) {
+    func bootstrap(_ ec2: EC2) async throws -> (templateID: String, templateName: String, subnet: String, zone: String)
+    {
         let images = try await ec2.call("DescribeImages", [("Owner.1", "amazon")])
         let image = try #require(images.items("imagesSet").first?.string("imageId"))
         let name = uniqueName("lt")
-        let template = try await ec2.call("CreateLaunchTemplate", [
-            ("LaunchTemplateName", name), ("LaunchTemplateData.ImageId", image),
-            ("LaunchTemplateData.InstanceType", "t3.micro"),
-        ])
+        let template = try await ec2.call(
+            "CreateLaunchTemplate",
+            [
+                ("LaunchTemplateName", name), ("LaunchTemplateData.ImageId", image),
+                ("LaunchTemplateData.InstanceType", "t3.micro"),
+            ]
+        )
         let templateID = try #require(template.child("launchTemplate")?.string("launchTemplateId"))
         let subnets = try await ec2.call("DescribeSubnets", [])
         let subnet = try #require(subnets.items("subnetSet").first)
-        return (templateID, name, try #require(subnet.string("subnetId")), try #require(subnet.string("availabilityZone")))
+        return (
+            templateID, name, try #require(subnet.string("subnetId")), try #require(subnet.string("availabilityZone"))
+        )
     }
 
     @Test("run from a launch template (by id and by name) with subnet, type override, spot market, token and tags")
@@ -31,9 +37,18 @@ struct EC2Tests {
             let setup = try await bootstrap(ec2)
             let cluster = uniqueName("cluster")
             let tags = [EC2.Tag("ballast.cluster", cluster), EC2.Tag("Name", "worker & friends")]
-            let spot = try await ec2.runInstances(.init(
-                launchTemplate: .id(setup.templateID, version: "$Latest"), subnetID: setup.subnet, instanceType: "m5.large",
-                market: .spot(maxPrice: "0.05"), clientToken: "\(cluster)-g1-s0", tags: tags, minCount: 2, maxCount: 2))
+            let spot = try await ec2.runInstances(
+                .init(
+                    launchTemplate: .id(setup.templateID, version: "$Latest"),
+                    subnetID: setup.subnet,
+                    instanceType: "m5.large",
+                    market: .spot(maxPrice: "0.05"),
+                    clientToken: "\(cluster)-g1-s0",
+                    tags: tags,
+                    minCount: 2,
+                    maxCount: 2
+                )
+            )
             #expect(spot.instances.count == 2)
             #expect(spot.instances.allSatisfy { $0.instanceType == "m5.large" && $0.subnetID == setup.subnet })
             #expect(spot.instances.allSatisfy { $0.isSpot })
@@ -42,13 +57,21 @@ struct EC2Tests {
             #expect(spot.instances.first?.tags["Name"] == "worker & friends")
             #expect(spot.instances.allSatisfy { $0.clientToken == "\(cluster)-g1-s0" })
 
-            let onDemand = try await ec2.runInstances(.init(
-                launchTemplate: .name(setup.templateName), subnetID: setup.subnet, tags: tags))
+            let onDemand = try await ec2.runInstances(
+                .init(
+                    launchTemplate: .name(setup.templateName),
+                    subnetID: setup.subnet,
+                    tags: tags
+                )
+            )
             let odInstance = try #require(onDemand.instances.first)
             #expect(odInstance.instanceType == "t3.micro")
             #expect(!odInstance.isSpot)
 
-            let filters = [EC2.Filter("tag:ballast.cluster", [cluster]), EC2.Filter("instance-state-name", ["pending", "running"])]
+            let filters = [
+                EC2.Filter("tag:ballast.cluster", [cluster]),
+                EC2.Filter("instance-state-name", ["pending", "running"]),
+            ]
             let described = try await ec2.describeAllInstances(.init(filters: filters))
             #expect(Set(described.map(\.instanceID)) == Set((spot.instances + onDemand.instances).map(\.instanceID)))
             #expect(described.allSatisfy { $0.state == .running || $0.state == .pending })
@@ -70,9 +93,14 @@ struct EC2Tests {
             let cluster = uniqueName("paged")
             var launched: Set<String> = []
             for slot in 0..<7 {
-                let reservation = try await ec2.runInstances(.init(
-                    launchTemplate: .id(setup.templateID), subnetID: setup.subnet, clientToken: "\(cluster)-\(slot)",
-                    tags: [.init("ballast.cluster", cluster)]))
+                let reservation = try await ec2.runInstances(
+                    .init(
+                        launchTemplate: .id(setup.templateID),
+                        subnetID: setup.subnet,
+                        clientToken: "\(cluster)-\(slot)",
+                        tags: [.init("ballast.cluster", cluster)]
+                    )
+                )
                 launched.formUnion(reservation.instances.map(\.instanceID))
             }
             let input = EC2.DescribeInstancesInput(filters: [.init("tag:ballast.cluster", [cluster])], maxResults: 5)
@@ -90,9 +118,13 @@ struct EC2Tests {
         let moto = try MotoServer.current
         try await withClient(for: moto) { client in
             let ec2 = EC2(client: client)
-            let prices = try await ec2.describeAllSpotPrices(.init(
-                instanceTypes: ["m5.large"], productDescriptions: ["Linux/UNIX (Amazon VPC)"],
-                filters: [.init("availability-zone", ["us-east-1a"])]))
+            let prices = try await ec2.describeAllSpotPrices(
+                .init(
+                    instanceTypes: ["m5.large"],
+                    productDescriptions: ["Linux/UNIX (Amazon VPC)"],
+                    filters: [.init("availability-zone", ["us-east-1a"])]
+                )
+            )
             #expect(!prices.isEmpty)
             #expect(prices.allSatisfy { $0.instanceType == "m5.large" && $0.availabilityZone == "us-east-1a" })
             #expect(prices.allSatisfy { Double($0.price) != nil && $0.timestamp != nil })
@@ -117,7 +149,9 @@ struct EC2Tests {
     func wrongSecret() async throws {
         let moto = try MotoServer.current
         try await withClient(for: moto, secret: "not-the-secret") { client in
-            let error = await #expect(throws: AWSError.self) { try await EC2(client: client).describeInstances(.init()) }
+            let error = await #expect(throws: AWSError.self) {
+                try await EC2(client: client).describeInstances(.init())
+            }
             #expect(error?.code == .authenticationFailed)
             #expect(error?.serviceCode == "AuthFailure")
         }
@@ -149,18 +183,34 @@ struct EC2ScriptedTests {
         try await ScriptedHTTPServer.with(routes: ["POST /": replies]) { server in
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             let client = AWSClient(
-                httpClient: http, credentialsProvider: StaticCredentialsProvider(.init(accessKeyID: "AKID", secretAccessKey: "s")),
-                configuration: .init(region: "eu-west-1", endpoints: ["ec2": server.endpoint]), logger: Logger(label: "test"))
-            let prices = try await EC2(client: client).describeAllSpotPrices(.init(
-                instanceTypes: ["c5.large"], productDescriptions: ["Linux/UNIX"], availabilityZone: "eu-west-1a",
-                startTime: Date(timeIntervalSince1970: 1_795_000_000), maxResults: 1))
+                httpClient: http,
+                credentialsProvider: StaticCredentialsProvider(.init(accessKeyID: "AKID", secretAccessKey: "s")),
+                configuration: .init(region: "eu-west-1", endpoints: ["ec2": server.endpoint]),
+                logger: Logger(label: "test")
+            )
+            let prices = try await EC2(client: client).describeAllSpotPrices(
+                .init(
+                    instanceTypes: ["c5.large"],
+                    productDescriptions: ["Linux/UNIX"],
+                    availabilityZone: "eu-west-1a",
+                    startTime: Date(timeIntervalSince1970: 1_795_000_000),
+                    maxResults: 1
+                )
+            )
             #expect(prices.map(\.price) == ["0.031200", "0.032000"])
             #expect(prices.first?.timestamp == EC2.parseDate("2026-11-24T10:00:00Z"))
-            let log = try await http.execute(HTTPClientRequest(url: server.endpoint + "/__requests"), timeout: .seconds(5))
-            let recorded = try ScriptedHTTPServer.decodeRecorded(Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView))
+            let log = try await http.execute(
+                HTTPClientRequest(url: server.endpoint + "/__requests"),
+                timeout: .seconds(5)
+            )
+            let recorded = try ScriptedHTTPServer.decodeRecorded(
+                Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView)
+            )
             try await http.shutdown()
             #expect(recorded.count == 2)
-            #expect(recorded[0].body.contains("Action=DescribeSpotPriceHistory&Version=2016-11-15&InstanceType.1=c5.large"))
+            #expect(
+                recorded[0].body.contains("Action=DescribeSpotPriceHistory&Version=2016-11-15&InstanceType.1=c5.large")
+            )
             #expect(recorded[0].body.contains("ProductDescription.1=Linux%2FUNIX&AvailabilityZone=eu-west-1a"))
             #expect(recorded[0].body.contains("StartTime=2026-11-18T"))
             #expect(!recorded[0].body.contains("NextToken"))

@@ -41,8 +41,16 @@ struct LoggingTests {
         let secret = "SECRET-\(UUID().uuidString)"
         let token = "TOKEN-\(UUID().uuidString)"
         let replies: [ScriptedHTTPServer.Reply] = [
-            .init(status: 500, headers: ["x-amzn-RequestId": "req-500"], body: #"{"__type":"InternalServerError","message":"MESSAGE-MARKER"}"#),
-            .init(status: 200, headers: ["x-amzn-RequestId": "req-200"], body: #"{"Item":{"payload":{"S":"BODY-MARKER"}}}"#),
+            .init(
+                status: 500,
+                headers: ["x-amzn-RequestId": "req-500"],
+                body: #"{"__type":"InternalServerError","message":"MESSAGE-MARKER"}"#
+            ),
+            .init(
+                status: 200,
+                headers: ["x-amzn-RequestId": "req-200"],
+                body: #"{"Item":{"payload":{"S":"BODY-MARKER"}}}"#
+            ),
         ]
         try await ScriptedHTTPServer.with(routes: ["POST /": replies]) { server in
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -56,14 +64,18 @@ struct LoggingTests {
                         "AWS_ACCESS_KEY_ID": "AKIALOGTEST", "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token,
                     ])
                 ]),
-                configuration: configuration, logger: Logger(label: "unused")
-            ).logging(to: {
-                var logger = logs.logger()
-                logger[metadataKey: "ballast.cluster"] = "c1"
-                return logger
-            }())
+                configuration: configuration,
+                logger: Logger(label: "unused")
+            ).logging(
+                to: {
+                    var logger = logs.logger()
+                    logger[metadataKey: "ballast.cluster"] = "c1"
+                    return logger
+                }()
+            )
             let output = try await DynamoDB(client: client).getItem(
-                .init(tableName: "t", key: ["pk": .string("REQUEST-MARKER")], consistentRead: true))
+                .init(tableName: "t", key: ["pk": .string("REQUEST-MARKER")], consistentRead: true)
+            )
             try await http.shutdown()
             #expect(output.item?["payload"] == .string("BODY-MARKER"))
             let lines = logs.lines.withLock { $0 }

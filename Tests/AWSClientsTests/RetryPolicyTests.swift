@@ -30,9 +30,17 @@ struct RetryPolicyTests {
         #expect(policy.decide(after: error(.throttled), attempt: 1, jitter: 1) == .retry(after: .seconds(1)))
         #expect(policy.decide(after: error(.transport), attempt: 2, jitter: 1) == .retry(after: .seconds(2)))
         #expect(
-            policy.decide(after: error(.service(code: "InternalServerError", message: ""), status: 500), attempt: 1, jitter: 1)
-                == .retry(after: .seconds(1)))
-        #expect(policy.decide(after: error(.service(code: "X", message: ""), status: 503), attempt: 1, jitter: 0) == .retry(after: .zero))
+            policy.decide(
+                after: error(.service(code: "InternalServerError", message: ""), status: 500),
+                attempt: 1,
+                jitter: 1
+            )
+                == .retry(after: .seconds(1))
+        )
+        #expect(
+            policy.decide(after: error(.service(code: "X", message: ""), status: 503), attempt: 1, jitter: 0)
+                == .retry(after: .zero)
+        )
         #expect(policy.decide(after: error(.throttled), attempt: 3, jitter: 1) == .giveUp)
     }
 
@@ -60,13 +68,25 @@ struct RetryPolicyTests {
     // MARK: Against a scripted peer
 
     static let throttled = ScriptedHTTPServer.Reply(
-        status: 400, headers: ["x-amzn-RequestId": "req-throttle"],
-        body: #"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#)
-    static let unavailable = ScriptedHTTPServer.Reply(status: 503, body: #"{"__type":"ServiceUnavailable","message":"try later"}"#)
-    static let found = ScriptedHTTPServer.Reply(status: 200, headers: ["x-amzn-RequestId": "req-ok"], body: #"{"Item":{"pk":{"S":"a"}}}"#)
+        status: 400,
+        headers: ["x-amzn-RequestId": "req-throttle"],
+        body:
+            #"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#
+    )
+    static let unavailable = ScriptedHTTPServer.Reply(
+        status: 503,
+        body: #"{"__type":"ServiceUnavailable","message":"try later"}"#
+    )
+    static let found = ScriptedHTTPServer.Reply(
+        status: 200,
+        headers: ["x-amzn-RequestId": "req-ok"],
+        body: #"{"Item":{"pk":{"S":"a"}}}"#
+    )
 
     /// Runs a DynamoDB GetItem against a scripted peer, recording the waits instead of sleeping.
-    func getItem(replies: [ScriptedHTTPServer.Reply]) async throws -> (Result<DynamoDB.GetItemOutput, AWSError>, [Duration], Int) {
+    func getItem(
+        replies: [ScriptedHTTPServer.Reply]
+    ) async throws -> (Result<DynamoDB.GetItemOutput, AWSError>, [Duration], Int) {
         try await ScriptedHTTPServer.with(routes: ["POST /": replies]) { server in
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             let sleeps = Mutex<[Duration]>([])
@@ -74,16 +94,26 @@ struct RetryPolicyTests {
             configuration.sleep = { duration in sleeps.withLock { $0.append(duration) } }
             configuration.jitter = { 0.5 }
             let client = AWSClient(
-                httpClient: http, credentialsProvider: StaticCredentialsProvider(.init(accessKeyID: "AKID", secretAccessKey: "secret")),
-                configuration: configuration, logger: Logger(label: "test"))
+                httpClient: http,
+                credentialsProvider: StaticCredentialsProvider(.init(accessKeyID: "AKID", secretAccessKey: "secret")),
+                configuration: configuration,
+                logger: Logger(label: "test")
+            )
             let result: Result<DynamoDB.GetItemOutput, AWSError>
             do {
-                result = .success(try await DynamoDB(client: client).getItem(.init(tableName: "t", key: ["pk": .string("a")])))
+                result = .success(
+                    try await DynamoDB(client: client).getItem(.init(tableName: "t", key: ["pk": .string("a")]))
+                )
             } catch let error as AWSError {
                 result = .failure(error)
             }
-            let log = try await http.execute(HTTPClientRequest(url: server.endpoint + "/__requests"), timeout: .seconds(5))
-            let recorded = try ScriptedHTTPServer.decodeRecorded(Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView))
+            let log = try await http.execute(
+                HTTPClientRequest(url: server.endpoint + "/__requests"),
+                timeout: .seconds(5)
+            )
+            let recorded = try ScriptedHTTPServer.decodeRecorded(
+                Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView)
+            )
             try await http.shutdown()
             return (result, sleeps.withLock { $0 }, recorded.count)
         }
@@ -100,7 +130,10 @@ struct RetryPolicyTests {
     @Test("a call that stays throttled fails after three attempts with the service's code, message and request id")
     func exhausts() async throws {
         let (result, sleeps, requests) = try await getItem(replies: [Self.throttled])
-        guard case .failure(let error) = result else { Issue.record("expected a failure"); return }
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure")
+            return
+        }
         #expect(error.code == .throttled)
         #expect(error.serviceCode == "ThrottlingException")
         #expect(error.message == "Rate of requests exceeds the allowed throughput.")
@@ -115,9 +148,14 @@ struct RetryPolicyTests {
     @Test("a validation error is not retried")
     func validationIsFinal() async throws {
         let invalid = ScriptedHTTPServer.Reply(
-            status: 400, body: #"{"__type":"com.amazon.coral.validate#ValidationException","message":"bad key"}"#)
+            status: 400,
+            body: #"{"__type":"com.amazon.coral.validate#ValidationException","message":"bad key"}"#
+        )
         let (result, sleeps, requests) = try await getItem(replies: [invalid, Self.found])
-        guard case .failure(let error) = result else { Issue.record("expected a failure"); return }
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure")
+            return
+        }
         #expect(error.code == .service(code: "ValidationException", message: "bad key"))
         #expect(sleeps.isEmpty)
         #expect(requests == 1)

@@ -17,7 +17,8 @@ struct SQSTests {
             for n in 0..<3 { try await sqs.sendMessage(queueURL: url, body: "message \(n)") }
 
             let received = try await sqs.receiveMessages(
-                .init(queueURL: url, maxNumberOfMessages: 2, waitTime: .seconds(1), visibilityTimeout: .seconds(30)))
+                .init(queueURL: url, maxNumberOfMessages: 2, waitTime: .seconds(1), visibilityTimeout: .seconds(30))
+            )
             #expect(received.count == 2)
             #expect(received.allSatisfy { $0.body.hasPrefix("message ") && !$0.receiptHandle.isEmpty })
             #expect(received.first?.attributes["ApproximateReceiveCount"] == "1")
@@ -39,7 +40,9 @@ struct SQSTests {
     func missingQueue() async throws {
         let moto = try MotoServer.current
         try await withClient(for: moto) { client in
-            let error = await #expect(throws: AWSError.self) { try await SQS(client: client).queueURL(name: "no-such-queue") }
+            let error = await #expect(throws: AWSError.self) {
+                try await SQS(client: client).queueURL(name: "no-such-queue")
+            }
             #expect(error?.code == .resourceNotFound)
             #expect(error?.httpStatus == 400)
         }

@@ -7,15 +7,22 @@ import Testing
 @Suite("SigV4 signer")
 struct SigV4SignerTests {
     let credentials = AWSCredentials(
-        accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        accessKeyID: "AKIDEXAMPLE",
+        secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    )
 
     @Test("signs the AWS test-suite get-vanilla request to the published signature")
     func publishedVector() throws {
         // From the AWS SigV4 test suite ("get-vanilla"): service "service", region us-east-1, 20150830T123600Z.
         let signer = SigV4Signer(service: "service", region: "us-east-1")
         let signed = try signer.sign(
-            method: "GET", url: "https://example.amazonaws.com/", headers: [], body: [UInt8](),
-            credentials: credentials, date: Date(timeIntervalSince1970: 1_440_938_160))
+            method: "GET",
+            url: "https://example.amazonaws.com/",
+            headers: [],
+            body: [UInt8](),
+            credentials: credentials,
+            date: Date(timeIntervalSince1970: 1_440_938_160)
+        )
         #expect(
             signed.authorization
                 == "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
@@ -47,8 +54,13 @@ struct SigV4SignerTests {
         let signer = SigV4Signer(service: "dynamodb", region: "eu-west-1")
         let temporary = AWSCredentials(accessKeyID: "ASIAEXAMPLE", secretAccessKey: "s", sessionToken: "token/+=")
         let signed = try signer.sign(
-            method: "POST", url: "https://dynamodb.eu-west-1.amazonaws.com/", headers: [], body: Array("{}".utf8),
-            credentials: temporary, date: Date(timeIntervalSince1970: 0))
+            method: "POST",
+            url: "https://dynamodb.eu-west-1.amazonaws.com/",
+            headers: [],
+            body: Array("{}".utf8),
+            credentials: temporary,
+            date: Date(timeIntervalSince1970: 0)
+        )
         #expect(signed.headers.contains { $0.name == "X-Amz-Security-Token" && $0.value == "token/+=" })
         #expect(signed.authorization.contains("SignedHeaders=host;x-amz-date;x-amz-security-token,"))
     }
@@ -57,7 +69,14 @@ struct SigV4SignerTests {
     func badURL() {
         let signer = SigV4Signer(service: "sqs", region: "us-east-1")
         #expect(throws: AWSError.self) {
-            try signer.sign(method: "GET", url: "ftp://x/", headers: [], body: [UInt8](), credentials: credentials, date: Date())
+            try signer.sign(
+                method: "GET",
+                url: "ftp://x/",
+                headers: [],
+                body: [UInt8](),
+                credentials: credentials,
+                date: Date()
+            )
         }
     }
 
@@ -116,15 +135,23 @@ struct SigV4SignerTests {
         var mismatches = 0
         for (request, botocore) in zip(requests, expected) {
             let ours = try SigV4Signer(service: request.service, region: request.region).sign(
-                method: request.method, url: request.url, headers: request.headers.map { (name: $0[0], value: $0[1]) },
+                method: request.method,
+                url: request.url,
+                headers: request.headers.map { (name: $0[0], value: $0[1]) },
                 body: Array(Data(base64Encoded: request.body)!),
-                credentials: AWSCredentials(accessKeyID: request.accessKey, secretAccessKey: request.secret, sessionToken: request.token),
+                credentials: AWSCredentials(
+                    accessKeyID: request.accessKey,
+                    secretAccessKey: request.secret,
+                    sessionToken: request.token
+                ),
                 date: Date(timeIntervalSince1970: TimeInterval(request.epoch))
             ).authorization
             if ours != botocore {
                 mismatches += 1
                 if mismatches <= 3 {
-                    Issue.record("\(request.method) \(request.url) \(request.headers)\nours:     \(ours)\nbotocore: \(botocore)")
+                    Issue.record(
+                        "\(request.method) \(request.url) \(request.headers)\nours:     \(ours)\nbotocore: \(botocore)"
+                    )
                 }
             }
         }
@@ -137,7 +164,8 @@ struct SigV4SignerTests {
         let service = pick(["dynamodb", "ec2", "sqs", "iam"])
         let region = pick(["us-east-1", "eu-west-1", "ap-southeast-2", "us-gov-west-1"])
         let host = pick([
-            "\(service).\(region).amazonaws.com", "127.0.0.1:4566", "LocalHost:8080", "vpce-1a2b.\(service).amazonaws.com:443",
+            "\(service).\(region).amazonaws.com", "127.0.0.1:4566", "LocalHost:8080",
+            "vpce-1a2b.\(service).amazonaws.com:443",
             "example.com:80",
         ])
         let scheme = host.hasSuffix(":443") ? "https" : (host.hasSuffix(":80") ? "http" : pick(["http", "https"]))
@@ -185,10 +213,17 @@ struct SigV4SignerTests {
         let secretAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+")
         let secret = String((0..<40).map { _ in pick(secretAlphabet) })
         return GeneratedRequest(
-            method: pick(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]), url: url, headers: headers,
-            body: Data(body).base64EncodedString(), accessKey: pick(["AKIDEXAMPLE", "ASIAXXXXXXXXXXXX"]), secret: secret,
+            method: pick(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]),
+            url: url,
+            headers: headers,
+            body: Data(body).base64EncodedString(),
+            accessKey: pick(["AKIDEXAMPLE", "ASIAXXXXXXXXXXXX"]),
+            secret: secret,
             token: chance(40) ? "FwoGZXIvYXdzE" + String((0..<20).map { _ in pick(secretAlphabet) }) : nil,
-            service: service, region: region, epoch: 1_400_000_000 + Int(random.next() % 400_000_000))
+            service: service,
+            region: region,
+            epoch: 1_400_000_000 + Int(random.next() % 400_000_000)
+        )
     }
 }
 

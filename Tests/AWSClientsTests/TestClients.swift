@@ -8,7 +8,9 @@ import Logging
 /// Builds an `AWSClient` signed with the moto fixture's key and pointed at its endpoint for every service,
 /// runs `body`, and shuts the HTTP client down afterwards.
 func withClient<T: Sendable>(
-    for moto: MotoServer, secret: String? = nil, configure: (inout AWSClient.Configuration) -> Void = { _ in },
+    for moto: MotoServer,
+    secret: String? = nil,
+    configure: (inout AWSClient.Configuration) -> Void = { _ in },
     _ body: (AWSClient) async throws -> T
 ) async throws -> T {
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -20,8 +22,11 @@ func withClient<T: Sendable>(
     let client = AWSClient(
         httpClient: http,
         credentialsProvider: StaticCredentialsProvider(
-            AWSCredentials(accessKeyID: moto.accessKeyID, secretAccessKey: secret ?? moto.secretAccessKey)),
-        configuration: configuration, logger: Logger(label: "test.aws"))
+            AWSCredentials(accessKeyID: moto.accessKeyID, secretAccessKey: secret ?? moto.secretAccessKey)
+        ),
+        configuration: configuration,
+        logger: Logger(label: "test.aws")
+    )
     do {
         let result = try await body(client)
         try await http.shutdown()

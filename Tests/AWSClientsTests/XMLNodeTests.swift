@@ -35,7 +35,8 @@ struct XMLNodeTests {
 
     @Test(
         "malformed documents are rejected with invalidResponse",
-        arguments: ["", "<a>", "<a></b>", "<a>&bogus;</a>", "<a x=1/>", "<a/><b/>", "<!DOCTYPE a><a/>", "text"])
+        arguments: ["", "<a>", "<a></b>", "<a>&bogus;</a>", "<a x=1/>", "<a/><b/>", "<!DOCTYPE a><a/>", "text"]
+    )
     func rejectsMalformed(text: String) {
         let error = #expect(throws: AWSError.self) { try XMLNode.parse(text) }
         #expect(error?.code == .invalidResponse)
@@ -43,16 +44,24 @@ struct XMLNodeTests {
 
     @Test("Query-protocol error replies decode to code, message and request id")
     func errorReplies() {
-        let ec2 = ErrorReplyDecoder.decodeXML(Data("""
-            <?xml version="1.0" encoding="UTF-8"?>
-            <Response><Errors><Error><Code>InsufficientInstanceCapacity</Code><Message>no capacity</Message></Error></Errors><RequestID>req-9</RequestID></Response>
-            """.utf8))
+        let ec2 = ErrorReplyDecoder.decodeXML(
+            Data(
+                """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <Response><Errors><Error><Code>InsufficientInstanceCapacity</Code><Message>no capacity</Message></Error></Errors><RequestID>req-9</RequestID></Response>
+                """.utf8
+            )
+        )
         #expect(ec2.code == "InsufficientInstanceCapacity")
         #expect(ec2.message == "no capacity")
         #expect(ec2.requestID == "req-9")
-        let iam = ErrorReplyDecoder.decodeXML(Data("""
-            <ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>gone</Message></Error><RequestId>r2</RequestId></ErrorResponse>
-            """.utf8))
+        let iam = ErrorReplyDecoder.decodeXML(
+            Data(
+                """
+                <ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>gone</Message></Error><RequestId>r2</RequestId></ErrorResponse>
+                """.utf8
+            )
+        )
         #expect(iam.code == "NoSuchEntity")
         #expect(iam.requestID == "r2")
     }
@@ -60,14 +69,19 @@ struct XMLNodeTests {
     @Test("JSON error replies decode __type after the '#', and SQS's query-error header wins")
     func jsonErrors() {
         let dynamo = ErrorReplyDecoder.decodeJSON(
-            Data(#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"failed","Item":{"v":{"S":"1"}}}"#.utf8),
-            queryErrorHeader: nil)
+            Data(
+                #"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"failed","Item":{"v":{"S":"1"}}}"#
+                    .utf8
+            ),
+            queryErrorHeader: nil
+        )
         #expect(dynamo.code == "ConditionalCheckFailedException")
         #expect(dynamo.message == "failed")
         #expect(dynamo.item == ["v": .string("1")])
         let sqs = ErrorReplyDecoder.decodeJSON(
             Data(#"{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"nope"}"#.utf8),
-            queryErrorHeader: "AWS.SimpleQueueService.NonExistentQueue;Sender")
+            queryErrorHeader: "AWS.SimpleQueueService.NonExistentQueue;Sender"
+        )
         #expect(sqs.code == "AWS.SimpleQueueService.NonExistentQueue")
     }
 }

@@ -16,7 +16,10 @@ struct CommonConfigurationTests {
         #expect(address.description == text)
     }
 
-    @Test("malformed peer addresses are refused", arguments: ["", "host", ":7400", "host:0", "host:65536", "[::1]7400", "h:x"])
+    @Test(
+        "malformed peer addresses are refused",
+        arguments: ["", "host", ":7400", "host:0", "host:65536", "[::1]7400", "h:x"]
+    )
     func refuses(text: String) {
         #expect(PeerAddress(parsing: text) == nil)
     }
@@ -28,8 +31,13 @@ struct CommonConfigurationTests {
             func validate() throws(ConfigValidationError) {}
         }
         #expect(try ConfigLoader.decode(Doc.self, yaml: "level: DEBUG", file: "f").level == .debug)
-        let error = #expect(throws: ConfigError.self) { try ConfigLoader.decode(Doc.self, yaml: "level: loud", file: "f") }
-        #expect(error?.description == #"f: level: expected one of trace, debug, info, notice, warning, error, critical (found "loud")"#)
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigLoader.decode(Doc.self, yaml: "level: loud", file: "f")
+        }
+        #expect(
+            error?.description
+                == #"f: level: expected one of trace, debug, info, notice, warning, error, critical (found "loud")"#
+        )
     }
 
     @Test("listen addresses validate their port range")
@@ -37,6 +45,8 @@ struct CommonConfigurationTests {
         #expect(throws: ConfigValidationError(key: "metrics.port", expected: "a TCP port from 1 to 65535")) {
             try ListenAddress(host: "127.0.0.1", port: 0).validate(key: "metrics")
         }
-        #expect(throws: Never.self) { try ListenAddress(host: "127.0.0.1", port: 0).validate(key: "metrics", allowZero: true) }
+        #expect(throws: Never.self) {
+            try ListenAddress(host: "127.0.0.1", port: 0).validate(key: "metrics", allowZero: true)
+        }
     }
 }

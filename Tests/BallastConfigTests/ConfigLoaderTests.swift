@@ -1,5 +1,5 @@
-import Foundation
 import BallastConfig
+import Foundation
 import Testing
 
 private struct Listener: Codable, Equatable, Sendable {
@@ -73,7 +73,14 @@ struct ConfigLoaderTests {
 
     @Test("a missing required key names the key")
     func missingKey() {
-        #expect(throws: ConfigError(code: .missingKey, file: "c.yaml", key: "node-id", expected: "a value for this required key")) {
+        #expect(
+            throws: ConfigError(
+                code: .missingKey,
+                file: "c.yaml",
+                key: "node-id",
+                expected: "a value for this required key"
+            )
+        ) {
             try ConfigLoader.decode(SampleConfig.self, yaml: "listen: {port: 1}\n", file: "c.yaml")
         }
     }
@@ -117,7 +124,9 @@ struct ConfigLoaderTests {
                 file: "/etc/ballast/c.yaml"
             )
         }
-        #expect(error?.description == "/etc/ballast/c.yaml: renew-deadline: expected a duration shorter than lease-duration")
+        #expect(
+            error?.description == "/etc/ballast/c.yaml: renew-deadline: expected a duration shorter than lease-duration"
+        )
     }
 
     @Test("malformed YAML and unreadable files are reported, not crashed on")

@@ -10,7 +10,9 @@ import Testing
 /// A DynamoDB lease store on the suite's moto server, in a table of its own, with the client settings the
 /// lease needs (no client retries, a short request timeout).
 func withDynamoDBStore<T: Sendable>(
-    endpoint: String? = nil, createTable: Bool = true, _ body: (DynamoDBLeaseStore, MotoServer) async throws -> T
+    endpoint: String? = nil,
+    createTable: Bool = true,
+    _ body: (DynamoDBLeaseStore, MotoServer) async throws -> T
 ) async throws -> T {
     let moto = try MotoServer.current
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -20,8 +22,11 @@ func withDynamoDBStore<T: Sendable>(
     let client = AWSClient(
         httpClient: http,
         credentialsProvider: StaticCredentialsProvider(
-            AWSCredentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)),
-        configuration: configuration, logger: Logger(label: "test.dynamodb"))
+            AWSCredentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)
+        ),
+        configuration: configuration,
+        logger: Logger(label: "test.dynamodb")
+    )
     let table = "lease-\(UUID().uuidString.prefix(8).lowercased())"
     let result: Result<T, any Error>
     do {
@@ -39,7 +44,13 @@ private let alice = LeaseHolder(id: "alice", address: "127.0.0.1:1")
 private let bob = LeaseHolder(id: "bob", address: "127.0.0.1:2")
 
 private func lease(_ holder: LeaseHolder?, epoch: UInt64) -> LeaseRecord {
-    LeaseRecord(fleet: "f", holder: holder, version: .random(), leaseDuration: .milliseconds(2500), epoch: FencingEpoch(epoch))
+    LeaseRecord(
+        fleet: "f",
+        holder: holder,
+        version: .random(),
+        leaseDuration: .milliseconds(2500),
+        epoch: FencingEpoch(epoch)
+    )
 }
 
 @Suite("DynamoDBLeaseStore on moto", .moto, .serialized)
@@ -68,7 +79,10 @@ struct DynamoDBLeaseStoreTests {
             let wins = try await withThrowingTaskGroup(of: LeaseWriteOutcome.self) { group in
                 for index in 0..<5 {
                     group.addTask {
-                        try await store.write(lease(LeaseHolder(id: "h\(index)", address: ""), epoch: 4), replacing: initial.version)
+                        try await store.write(
+                            lease(LeaseHolder(id: "h\(index)", address: ""), epoch: 4),
+                            replacing: initial.version
+                        )
                     }
                 }
                 return try await group.reduce(into: 0) { $0 += $1 == .written ? 1 : 0 }
@@ -84,12 +98,21 @@ struct DynamoDBLeaseStoreTests {
             #expect(try await store.write(aliceLease, replacing: nil) == .written)
             let item = FencedStateItem(fleet: "f", key: "plan", value: "{\"generation\":1}")
             #expect(try await store.writeState(item, fencedBy: FencingEpoch(4), holder: "alice") == .written)
-            #expect(try await store.readState(fleet: "f", key: "plan") == FencedStateItem(fleet: "f", key: "plan", value: "{\"generation\":1}", epoch: FencingEpoch(4)))
-            #expect(try await store.writeState(item, fencedBy: FencingEpoch(4), holder: "bob") == .refused(currentEpoch: FencingEpoch(4)))
+            #expect(
+                try await store.readState(fleet: "f", key: "plan")
+                    == FencedStateItem(fleet: "f", key: "plan", value: "{\"generation\":1}", epoch: FencingEpoch(4))
+            )
+            #expect(
+                try await store.writeState(item, fencedBy: FencingEpoch(4), holder: "bob")
+                    == .refused(currentEpoch: FencingEpoch(4))
+            )
             #expect(try await store.write(lease(bob, epoch: 5), replacing: aliceLease.version) == .written)
             var late = item
             late.value = "{\"generation\":0}"
-            #expect(try await store.writeState(late, fencedBy: FencingEpoch(4), holder: "alice") == .refused(currentEpoch: FencingEpoch(5)))
+            #expect(
+                try await store.writeState(late, fencedBy: FencingEpoch(4), holder: "alice")
+                    == .refused(currentEpoch: FencingEpoch(5))
+            )
             #expect(try await store.readState(fleet: "f", key: "plan")?.value == "{\"generation\":1}")
         }
     }
@@ -102,7 +125,8 @@ struct DynamoDBLeaseStoreTests {
             #expect(error?.code == .misconfigured)
         }
         let closedPort = try FreePort.next()
-        try await withDynamoDBStore(endpoint: "http://127.0.0.1:\(closedPort)", createTable: false) { (store: DynamoDBLeaseStore, _: MotoServer) async throws in
+        try await withDynamoDBStore(endpoint: "http://127.0.0.1:\(closedPort)", createTable: false) {
+            (store: DynamoDBLeaseStore, _: MotoServer) async throws in
             let error = await #expect(throws: LeaseStoreError.self) {
                 try await store.write(lease(alice, epoch: 1), replacing: nil)
             }

@@ -82,8 +82,11 @@ struct FaultProxy: Sendable {
         let control = directory.appendingPathComponent("faults-\(port).json")
         try Data("{}".utf8).write(to: control)
         let process = try await ChildProcess.start(
-            "python3", ["-c", script, String(upstreamPort), control.path, String(port)], timeout: .seconds(20),
-            isReady: { FreePort.isAccepting(port) })
+            "python3",
+            ["-c", script, String(upstreamPort), control.path, String(port)],
+            timeout: .seconds(20),
+            isReady: { FreePort.isAccepting(port) }
+        )
         return FaultProxy(endpoint: "http://127.0.0.1:\(port)", controlFile: control, process: process)
     }
 

@@ -12,8 +12,12 @@ private func at(_ milliseconds: Int) -> VirtualInstant { VirtualInstant(offset: 
 
 private func record(_ holder: LeaseHolder?, version: String, epoch: UInt64) -> LeaseRecord {
     LeaseRecord(
-        fleet: "prod", holder: holder, version: RecordVersion(rawValue: version), leaseDuration: .seconds(10),
-        epoch: FencingEpoch(epoch))
+        fleet: "prod",
+        holder: holder,
+        version: RecordVersion(rawValue: version),
+        leaseDuration: .seconds(10),
+        epoch: FencingEpoch(epoch)
+    )
 }
 
 /// A campaign that has just become leader at epoch `epoch`, its acquire sent at t=0 and confirmed at t=10 ms.
@@ -22,7 +26,8 @@ private func leader(epoch: UInt64 = 5) throws -> (Campaign, LeaseRecord) {
     let read = try #require(campaign.start(now: at(0)).onlyRead() as Campaign.OperationID?)
     let acquire = try #require(
         campaign.readCompleted(read, .success(record(nil, version: "free", epoch: epoch - 1)), now: at(0)).onlyWrite()
-            as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+            as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+    )
     let actions = campaign.writeCompleted(acquire.0, .success(.written), now: at(10))
     #expect(actions.first == .becomeLeader(FencingEpoch(epoch), validUntil: at(7000)))
     return (campaign, acquire.1)
@@ -53,7 +58,8 @@ struct LeaseCampaignTests {
                 .becomeLeader(FencingEpoch(1), validUntil: at(7005)),
                 .scheduleTimer(.deadline, at: at(7005)),
                 .scheduleTimer(.renew, at: at(2005)),
-            ])
+            ]
+        )
         #expect(campaign.leadership?.epoch == FencingEpoch(1))
     }
 
@@ -63,7 +69,8 @@ struct LeaseCampaignTests {
         let read = try #require(campaign.start(now: at(0)).onlyRead() as Campaign.OperationID?)
         let write = try #require(
             campaign.readCompleted(read, .success(record(nil, version: "v9", epoch: 9)), now: at(1)).onlyWrite()
-                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         #expect(write.1.epoch == FencingEpoch(10))
         #expect(write.2 == RecordVersion(rawValue: "v9"))
     }
@@ -83,7 +90,8 @@ struct LeaseCampaignTests {
         read = try #require(campaign.timerFired(.poll, now: at(10_100)).onlyRead() as Campaign.OperationID?)
         let write = try #require(
             campaign.readCompleted(read, .success(held), now: at(10_100)).onlyWrite()
-                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         #expect(write.1.epoch == FencingEpoch(4))
         #expect(write.2 == RecordVersion(rawValue: "a"))
     }
@@ -96,7 +104,8 @@ struct LeaseCampaignTests {
         read = try #require(campaign.timerFired(.poll, now: at(9_000)).onlyRead() as Campaign.OperationID?)
         #expect(
             campaign.readCompleted(read, .success(record(other, version: "b", epoch: 3)), now: at(9_000))
-                == [.scheduleTimer(.poll, at: at(9_250))])
+                == [.scheduleTimer(.poll, at: at(9_250))]
+        )
         read = try #require(campaign.timerFired(.poll, now: at(12_000)).onlyRead() as Campaign.OperationID?)
         let actions = campaign.readCompleted(read, .success(record(other, version: "b", epoch: 3)), now: at(12_000))
         #expect(actions == [.scheduleTimer(.poll, at: at(12_250))])
@@ -108,7 +117,8 @@ struct LeaseCampaignTests {
         let read = try #require(campaign.start(now: at(0)).onlyRead() as Campaign.OperationID?)
         let write = try #require(
             campaign.readCompleted(read, .success(nil), now: at(0)).onlyWrite()
-                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         let actions = campaign.writeCompleted(write.0, .success(.versionMismatch), now: at(3))
         #expect(actions.onlyRead() as Campaign.OperationID? != nil)
         #expect(campaign.leadership == nil)
@@ -120,9 +130,11 @@ struct LeaseCampaignTests {
         let read = try #require(campaign.start(now: at(0)).onlyRead() as Campaign.OperationID?)
         let write = try #require(
             campaign.readCompleted(read, .success(nil), now: at(0)).onlyWrite()
-                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         let reread = try #require(
-            campaign.writeCompleted(write.0, .failure(ambiguous), now: at(500)).onlyRead() as Campaign.OperationID?)
+            campaign.writeCompleted(write.0, .failure(ambiguous), now: at(500)).onlyRead() as Campaign.OperationID?
+        )
         #expect(campaign.leadership == nil)
         let actions = campaign.readCompleted(reread, .success(write.1), now: at(600))
         #expect(actions.first == .becomeLeader(FencingEpoch(1), validUntil: at(7000)))
@@ -142,14 +154,17 @@ struct LeaseCampaignTests {
                 .extendLeadership(FencingEpoch(5), validUntil: at(9000)),
                 .scheduleTimer(.deadline, at: at(9000)),
                 .scheduleTimer(.renew, at: at(4000)),
-            ])
+            ]
+        )
     }
 
     @Test("a hanging renewal does not delay the step-down: it happens at the deadline, and a late reply is ignored")
     func hangingRenewalStepsDownAtDeadline() throws {
         var (campaign, _) = try leader()
         let write = try #require(
-            campaign.timerFired(.renew, now: at(2000)).onlyWrite() as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+            campaign.timerFired(.renew, now: at(2000)).onlyWrite()
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         // The deadline timer from the acquire (start 0 + 7 s) fires while the renewal is outstanding.
         #expect(campaign.timerFired(.deadline, now: at(6999)) == [])
         let stepDown = campaign.timerFired(.deadline, now: at(7000))
@@ -164,7 +179,9 @@ struct LeaseCampaignTests {
     func ambiguousRenewalLanded() throws {
         var (campaign, _) = try leader()
         let write = try #require(
-            campaign.timerFired(.renew, now: at(2000)).onlyWrite() as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+            campaign.timerFired(.renew, now: at(2000)).onlyWrite()
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         // No answer within the operation timeout (1 s): the machine times it out and re-reads.
         let timeout = campaign.timerFired(.operationTimeout, now: at(3000))
         let read = try #require(timeout.onlyRead() as Campaign.OperationID?)
@@ -177,11 +194,14 @@ struct LeaseCampaignTests {
         var (campaign, acquired) = try leader()
         var now = 2000
         var write = try #require(
-            campaign.timerFired(.renew, now: at(now)).onlyWrite() as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+            campaign.timerFired(.renew, now: at(now)).onlyWrite()
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         while true {
             let read = try #require(
                 campaign.writeCompleted(write.0, .failure(unavailable503), now: at(now + 5)).onlyRead()
-                    as Campaign.OperationID?)
+                    as Campaign.OperationID?
+            )
             // The record still shows the last confirmed version: not renewed, validity unchanged, retry soon.
             let retry = campaign.readCompleted(read, .success(acquired), now: at(now + 10))
             #expect(retry == [.scheduleTimer(.renew, at: at(now + 260))])
@@ -190,7 +210,8 @@ struct LeaseCampaignTests {
             if now >= 7000 { break }
             write = try #require(
                 campaign.timerFired(.renew, now: at(now)).onlyWrite()
-                    as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+                    as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+            )
         }
         #expect(campaign.timerFired(.deadline, now: at(7000)).first == .stepDown(FencingEpoch(5), .renewDeadlinePassed))
         #expect(campaign.leadership == nil)
@@ -200,9 +221,13 @@ struct LeaseCampaignTests {
     func lostLease() throws {
         var (campaign, _) = try leader()
         let write = try #require(
-            campaign.timerFired(.renew, now: at(2000)).onlyWrite() as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+            campaign.timerFired(.renew, now: at(2000)).onlyWrite()
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         let read = try #require(
-            campaign.writeCompleted(write.0, .success(.versionMismatch), now: at(2010)).onlyRead() as Campaign.OperationID?)
+            campaign.writeCompleted(write.0, .success(.versionMismatch), now: at(2010)).onlyRead()
+                as Campaign.OperationID?
+        )
         let usurper = record(other, version: "theirs", epoch: 6)
         let actions = campaign.readCompleted(read, .success(usurper), now: at(2020))
         #expect(actions.first == .stepDown(FencingEpoch(5), .leaseLost(newHolder: other)))
@@ -216,7 +241,8 @@ struct LeaseCampaignTests {
         let read = try #require(actions.onlyRead() as Campaign.OperationID?)
         let release = try #require(
             campaign.readCompleted(read, .success(acquired), now: at(1001)).onlyWrite()
-                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         #expect(release.1.holder == nil)
         #expect(release.1.epoch == FencingEpoch(5))
         #expect(release.2 == acquired.version)
@@ -228,7 +254,9 @@ struct LeaseCampaignTests {
     func shutdownAfterLoss() throws {
         var (campaign, _) = try leader()
         let read = try #require(campaign.shutdown(now: at(1000)).onlyRead() as Campaign.OperationID?)
-        #expect(campaign.readCompleted(read, .success(record(other, version: "x", epoch: 6)), now: at(1001)) == [.finished])
+        #expect(
+            campaign.readCompleted(read, .success(record(other, version: "x", epoch: 6)), now: at(1001)) == [.finished]
+        )
     }
 
     @Test("a former holder that stepped down takes its own unchanged record back at once, with a new epoch")
@@ -239,7 +267,8 @@ struct LeaseCampaignTests {
         let read = try #require(campaign.timerFired(.poll, now: at(7250)).onlyRead() as Campaign.OperationID?)
         let write = try #require(
             campaign.readCompleted(read, .success(acquired), now: at(7260)).onlyWrite()
-                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         #expect(write.1.epoch == FencingEpoch(6))
         #expect(write.2 == acquired.version)
     }
@@ -252,7 +281,8 @@ struct LeaseCampaignTests {
         let read = try #require(campaign.timerFired(.poll, now: at(7250)).onlyRead() as Campaign.OperationID?)
         let write = try #require(
             campaign.readCompleted(read, .success(nil), now: at(7260)).onlyWrite()
-                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?)
+                as (Campaign.OperationID, LeaseRecord, RecordVersion?)?
+        )
         #expect(write.1.epoch == FencingEpoch(9))
         #expect(write.2 == nil)
     }

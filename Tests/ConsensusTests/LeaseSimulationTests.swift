@@ -55,7 +55,11 @@ private struct Simulation {
             participants.append(
                 Participant(
                     machine: LeaseCampaign(fleet: "sim", holder: Self.holder(index, 0), timing: timing),
-                    rate: rate, offset: .milliseconds(Int(random.next() % 100_000)), incarnation: 0))
+                    rate: rate,
+                    offset: .milliseconds(Int(random.next() % 100_000)),
+                    incarnation: 0
+                )
+            )
         }
     }
 
@@ -74,8 +78,14 @@ private struct Simulation {
     mutating func schedule(_ participant: Int, at: Duration, _ delivery: Delivery, incarnation: Int? = nil) {
         sequence += 1
         queue.append(
-            Pending(at: at, sequence: sequence, participant: participant,
-                    incarnation: incarnation ?? participants[participant].incarnation, delivery: delivery))
+            Pending(
+                at: at,
+                sequence: sequence,
+                participant: participant,
+                incarnation: incarnation ?? participants[participant].incarnation,
+                delivery: delivery
+            )
+        )
     }
 
     mutating func latency() -> Duration {
@@ -173,13 +183,20 @@ private struct Simulation {
                 }
             case .pause(let length):
                 participants[index].pausedUntil = now + length
-                schedule(index, at: now + .seconds(Int(random.next() % 60) + 20), .pause(.seconds(Int(random.next() % 15) + 1)))
+                schedule(
+                    index,
+                    at: now + .seconds(Int(random.next() % 60) + 20),
+                    .pause(.seconds(Int(random.next() % 15) + 1))
+                )
             case .crash:
                 participants[index].leadership = nil
                 participants[index].incarnation += 1
                 let incarnation = participants[index].incarnation
                 participants[index].machine = LeaseCampaign(
-                    fleet: "sim", holder: Self.holder(index, incarnation), timing: timing)
+                    fleet: "sim",
+                    holder: Self.holder(index, incarnation),
+                    timing: timing
+                )
                 participants[index].pausedUntil = .zero
                 perform(index, participants[index].machine.start(now: here))
                 schedule(index, at: now + .seconds(Int(random.next() % 90) + 10), .crash)
@@ -207,17 +224,24 @@ struct SplitMix {
 struct LeaseSimulationTests {
     @Test(
         "three participants with drifting clocks, lost and 503 replies, pauses and crashes never act at once",
-        arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
+        arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64]
+    )
     func neverTwoLeaders(seed: UInt64) {
         let timing = LeaseTiming(
-            leaseDuration: .seconds(10), renewInterval: .seconds(2), renewDeadline: .seconds(7),
-            pollInterval: .milliseconds(250), operationTimeout: .seconds(1))
+            leaseDuration: .seconds(10),
+            renewInterval: .seconds(2),
+            renewDeadline: .seconds(7),
+            pollInterval: .milliseconds(250),
+            operationTimeout: .seconds(1)
+        )
         var simulation = Simulation(seed: seed, participants: 3, timing: timing)
         simulation.run(for: .seconds(900))
         let intervals = simulation.acting.sorted { $0.from < $1.from }
         for (i, a) in intervals.enumerated() {
             for b in intervals[(i + 1)...] where b.from < a.to && b.participant != a.participant {
-                Issue.record("participant \(a.participant) (epoch \(a.epoch)) acted \(a.from)–\(a.to) while \(b.participant) (epoch \(b.epoch)) acted from \(b.from)")
+                Issue.record(
+                    "participant \(a.participant) (epoch \(a.epoch)) acted \(a.from)–\(a.to) while \(b.participant) (epoch \(b.epoch)) acted from \(b.from)"
+                )
             }
         }
         // The run must have exercised takeovers, or the check above proves nothing.

@@ -19,7 +19,8 @@ struct LeaseTimingTests {
             (LeaseTiming(operationTimeout: .seconds(7)), "operationTimeout"),
             (LeaseTiming(pollInterval: .zero), "pollInterval"),
             (LeaseTiming(maxClockDriftRate: 0.6), "maxClockDriftRate"),
-        ])
+        ]
+    )
     func invalidTimings(timing: LeaseTiming, key: String) {
         let error = #expect(throws: LeaseConfigurationError.self) { try timing.validate() }
         #expect(error?.key == key)

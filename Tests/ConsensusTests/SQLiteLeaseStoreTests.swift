@@ -7,7 +7,13 @@ private let alice = LeaseHolder(id: "alice", address: "127.0.0.1:1")
 private let bob = LeaseHolder(id: "bob", address: "127.0.0.1:2")
 
 private func lease(_ holder: LeaseHolder?, epoch: UInt64, fleet: String = "f") -> LeaseRecord {
-    LeaseRecord(fleet: fleet, holder: holder, version: .random(), leaseDuration: .milliseconds(2500), epoch: FencingEpoch(epoch))
+    LeaseRecord(
+        fleet: fleet,
+        holder: holder,
+        version: .random(),
+        leaseDuration: .milliseconds(2500),
+        epoch: FencingEpoch(epoch)
+    )
 }
 
 @Suite("SQLiteLeaseStore")
@@ -26,7 +32,13 @@ struct SQLiteLeaseStoreTests {
 
         let stale = RecordVersion.random()
         #expect(try await store.write(lease(bob, epoch: 2), replacing: stale) == .versionMismatch)
-        let free = LeaseRecord(fleet: "f", holder: nil, version: .random(), leaseDuration: .seconds(10), epoch: FencingEpoch(1))
+        let free = LeaseRecord(
+            fleet: "f",
+            holder: nil,
+            version: .random(),
+            leaseDuration: .seconds(10),
+            epoch: FencingEpoch(1)
+        )
         #expect(try await store.write(free, replacing: first.version) == .written)
         #expect(try await store.read(fleet: "f") == free)
         // Fleets are independent.
@@ -46,7 +58,9 @@ struct SQLiteLeaseStoreTests {
             for (index, store) in stores.enumerated() {
                 group.addTask {
                     try await store.write(
-                        lease(LeaseHolder(id: "h\(index)", address: ""), epoch: 8), replacing: initial.version)
+                        lease(LeaseHolder(id: "h\(index)", address: ""), epoch: 8),
+                        replacing: initial.version
+                    )
                 }
             }
             return try await group.reduce(into: 0) { $0 += $1 == .written ? 1 : 0 }
@@ -66,13 +80,22 @@ struct SQLiteLeaseStoreTests {
         #expect(try await store.writeState(item, fencedBy: FencingEpoch(4), holder: "alice") == .written)
         #expect(try await store.readState(fleet: "f", key: "plan")?.epoch == FencingEpoch(4))
         // Wrong holder or older epoch: refused.
-        #expect(try await store.writeState(item, fencedBy: FencingEpoch(4), holder: "bob") == .refused(currentEpoch: FencingEpoch(4)))
-        #expect(try await store.writeState(item, fencedBy: FencingEpoch(3), holder: "alice") == .refused(currentEpoch: FencingEpoch(4)))
+        #expect(
+            try await store.writeState(item, fencedBy: FencingEpoch(4), holder: "bob")
+                == .refused(currentEpoch: FencingEpoch(4))
+        )
+        #expect(
+            try await store.writeState(item, fencedBy: FencingEpoch(3), holder: "alice")
+                == .refused(currentEpoch: FencingEpoch(4))
+        )
 
         #expect(try await store.write(lease(bob, epoch: 5), replacing: aliceLease.version) == .written)
         var late = item
         late.value = "{\"generation\":0}"
-        #expect(try await store.writeState(late, fencedBy: FencingEpoch(4), holder: "alice") == .refused(currentEpoch: FencingEpoch(5)))
+        #expect(
+            try await store.writeState(late, fencedBy: FencingEpoch(4), holder: "alice")
+                == .refused(currentEpoch: FencingEpoch(5))
+        )
         #expect(try await store.readState(fleet: "f", key: "plan")?.value == "{\"generation\":1}")
     }
 

@@ -80,7 +80,12 @@ struct CoordinatorActorTests {
     func reportPlanStatus() async throws {
         let (coordinatorSystem, agentSystem) = try Self.systems()
         let coordinator = try Self.coordinator(on: coordinatorSystem)
-        let reporting = ReportingService(system: agentSystem, observer: FixedCluster(), interval: .seconds(5), logger: Logger(label: "test"))
+        let reporting = ReportingService(
+            system: agentSystem,
+            observer: FixedCluster(),
+            interval: .seconds(5),
+            logger: Logger(label: "test")
+        )
         await reporting.reportOnce()
         #expect(await reporting.delivered == 1)
 

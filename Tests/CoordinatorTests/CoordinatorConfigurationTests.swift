@@ -11,7 +11,10 @@ struct CoordinatorConfigurationTests {
 
     @Test("the shipped example loads, with its overrides and defaults")
     func example() throws {
-        let config = try ConfigLoader.load(CoordinatorConfiguration.self, from: Self.examples.appendingPathComponent("coordinator.yaml").path)
+        let config = try ConfigLoader.load(
+            CoordinatorConfiguration.self,
+            from: Self.examples.appendingPathComponent("coordinator.yaml").path
+        )
         #expect(config.nodeID == "coord-1")
         #expect(config.clusters.map(\.id) == ["eu-web", "us-api"])
         #expect(config.clusters[0].policy.maxNodes == 60)
@@ -25,11 +28,20 @@ struct CoordinatorConfigurationTests {
         "bad values are refused naming the key",
         arguments: [
             ("node-id: c\nclusters: []\n", "clusters"),
-            ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}, {id: a, region: r, secret: {env: Y}}]\n", "clusters.1.id"),
+            (
+                "node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}, {id: a, region: r, secret: {env: Y}}]\n",
+                "clusters.1.id"
+            ),
             ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}, max-nodes: 0}]\n", "clusters.0.max-nodes"),
-            ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}, target-spot-share: 1.5}]\n", "clusters.0.target-spot-share"),
+            (
+                "node-id: c\nclusters: [{id: a, region: r, secret: {env: X}, target-spot-share: 1.5}]\n",
+                "clusters.0.target-spot-share"
+            ),
             ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}]\nplan-interval: 1m\n", "cluster-lost-after"),
-            ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}]\nbudget: {monthly-usd: 0}\n", "budget.monthly-usd"),
+            (
+                "node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}]\nbudget: {monthly-usd: 0}\n",
+                "budget.monthly-usd"
+            ),
             ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}, min-node: 2}]\n", "clusters.0.min-node"),
         ]
     )

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Cost
 
 @Suite("Budget water-filling")

@@ -1,5 +1,6 @@
 import PropertyBased
 import Testing
+
 @testable import Cost
 
 /// Invariants of the planner over generated fleets: floors, caps, budget, spot share, zone balance, safe drains.
@@ -23,8 +24,14 @@ struct FleetPlannerPropertyTests {
     }
 
     static let shapeGen = zip(
-        Gen.int(in: 0...12), Gen.int(in: 0...24), Gen.int(in: 0...4), Gen.int(in: 0...12), Gen.int(in: 0...3),
-        Gen.int(in: 0...10), Gen.int(in: 1...3), Gen.int(in: 0...4)
+        Gen.int(in: 0...12),
+        Gen.int(in: 0...24),
+        Gen.int(in: 0...4),
+        Gen.int(in: 0...12),
+        Gen.int(in: 0...3),
+        Gen.int(in: 0...10),
+        Gen.int(in: 1...3),
+        Gen.int(in: 0...4)
     ).map { n, p, mn, mx, b, s, z, l in
         ClusterShape(nodes: n, pendingCPU: p, minNodes: mn, extraMax: mx, base: b, spotTenths: s, zones: z, loadMix: l)
     }
@@ -51,8 +58,19 @@ struct FleetPlannerPropertyTests {
                 let market: Market = i >= n - spotCount ? .spot : .onDemand
                 let load = loads[(i + s.loadMix) % loads.count]
                 let type = types[(i + c) % types.count]
-                nodes.append(F.node("n\(i)", type: type, market: market, zone: zones[i % zones.count], load: load, pods: 3, blocking: i % 7 == 6))
-                fleetCost += F.catalog.onDemandUSDPerHour(region: "us-east-1", instanceType: type)! * (market == .spot ? 0.3 : 1)
+                nodes.append(
+                    F.node(
+                        "n\(i)",
+                        type: type,
+                        market: market,
+                        zone: zones[i % zones.count],
+                        load: load,
+                        pods: 3,
+                        blocking: i % 7 == 6
+                    )
+                )
+                fleetCost +=
+                    F.catalog.onDemandUSDPerHour(region: "us-east-1", instanceType: type)! * (market == .spot ? 0.3 : 1)
             }
             let pending = s.pendingCPU > 0 ? F.pending(cpu: Double(s.pendingCPU) / 2, gib: Double(s.pendingCPU)) : .none
             reports.append(F.report(id, zones: zones, nodes: nodes, pending: pending))
@@ -66,7 +84,10 @@ struct FleetPlannerPropertyTests {
                 $0.weight = Double(1 + c)
             }
         }
-        let allowance = budgetLevel >= 10 ? BudgetAllowance.unlimited : BudgetAllowance(fleetUSDPerHour: fleetCost * Double(budgetLevel) / 9 + 0.05 * Double(budgetLevel))
+        let allowance =
+            budgetLevel >= 10
+            ? BudgetAllowance.unlimited
+            : BudgetAllowance(fleetUSDPerHour: fleetCost * Double(budgetLevel) / 9 + 0.05 * Double(budgetLevel))
         return (F.input(reports, policies: policies, allowance: allowance), policies)
     }
 
@@ -100,7 +121,10 @@ struct FleetPlannerPropertyTests {
                 for p in plan.clusters {
                     let policy = input.policies[p.cluster]!
                     let kept = p.keptNodeCount
-                    #expect(p.launchCount <= max(0, policy.minNodes - kept), "\(p.cluster) launched \(p.launchCount) over budget")
+                    #expect(
+                        p.launchCount <= max(0, policy.minNodes - kept),
+                        "\(p.cluster) launched \(p.launchCount) over budget"
+                    )
                 }
             } else {
                 #expect(!plan.budget.overAllowance)
@@ -184,9 +208,18 @@ struct FleetPlannerPropertyTests {
                         let spec = F.catalog.specs[l.group.instanceType]!
                         next.nodes.append(
                             NodeReport(
-                                name: "new-\(k)-\(c)", instanceID: "i-new-\(k)-\(c)", instanceType: l.group.instanceType, market: l.group.market,
-                                availabilityZone: l.group.availabilityZone, state: .ready, launchedAt: later, allocatable: spec.estimatedAllocatable,
-                                requested: .zero, podCount: 0))
+                                name: "new-\(k)-\(c)",
+                                instanceID: "i-new-\(k)-\(c)",
+                                instanceType: l.group.instanceType,
+                                market: l.group.market,
+                                availabilityZone: l.group.availabilityZone,
+                                state: .ready,
+                                launchedAt: later,
+                                allocatable: spec.estimatedAllocatable,
+                                requested: .zero,
+                                podCount: 0
+                            )
+                        )
                     }
                 }
                 reports.append(next)

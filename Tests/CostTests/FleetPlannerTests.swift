@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Cost
 
 /// One test per planner rule, on fleets small enough that the right answer is obvious.
@@ -52,7 +53,9 @@ struct FleetPlannerTests {
     @Test("the forecast for the lead time raises demand above current requests")
     func forecastRaisesDemand() throws {
         let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1))
-        let p = try #require(plan(F.input([r], policies: ["a": onDemandOnly()], forecasts: ["a": .vcpu(6, gib: 2)])).plan(for: "a"))
+        let p = try #require(
+            plan(F.input([r], policies: ["a": onDemandOnly()], forecasts: ["a": .vcpu(6, gib: 2)])).plan(for: "a")
+        )
         // 6 / 0.75 = 8 vCPU: 5 × c5.large (1.8 each).
         #expect(p.launchCount == 5)
         #expect(p.reasons.contains { $0.contains("forecast") })
@@ -60,7 +63,9 @@ struct FleetPlannerTests {
 
     @Test("floors are met with the on-demand base first, caps are never passed")
     func floorsAndCaps() throws {
-        let floor = try #require(plan(F.input([F.report("a", nodes: [])], policies: ["a": F.policy { $0.minNodes = 3 }])).plan(for: "a"))
+        let floor = try #require(
+            plan(F.input([F.report("a", nodes: [])], policies: ["a": F.policy { $0.minNodes = 3 }])).plan(for: "a")
+        )
         #expect(floor.launchCount == 3)
         #expect(floor.desiredCount(market: .onDemand) == 2)
         #expect(floor.desiredCount(market: .spot) == 1)
@@ -103,30 +108,69 @@ struct FleetPlannerTests {
         let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.minNodes = 1 }]
         let first = plan(F.input([F.report("a", nodes: nodes)], policies: policies), state: &state)
         #expect(first.drains.isEmpty)
-        let early = plan(F.input([F.report("a", nodes: nodes, at: F.t0 + .seconds(300))], policies: policies, now: F.t0 + .seconds(300)), state: &state)
+        let early = plan(
+            F.input(
+                [F.report("a", nodes: nodes, at: F.t0 + .seconds(300))],
+                policies: policies,
+                now: F.t0 + .seconds(300)
+            ),
+            state: &state
+        )
         #expect(early.drains.isEmpty)
-        let later = plan(F.input([F.report("a", nodes: nodes, at: F.t0 + .seconds(601))], policies: policies, now: F.t0 + .seconds(601)), state: &state)
-        #expect(later.drains.map(\.nodeName) == ["a2"])  // only the empty one: removing a busy one too would go under the target
+        let later = plan(
+            F.input(
+                [F.report("a", nodes: nodes, at: F.t0 + .seconds(601))],
+                policies: policies,
+                now: F.t0 + .seconds(601)
+            ),
+            state: &state
+        )
+        // Only the empty one: removing a busy one too would go under the target.
+        #expect(later.drains.map(\.nodeName) == ["a2"])
     }
 
     @Test("no removal within scaleDownDelayAfterAdd of a scale-up")
     func delayAfterAdd() throws {
         var state = PlannerState()
-        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.minNodes = 1; $0.scaleDownUnneeded = .zero }]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "a": onDemandOnly {
+                $0.minNodes = 1
+                $0.scaleDownUnneeded = .zero
+            }
+        ]
         let busy = [F.node("a1", zone: "us-east-1a", load: 0.6)]
-        let up = plan(F.input([F.report("a", nodes: busy, pending: F.pending(cpu: 1, gib: 1))], policies: policies), state: &state)
+        let up = plan(
+            F.input([F.report("a", nodes: busy, pending: F.pending(cpu: 1, gib: 1))], policies: policies),
+            state: &state
+        )
         #expect(up.plan(for: "a")!.launchCount > 0)
         let nodes = busy + [F.node("b1", zone: "us-east-1b", load: 0), F.node("c1", zone: "us-east-1c", load: 0)]
-        let soon = plan(F.input([F.report("a", nodes: nodes, at: F.t0 + .seconds(60))], policies: policies, now: F.t0 + .seconds(60)), state: &state)
+        let soon = plan(
+            F.input(
+                [F.report("a", nodes: nodes, at: F.t0 + .seconds(60))],
+                policies: policies,
+                now: F.t0 + .seconds(60)
+            ),
+            state: &state
+        )
         #expect(soon.drains.isEmpty)
         #expect(soon.plan(for: "a")!.reasons.contains { $0.contains("grew") })
-        let after = plan(F.input([F.report("a", nodes: nodes, at: F.t0 + .seconds(660))], policies: policies, now: F.t0 + .seconds(660)), state: &state)
+        let after = plan(
+            F.input(
+                [F.report("a", nodes: nodes, at: F.t0 + .seconds(660))],
+                policies: policies,
+                now: F.t0 + .seconds(660)
+            ),
+            state: &state
+        )
         #expect(!after.drains.isEmpty)
     }
 
     @Test("nodes with drain-blocking pods are never drained")
     func blockingPods() throws {
-        let nodes = [F.node("a1", load: 0.1, blocking: true), F.node("b1", zone: "us-east-1b", load: 0, blocking: true)]
+        let nodes = [
+            F.node("a1", load: 0.1, blocking: true), F.node("b1", zone: "us-east-1b", load: 0, blocking: true),
+        ]
         var state = PlannerState()
         let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.scaleDownUnneeded = .zero }]
         let p = plan(F.input([F.report("a", nodes: nodes)], policies: policies), state: &state)
@@ -136,7 +180,12 @@ struct FleetPlannerTests {
     @Test("over max, only nodes whose pods fit on the nodes that stay are removed")
     func overMaxKeepsUnfittable() throws {
         let nodes = (0..<4).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0.6) }
-        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.maxNodes = 2; $0.disruptionBudget = 1 }]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "a": onDemandOnly {
+                $0.maxNodes = 2
+                $0.disruptionBudget = 1
+            }
+        ]
         let p = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
         // Each node has 0.72 vCPU free; one node's 1.08 vCPU fits on the other three, a second would not.
         #expect(p.drains.count == 1)
@@ -145,7 +194,12 @@ struct FleetPlannerTests {
     @Test("the disruption budget limits how many nodes drain at once")
     func disruptionBudget() throws {
         let nodes = (0..<20).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0) }
-        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.minNodes = 1; $0.scaleDownUnneeded = .zero }]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "a": onDemandOnly {
+                $0.minNodes = 1
+                $0.scaleDownUnneeded = .zero
+            }
+        ]
         let p = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
         #expect(p.drains.count == 2)  // 10 % of 20
     }
@@ -153,7 +207,12 @@ struct FleetPlannerTests {
     @Test("a consolidation that evicts pods must save at least 10 % of the cluster's cost")
     func noChurn() throws {
         let nodes = (0..<11).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0.1, pods: 3) }
-        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.minNodes = 1; $0.scaleDownUnneeded = .zero }]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "a": onDemandOnly {
+                $0.minNodes = 1
+                $0.scaleDownUnneeded = .zero
+            }
+        ]
         let p = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
         #expect(p.drains.isEmpty)  // one node of 11 saves 9 %
         #expect(p.plan(for: "a")!.reasons.contains { $0.contains("consolidation") })
@@ -165,15 +224,26 @@ struct FleetPlannerTests {
     @Test("the eviction cap stops drains that would evict too many pods in an hour")
     func evictionCap() throws {
         let nodes = (0..<10).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0.1, pods: 30) }
-        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.minNodes = 1; $0.scaleDownUnneeded = .zero; $0.maxEvictionsPerHour = 20 }]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "a": onDemandOnly {
+                $0.minNodes = 1
+                $0.scaleDownUnneeded = .zero
+                $0.maxEvictionsPerHour = 20
+            }
+        ]
         let p = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
         #expect(p.drains.isEmpty)
     }
 
     @Test("budget squeeze: floors first, then the higher priority class")
     func budgetByPriority() throws {
-        let reports = [F.report("hi", nodes: [], pending: F.pending(cpu: 3, gib: 1)), F.report("lo", nodes: [], pending: F.pending(cpu: 3, gib: 1))]
-        let policies: [ClusterID: ClusterPolicy] = ["hi": onDemandOnly { $0.priorityClass = .high }, "lo": onDemandOnly()]
+        let reports = [
+            F.report("hi", nodes: [], pending: F.pending(cpu: 3, gib: 1)),
+            F.report("lo", nodes: [], pending: F.pending(cpu: 3, gib: 1)),
+        ]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "hi": onDemandOnly { $0.priorityClass = .high }, "lo": onDemandOnly(),
+        ]
         let p = plan(F.input(reports, policies: policies, allowance: BudgetAllowance(fleetUSDPerHour: 0.34)))
         #expect(p.plan(for: "hi")!.launchCount == 3)  // 3 × 0.085
         #expect(p.plan(for: "lo")!.launchCount == 1)  // what is left: 0.085
@@ -184,18 +254,39 @@ struct FleetPlannerTests {
 
     @Test("budget squeeze within a class shares by weight")
     func budgetByWeight() throws {
-        let reports = [F.report("x", nodes: [], pending: F.pending(cpu: 3, gib: 1)), F.report("y", nodes: [], pending: F.pending(cpu: 3, gib: 1))]
-        let equal = plan(F.input(reports, policies: ["x": onDemandOnly(), "y": onDemandOnly()], allowance: BudgetAllowance(fleetUSDPerHour: 0.34)))
+        let reports = [
+            F.report("x", nodes: [], pending: F.pending(cpu: 3, gib: 1)),
+            F.report("y", nodes: [], pending: F.pending(cpu: 3, gib: 1)),
+        ]
+        let equal = plan(
+            F.input(
+                reports,
+                policies: ["x": onDemandOnly(), "y": onDemandOnly()],
+                allowance: BudgetAllowance(fleetUSDPerHour: 0.34)
+            )
+        )
         #expect(equal.plan(for: "x")!.launchCount == 2)
         #expect(equal.plan(for: "y")!.launchCount == 2)
-        let heavy = plan(F.input(reports, policies: ["x": onDemandOnly { $0.weight = 3 }, "y": onDemandOnly()], allowance: BudgetAllowance(fleetUSDPerHour: 0.34)))
+        let heavy = plan(
+            F.input(
+                reports,
+                policies: ["x": onDemandOnly { $0.weight = 3 }, "y": onDemandOnly()],
+                allowance: BudgetAllowance(fleetUSDPerHour: 0.34)
+            )
+        )
         #expect(heavy.plan(for: "x")!.launchCount == 3)
         #expect(heavy.plan(for: "y")!.launchCount == 1)
     }
 
     @Test("floors are kept over budget, and the plan says so")
     func floorsOverBudget() throws {
-        let p = plan(F.input([F.report("a", nodes: [])], policies: ["a": onDemandOnly { $0.minNodes = 2 }], allowance: BudgetAllowance(fleetUSDPerHour: 0)))
+        let p = plan(
+            F.input(
+                [F.report("a", nodes: [])],
+                policies: ["a": onDemandOnly { $0.minNodes = 2 }],
+                allowance: BudgetAllowance(fleetUSDPerHour: 0)
+            )
+        )
         #expect(p.plan(for: "a")!.launchCount == 2)
         #expect(p.budget.overAllowance)
         #expect(p.reasons.contains { $0.contains("over the allowance") })
@@ -209,34 +300,81 @@ struct FleetPlannerTests {
             F.report("us", nodes: [], pending: F.pending(cpu: 3, gib: 1)),
             F.report("eu", region: "eu-west-1", zones: ["eu-west-1a"], nodes: [], pending: F.pending(cpu: 3, gib: 1)),
         ]
-        let p = plan(F.input(reports, policies: ["us": onDemandOnly(), "eu": onDemandOnly()], allowance: BudgetAllowance(fleetUSDPerHour: 10, regionalUSDPerHour: ["eu-west-1": 0.1]), spot: spot))
+        let p = plan(
+            F.input(
+                reports,
+                policies: ["us": onDemandOnly(), "eu": onDemandOnly()],
+                allowance: BudgetAllowance(fleetUSDPerHour: 10, regionalUSDPerHour: ["eu-west-1": 0.1]),
+                spot: spot
+            )
+        )
         #expect(p.plan(for: "us")!.launchCount == 3)
         #expect(p.plan(for: "eu")!.launchCount == 1)  // c5.large is 0.096 in eu-west-1
     }
 
     @Test("a pool whose launch failed is avoided for the back-off, which grows on repeats")
     func poolBackoff() throws {
-        let policies: [ClusterID: ClusterPolicy] = ["a": F.policy { $0.minNodes = 0; $0.onDemandBase = 0; $0.targetSpotShare = 1 }]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "a": F.policy {
+                $0.minNodes = 0
+                $0.onDemandBase = 0
+                $0.targetSpotShare = 1
+            }
+        ]
         func launch(at t: Timestamp, failures: [LaunchFailure], state: inout PlannerState) -> NodeGroup? {
             let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1), at: t, failures: failures)
-            return plan(F.input([r], policies: policies, spot: F.spotPrices(at: t), now: t), state: &state).launches.first?.group
+            return plan(F.input([r], policies: policies, spot: F.spotPrices(at: t), now: t), state: &state).launches
+                .first?.group
         }
         var state = PlannerState()
-        #expect(launch(at: F.t0, failures: [], state: &state) == NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a"))
-        let fail = LaunchFailure(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a", failedAt: F.t0, reason: "InsufficientInstanceCapacity")
-        #expect(launch(at: F.t0 + .seconds(10), failures: [fail], state: &state) != NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a"))
-        #expect(launch(at: F.t0 + .seconds(181), failures: [fail], state: &state) == NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a"))
+        #expect(
+            launch(at: F.t0, failures: [], state: &state)
+                == NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a")
+        )
+        let fail = LaunchFailure(
+            instanceType: "c5.large",
+            market: .spot,
+            availabilityZone: "us-east-1a",
+            failedAt: F.t0,
+            reason: "InsufficientInstanceCapacity"
+        )
+        #expect(
+            launch(at: F.t0 + .seconds(10), failures: [fail], state: &state)
+                != NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a")
+        )
+        #expect(
+            launch(at: F.t0 + .seconds(181), failures: [fail], state: &state)
+                == NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a")
+        )
         var again = fail
         again.failedAt = F.t0 + .seconds(200)
         _ = launch(at: F.t0 + .seconds(201), failures: [again], state: &state)
-        #expect(state.backedOffUntil(SpotPool(region: "us-east-1", availabilityZone: "us-east-1a", instanceType: "c5.large"), market: .spot, settings: planner.settings) == again.failedAt + .seconds(360))
+        #expect(
+            state.backedOffUntil(
+                SpotPool(region: "us-east-1", availabilityZone: "us-east-1a", instanceType: "c5.large"),
+                market: .spot,
+                settings: planner.settings
+            ) == again.failedAt + .seconds(360)
+        )
     }
 
     @Test("a spot pool in an interruption storm gets no new capacity")
     func storm() throws {
-        let policies: [ClusterID: ClusterPolicy] = ["a": F.policy { $0.minNodes = 0; $0.onDemandBase = 0; $0.targetSpotShare = 1 }]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "a": F.policy {
+                $0.minNodes = 0
+                $0.onDemandBase = 0
+                $0.targetSpotShare = 1
+            }
+        ]
         let notices = (0..<3).map {
-            InterruptionNotice(kind: .interruption, nodeName: "gone\($0)", instanceType: "c5.large", availabilityZone: "us-east-1a", receivedAt: F.t0 - .seconds(Int64(60 * $0)))
+            InterruptionNotice(
+                kind: .interruption,
+                nodeName: "gone\($0)",
+                instanceType: "c5.large",
+                availabilityZone: "us-east-1a",
+                receivedAt: F.t0 - .seconds(Int64(60 * $0))
+            )
         }
         let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1), notices: notices)
         var state = PlannerState()
@@ -249,10 +387,16 @@ struct FleetPlannerTests {
 
     @Test("a lost cluster's demand moves to its failover target; failback is explicit")
     func failover() throws {
-        let lost = F.report("a", nodes: (0..<3).map { F.node("n\($0)", zone: F.zones[$0], load: 0.5) }, at: F.t0 - .seconds(120))
+        let lost = F.report(
+            "a",
+            nodes: (0..<3).map { F.node("n\($0)", zone: F.zones[$0], load: 0.5) },
+            at: F.t0 - .seconds(120)
+        )
         let target = F.report("b", nodes: [])
         var state = PlannerState()
-        let policies: [ClusterID: ClusterPolicy] = ["a": onDemandOnly { $0.failoverTargets = ["b"] }, "b": onDemandOnly()]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "a": onDemandOnly { $0.failoverTargets = ["b"] }, "b": onDemandOnly(),
+        ]
         let p = plan(F.input([lost, target], policies: policies), state: &state)
         #expect(p.plan(for: "a")!.status == .lost)
         #expect(p.plan(for: "a")!.launches.isEmpty && p.plan(for: "a")!.drains.isEmpty)
@@ -266,9 +410,17 @@ struct FleetPlannerTests {
     @Test("a failed region's clusters get no commands and hand over their demand")
     func failedRegion() throws {
         let spot = F.spotPrices(regions: ["us-east-1": F.zones, "eu-west-1": ["eu-west-1a"]])
-        let eu = F.report("eu", region: "eu-west-1", zones: ["eu-west-1a"], nodes: [], pending: F.pending(cpu: 3, gib: 1))
+        let eu = F.report(
+            "eu",
+            region: "eu-west-1",
+            zones: ["eu-west-1a"],
+            nodes: [],
+            pending: F.pending(cpu: 3, gib: 1)
+        )
         let us = F.report("us", nodes: [])
-        let policies: [ClusterID: ClusterPolicy] = ["eu": onDemandOnly { $0.failoverTargets = ["us"] }, "us": onDemandOnly()]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "eu": onDemandOnly { $0.failoverTargets = ["us"] }, "us": onDemandOnly(),
+        ]
         let p = plan(F.input([eu, us], policies: policies, spot: spot, failedRegions: ["eu-west-1"]))
         #expect(p.plan(for: "eu")!.status == .regionFailed)
         #expect(p.plan(for: "eu")!.launchCount == 0)
@@ -290,7 +442,12 @@ struct FleetPlannerTests {
             let again = plan(F.input([F.report("a", nodes: grown, at: t)], policies: policies, now: t), state: &state)
             #expect(again.launches.isEmpty && again.drains.isEmpty)
         }
-        let paused = plan(F.input([F.report("a", nodes: [], pending: F.pending(cpu: 5, gib: 1))], policies: ["a": onDemandOnly { $0.paused = true }]))
+        let paused = plan(
+            F.input(
+                [F.report("a", nodes: [], pending: F.pending(cpu: 5, gib: 1))],
+                policies: ["a": onDemandOnly { $0.paused = true }]
+            )
+        )
         #expect(paused.plan(for: "a")!.status == .paused)
         #expect(paused.launches.isEmpty)
     }
@@ -314,19 +471,40 @@ struct FleetPlannerTests {
 
         let euZones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
         let checkout = F.report(
-            "checkout-us", nodes: (0..<4).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0.7) }, pending: F.pending(cpu: 3, gib: 1), at: now)
+            "checkout-us",
+            nodes: (0..<4).map { F.node("n\($0)", zone: F.zones[$0 % 3], load: 0.7) },
+            pending: F.pending(cpu: 3, gib: 1),
+            at: now
+        )
         let search = F.report(
-            "search-us", nodes: (0..<2).map { F.node("n\($0)", zone: F.zones[$0], load: 0.5) }, pending: F.pending(cpu: 8.5, gib: 2), at: now)
+            "search-us",
+            nodes: (0..<2).map { F.node("n\($0)", zone: F.zones[$0], load: 0.5) },
+            pending: F.pending(cpu: 8.5, gib: 2),
+            at: now
+        )
         let batch = F.report(
-            "batch-eu", region: "eu-west-1", zones: euZones,
-            nodes: (0..<2).map { F.node("n\($0)", zone: euZones[$0], load: 0.5, region: "eu-west-1") }, pending: F.pending(cpu: 4, gib: 1), at: now)
+            "batch-eu",
+            region: "eu-west-1",
+            zones: euZones,
+            nodes: (0..<2).map { F.node("n\($0)", zone: euZones[$0], load: 0.5, region: "eu-west-1") },
+            pending: F.pending(cpu: 4, gib: 1),
+            at: now
+        )
         let policies: [ClusterID: ClusterPolicy] = [
-            "checkout-us": onDemandOnly { $0.minNodes = 1; $0.priorityClass = .high },
-            "search-us": onDemandOnly { $0.minNodes = 1; $0.weight = 2 },
+            "checkout-us": onDemandOnly {
+                $0.minNodes = 1
+                $0.priorityClass = .high
+            },
+            "search-us": onDemandOnly {
+                $0.minNodes = 1
+                $0.weight = 2
+            },
             "batch-eu": onDemandOnly { $0.minNodes = 1 },
         ]
         let spot = F.spotPrices(regions: ["us-east-1": F.zones, "eu-west-1": euZones], at: now)
-        let p = plan(F.input([checkout, search, batch], policies: policies, allowance: allowance, spot: spot, now: now))
+        let p = plan(
+            F.input([checkout, search, batch], policies: policies, allowance: allowance, spot: spot, now: now)
+        )
         let c = try #require(p.plan(for: "checkout-us"))
         let s = try #require(p.plan(for: "search-us"))
         let b = try #require(p.plan(for: "batch-eu"))
@@ -344,8 +522,17 @@ struct FleetPlannerTests {
 
     @Test("an interrupted spot node no longer counts as capacity, so a replacement is launched at once")
     func interruptionReplacement() throws {
-        let nodes = [F.node("a1", load: 0.6), F.node("b1", zone: "us-east-1b", load: 0.6), F.node("s1", type: "c5.large", market: .spot, zone: "us-east-1c", load: 0.6)]
-        let notice = InterruptionNotice(kind: .interruption, nodeName: "s1", instanceType: "c5.large", availabilityZone: "us-east-1c", receivedAt: F.t0)
+        let nodes = [
+            F.node("a1", load: 0.6), F.node("b1", zone: "us-east-1b", load: 0.6),
+            F.node("s1", type: "c5.large", market: .spot, zone: "us-east-1c", load: 0.6),
+        ]
+        let notice = InterruptionNotice(
+            kind: .interruption,
+            nodeName: "s1",
+            instanceType: "c5.large",
+            availabilityZone: "us-east-1c",
+            receivedAt: F.t0
+        )
         let policies: [ClusterID: ClusterPolicy] = ["a": F.policy { $0.minNodes = 1 }]
         let calm = plan(F.input([F.report("a", nodes: nodes)], policies: policies))
         #expect(calm.launches.isEmpty)
@@ -357,19 +544,53 @@ struct FleetPlannerTests {
     @Test("without a fresh spot price the spot share goes on-demand, and the plan says why")
     func noSpotPrices() throws {
         let r = F.report("a", nodes: [], pending: F.pending(cpu: 3, gib: 1))
-        let p = plan(F.input([r], policies: ["a": F.policy { $0.minNodes = 0; $0.onDemandBase = 0; $0.targetSpotShare = 1 }], spot: SpotPriceCache()))
+        let p = plan(
+            F.input(
+                [r],
+                policies: [
+                    "a": F.policy {
+                        $0.minNodes = 0
+                        $0.onDemandBase = 0
+                        $0.targetSpotShare = 1
+                    }
+                ],
+                spot: SpotPriceCache()
+            )
+        )
         let c = try #require(p.plan(for: "a"))
         #expect(c.launchCount == 3)
         #expect(c.desiredCount(market: .onDemand) == 3)
         #expect(c.reasons.contains { $0.contains("went on-demand") })
-        let stale = plan(F.input([r], policies: ["a": F.policy { $0.minNodes = 0; $0.onDemandBase = 0; $0.targetSpotShare = 1 }], spot: F.spotPrices(at: F.t0 - .seconds(7_200))))
+        let stale = plan(
+            F.input(
+                [r],
+                policies: [
+                    "a": F.policy {
+                        $0.minNodes = 0
+                        $0.onDemandBase = 0
+                        $0.targetSpotShare = 1
+                    }
+                ],
+                spot: F.spotPrices(at: F.t0 - .seconds(7_200))
+            )
+        )
         #expect(stale.plan(for: "a")!.desiredCount(market: .spot) == 0)
     }
 
     @Test("allowed types and zones are respected; burstable types only when named")
     func allowedTypesAndZones() throws {
         let r = F.report("a", nodes: [], pending: F.pending(cpu: 3, gib: 1))
-        let p = plan(F.input([r], policies: ["a": onDemandOnly { $0.allowedInstanceTypes = ["m6i.xlarge", "t3a.large"]; $0.allowedZones = ["us-east-1b"] }]))
+        let p = plan(
+            F.input(
+                [r],
+                policies: [
+                    "a": onDemandOnly {
+                        $0.allowedInstanceTypes = ["m6i.xlarge", "t3a.large"]
+                        $0.allowedZones = ["us-east-1b"]
+                    }
+                ]
+            )
+        )
         let c = try #require(p.plan(for: "a"))
         #expect(c.launches.allSatisfy { $0.group.availabilityZone == "us-east-1b" })
         // t3a.large is the cheapest per vCPU and was named, so it is used: 4 vCPU / 1.8 = 3 nodes.
@@ -382,7 +603,10 @@ struct FleetPlannerTests {
         let lost = F.report("a", nodes: [F.node("n0", load: 0.5)], at: F.t0 - .seconds(61))
         let alsoLost = F.report("b", nodes: [], at: F.t0 - .seconds(300))
         var state = PlannerState()
-        let p = plan(F.input([lost, alsoLost], policies: ["a": F.policy { $0.failoverTargets = ["b", "c"] }]), state: &state)
+        let p = plan(
+            F.input([lost, alsoLost], policies: ["a": F.policy { $0.failoverTargets = ["b", "c"] }]),
+            state: &state
+        )
         #expect(p.plan(for: "a")!.status == .lost)
         #expect(state.failovers.isEmpty)
         #expect(p.reasons.contains { $0.contains("no healthy target") })

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Cost
 
 @Suite("Demand forecast")
@@ -13,8 +14,12 @@ struct ForecastTests {
 
     @Test("log and exp without Foundation match the platform's")
     func mathHelpers() {
-        for x in [0.001, 0.5, 1, 2, 3.7, 1234.5] { #expect(abs(x.logarithm - Foundation.log(x)) < 1e-12 * max(1, abs(Foundation.log(x)))) }
-        for x in [-5.0, -0.3, 0, 0.7, 4.2] { #expect(abs(x.exponential - Foundation.exp(x)) < 1e-12 * Foundation.exp(x)) }
+        for x in [0.001, 0.5, 1, 2, 3.7, 1234.5] {
+            #expect(abs(x.logarithm - Foundation.log(x)) < 1e-12 * max(1, abs(Foundation.log(x))))
+        }
+        for x in [-5.0, -0.3, 0, 0.7, 4.2] {
+            #expect(abs(x.exponential - Foundation.exp(x)) < 1e-12 * Foundation.exp(x))
+        }
     }
 
     @Test("a learned daily cycle pre-scales the next hour up before the morning ramp")
@@ -46,9 +51,26 @@ struct ForecastTests {
         let t0 = Timestamp(year: 2026, month: 3, day: 2)
         for m in 0..<120 {
             let node = NodeReport(
-                name: "n", instanceID: "i", instanceType: "m5.large", market: .onDemand, availabilityZone: "a", state: .ready,
-                launchedAt: t0, allocatable: .vcpu(2, gib: 8), requested: .vcpu(m < 60 ? 1 : 2, gib: 4), podCount: 1)
-            f.observe(ClusterReport(clusterID: "a", region: "us-east-1", availabilityZones: ["a"], nodes: [node], observedAt: t0 + .seconds(Int64(m * 60))))
+                name: "n",
+                instanceID: "i",
+                instanceType: "m5.large",
+                market: .onDemand,
+                availabilityZone: "a",
+                state: .ready,
+                launchedAt: t0,
+                allocatable: .vcpu(2, gib: 8),
+                requested: .vcpu(m < 60 ? 1 : 2, gib: 4),
+                podCount: 1
+            )
+            f.observe(
+                ClusterReport(
+                    clusterID: "a",
+                    region: "us-east-1",
+                    availabilityZones: ["a"],
+                    nodes: [node],
+                    observedAt: t0 + .seconds(Int64(m * 60))
+                )
+            )
         }
         let r = try #require(f.forecast(now: t0 + .seconds(7_199), leadTime: .seconds(180)))
         // The open hour holds 2 vCPU; hour 2's day slot is unknown, so the level carries over.
@@ -58,7 +80,9 @@ struct ForecastTests {
 
     @Test("a malformed trace is refused with its line named")
     func malformedTrace() {
-        #expect(throws: CostError.self) { try ForecastEvaluation.hourlyMeans(minuteCSV: "minute,requests\n0,1\n2,1\n", name: "t.csv") }
+        #expect(throws: CostError.self) {
+            try ForecastEvaluation.hourlyMeans(minuteCSV: "minute,requests\n0,1\n2,1\n", name: "t.csv")
+        }
         #expect(throws: CostError.self) { try ForecastEvaluation.hourlyMeans(minuteCSV: "m,r\n", name: "t.csv") }
     }
 

@@ -1,6 +1,6 @@
+import Cost
 import Foundation
 import Testing
-import Cost
 
 @Suite("Cluster policy and budget")
 struct PolicyTests {
@@ -37,7 +37,9 @@ struct PolicyTests {
             try p.validate(cluster: "a")
         } throws: { ($0 as? CostError)?.context == "cluster a, maxNodes" }
         #expect(throws: CostError.self) { try FleetBudget(monthlyUSD: -1).validate() }
-        #expect(throws: CostError.self) { try FleetBudget(monthlyUSD: 10, regionalMonthlyUSD: ["eu-west-1": .nan]).validate() }
+        #expect(throws: CostError.self) {
+            try FleetBudget(monthlyUSD: 10, regionalMonthlyUSD: ["eu-west-1": .nan]).validate()
+        }
     }
 
     @Test("planner state survives a JSON round trip, so a new leader resumes its timers")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Cost
 
 @Suite("Spend ledger and budget")
@@ -6,13 +7,33 @@ struct SpendLedgerTests {
     let catalog = Fixture.catalog
     let t0 = Timestamp(year: 2026, month: 4, day: 10)  // April: 720 hours
 
-    func report(_ nodes: [NodeReport], at: Timestamp, cluster: ClusterID = "a", region: String = "us-east-1") -> ClusterReport {
-        ClusterReport(clusterID: cluster, region: region, availabilityZones: Fixture.zones, nodes: nodes, observedAt: at)
+    func report(
+        _ nodes: [NodeReport],
+        at: Timestamp,
+        cluster: ClusterID = "a",
+        region: String = "us-east-1"
+    ) -> ClusterReport {
+        ClusterReport(
+            clusterID: cluster,
+            region: region,
+            availabilityZones: Fixture.zones,
+            nodes: nodes,
+            observedAt: at
+        )
     }
     func node(_ name: String, _ type: String, _ market: Market = .onDemand, launched: Timestamp) -> NodeReport {
         NodeReport(
-            name: name, instanceID: "i-\(name)", instanceType: type, market: market, availabilityZone: "us-east-1a", state: .ready,
-            launchedAt: launched, allocatable: .zero, requested: .zero, podCount: 0)
+            name: name,
+            instanceID: "i-\(name)",
+            instanceType: type,
+            market: market,
+            availabilityZone: "us-east-1a",
+            state: .ready,
+            launchedAt: launched,
+            allocatable: .zero,
+            requested: .zero,
+            podCount: 0
+        )
     }
 
     @Test("spend accrues per node-second at the launch price, per cluster, region and fleet")
@@ -71,7 +92,11 @@ struct SpendLedgerTests {
         // 76.8 spent; budget 90: 85 % spent, projection far over.
         let budget = FleetBudget(monthlyUSD: 90, regionalMonthlyUSD: ["us-east-1": 1_000_000])
         let first = l.newAlerts(budget: budget, at: t0 + .seconds(36_000))
-        #expect(Set(first.map { "\($0.scope) \($0.basis) \($0.threshold)" }) == ["fleet projected 0.8", "fleet projected 1.0", "fleet spent 0.8"])
+        #expect(
+            Set(first.map { "\($0.scope) \($0.basis) \($0.threshold)" }) == [
+                "fleet projected 0.8", "fleet projected 1.0", "fleet spent 0.8",
+            ]
+        )
         #expect(l.newAlerts(budget: budget, at: t0 + .seconds(36_001)).isEmpty)
         l.record(report(nodes, at: t0 + .seconds(3_600 * 12)), catalog: catalog, spotPrices: SpotPriceCache())
         let second = l.newAlerts(budget: budget, at: t0 + .seconds(3_600 * 12))
@@ -93,9 +118,17 @@ struct SpendLedgerTests {
         let us = node("u", "m5.large", launched: t0)
         let eu = node("e", "m5.large", launched: t0)
         l.record(report([us], at: t0, cluster: "us"), catalog: catalog, spotPrices: SpotPriceCache())
-        l.record(report([eu], at: t0, cluster: "eu", region: "eu-west-1"), catalog: catalog, spotPrices: SpotPriceCache())
+        l.record(
+            report([eu], at: t0, cluster: "eu", region: "eu-west-1"),
+            catalog: catalog,
+            spotPrices: SpotPriceCache()
+        )
         l.record(report([us], at: t0 + .seconds(36_000), cluster: "us"), catalog: catalog, spotPrices: SpotPriceCache())
-        l.record(report([eu], at: t0 + .seconds(36_000), cluster: "eu", region: "eu-west-1"), catalog: catalog, spotPrices: SpotPriceCache())
+        l.record(
+            report([eu], at: t0 + .seconds(36_000), cluster: "eu", region: "eu-west-1"),
+            catalog: catalog,
+            spotPrices: SpotPriceCache()
+        )
         let now = t0 + .seconds(36_000)
         #expect(abs(l.monthToDateUSD(.region("eu-west-1")) - 1.07) < 1e-9)  // 10 h at 0.107
         #expect(abs(l.monthToDateUSD(.fleet) - 2.03) < 1e-9)
@@ -104,6 +137,10 @@ struct SpendLedgerTests {
         #expect(alerts.allSatisfy { $0.scope == .region("eu-west-1") })
         #expect(alerts.contains { $0.basis == .spent && $0.threshold == 0.8 })
         #expect(l.allowance(budget: budget, at: now).regionalUSDPerHour["eu-west-1"]! < 0.001)
-        #expect(l.summaries(budget: budget, at: now).map(\.scope) == [.fleet, .region("eu-west-1"), .region("us-east-1"), .cluster("eu"), .cluster("us")])
+        #expect(
+            l.summaries(budget: budget, at: now).map(\.scope) == [
+                .fleet, .region("eu-west-1"), .region("us-east-1"), .cluster("eu"), .cluster("us"),
+            ]
+        )
     }
 }

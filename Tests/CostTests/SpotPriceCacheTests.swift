@@ -1,5 +1,5 @@
-import Testing
 import Cost
+import Testing
 
 @Suite("Spot price cache")
 struct SpotPriceCacheTests {

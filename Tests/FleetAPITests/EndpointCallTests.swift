@@ -131,7 +131,9 @@ extension EndpointCallTests {
     @Test("a protocol call to an actor that does not conform answers unknown-target and runs nothing")
     func nonConformingRecipient() async throws {
         let (coordinatorSystem, agentSystem) = try Self.systems()
-        let impostor = agentSystem.withWellKnownName(WireActorSystem.WellKnownName.agent) { Impostor(actorSystem: agentSystem) }
+        let impostor = agentSystem.withWellKnownName(WireActorSystem.WellKnownName.agent) {
+            Impostor(actorSystem: agentSystem)
+        }
         let remote = try $ClusterAgentEndpoint.resolve(
             id: WireActorSystem.wellKnownID(node: "agent-eu-1", name: WireActorSystem.WellKnownName.agent),
             using: coordinatorSystem

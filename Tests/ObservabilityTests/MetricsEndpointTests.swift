@@ -37,16 +37,25 @@ struct MetricsEndpointTests {
             let port = try #require(address.port)
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
 
-            let metrics = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(5))
+            let metrics = try await client.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"),
+                timeout: .seconds(5)
+            )
             #expect(metrics.status == .ok)
             #expect(metrics.headers.first(name: "content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
             let text = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
             #expect(text.contains("# TYPE ballast_test_calls_total counter"))
             #expect(text.contains(#"ballast_test_calls_total{role="agent"} 3"#))
 
-            let health = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(5))
+            let health = try await client.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"),
+                timeout: .seconds(5)
+            )
             #expect(health.status == .ok)
-            let missing = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/nope"), timeout: .seconds(5))
+            let missing = try await client.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/nope"),
+                timeout: .seconds(5)
+            )
             #expect(missing.status == .notFound)
             try await client.shutdown()
 
@@ -67,14 +76,20 @@ struct LogfmtLogHandlerTests {
     @Test("one line per event with level, logger, quoted message and sorted metadata")
     func format() throws {
         let lines = Lines()
-        var logger = Logger(label: "wire") { label in LogfmtLogHandler(label: label, logLevel: .debug, write: { lines.append($0) }) }
+        var logger = Logger(label: "wire") { label in
+            LogfmtLogHandler(label: label, logLevel: .debug, write: { lines.append($0) })
+        }
         logger[metadataKey: "ballast.node"] = "agent-1"
         logger.info("peer closed", metadata: ["reason": "bad \"magic\"", "a.count": "3"])
         logger.trace("dropped below level")
         let line = try #require(lines.all.first)
         #expect(lines.all.count == 1)
         #expect(line.hasPrefix("ts="))
-        #expect(line.hasSuffix(#" level=info logger=wire msg="peer closed" a.count=3 ballast.node=agent-1 reason="bad \"magic\""\#n"#))
+        #expect(
+            line.hasSuffix(
+                #" level=info logger=wire msg="peer closed" a.count=3 ballast.node=agent-1 reason="bad \"magic\""\#n"#
+            )
+        )
     }
 
     @Test("control characters cannot forge a second log line")

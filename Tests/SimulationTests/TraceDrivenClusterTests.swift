@@ -42,7 +42,9 @@ struct TraceDrivenClusterTests {
 
     @Test("a malformed trace names its file and line")
     func malformed() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trace-\(UInt32.random(in: 0...UInt32.max)).csv").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "trace-\(UInt32.random(in: 0...UInt32.max)).csv"
+        ).path
         try "minute,requests\n0,5\n1,x\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let error = #expect(throws: TraceError.self) { try RequestTrace.load(csv: path) }
@@ -52,7 +54,8 @@ struct TraceDrivenClusterTests {
 
     @Test("the shared traces load")
     func sharedTraces() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let path = root.deletingLastPathComponent().appendingPathComponent("shared/traces/twitter-per-minute.csv").path
         let trace = try RequestTrace.load(csv: path)
         #expect(trace.requestsPerMinute.count == 31_652)

@@ -98,7 +98,11 @@ public actor ChildProcess {
         } catch {
             try? log.close()
             throw Failure(
-                code: .launchFailed, command: command, message: "could not launch: \(error)", outputTail: "")
+                code: .launchFailed,
+                command: command,
+                message: "could not launch: \(error)",
+                outputTail: ""
+            )
         }
         try? log.close()
         let child = ChildProcess(command: command, process: process, stdin: stdin, logURL: logURL)
@@ -111,15 +115,21 @@ public actor ChildProcess {
                 let tail = await child.outputTail()
                 await child.stop()
                 throw Failure(
-                    code: .exitedBeforeReady, command: command,
-                    message: "exited with status \(status) before it was ready", outputTail: tail)
+                    code: .exitedBeforeReady,
+                    command: command,
+                    message: "exited with status \(status) before it was ready",
+                    outputTail: tail
+                )
             }
             if clock.now >= deadline {
                 let tail = await child.outputTail()
                 await child.stop()
                 throw Failure(
-                    code: .notReadyInTime, command: command, message: "not ready within \(timeout)",
-                    outputTail: tail)
+                    code: .notReadyInTime,
+                    command: command,
+                    message: "not ready within \(timeout)",
+                    outputTail: tail
+                )
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
@@ -169,7 +179,12 @@ extension ChildProcess {
         _ body: (ChildProcess) async throws -> T
     ) async throws -> T {
         let child = try await start(
-            executable, arguments, environment: environment, timeout: timeout, isReady: isReady)
+            executable,
+            arguments,
+            environment: environment,
+            timeout: timeout,
+            isReady: isReady
+        )
         do {
             let result = try await body(child)
             await child.stop()
@@ -184,7 +199,9 @@ extension ChildProcess {
 /// Runs a short command to completion and returns its stdout; throws with its stderr when it fails.
 /// For setup steps (a python one-off), not for servers.
 public func runToCompletion(
-    _ executable: String, _ arguments: [String], stdin input: Data? = nil,
+    _ executable: String,
+    _ arguments: [String],
+    stdin input: Data? = nil,
     environment: [String: String] = [:]
 ) async throws -> Data {
     let process = Process()
@@ -218,10 +235,16 @@ public func runToCompletion(
     try? inHandle.close()
     let output = FileManager.default.contents(atPath: outURL.path) ?? Data()
     guard process.terminationStatus == 0 else {
-        let errText = String(decoding: (FileManager.default.contents(atPath: errURL.path) ?? Data()).suffix(4000), as: UTF8.self)
+        let errText = String(
+            decoding: (FileManager.default.contents(atPath: errURL.path) ?? Data()).suffix(4000),
+            as: UTF8.self
+        )
         throw ChildProcess.Failure(
-            code: .setupFailed, command: command, message: "exited with status \(process.terminationStatus)",
-            outputTail: errText)
+            code: .setupFailed,
+            command: command,
+            message: "exited with status \(process.terminationStatus)",
+            outputTail: errText
+        )
     }
     return output
 }

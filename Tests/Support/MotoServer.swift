@@ -43,10 +43,12 @@ public struct MotoServer: Sendable {
             let process: ChildProcess
             do {
                 process = try await ChildProcess.start(
-                    "moto_server", ["-H", "127.0.0.1", "-p", String(port)],
+                    "moto_server",
+                    ["-H", "127.0.0.1", "-p", String(port)],
                     environment: ["INITIAL_NO_AUTH_ACTION_COUNT": String(setupActionCount)],
                     timeout: .seconds(60),
-                    isReady: { FreePort.isAccepting(port) })
+                    isReady: { FreePort.isAccepting(port) }
+                )
             } catch let failure as ChildProcess.Failure where failure.code == .exitedBeforeReady {
                 lastError = failure  // most likely another process took the port; try a new one
                 continue
@@ -54,22 +56,42 @@ public struct MotoServer: Sendable {
             let endpoint = "http://127.0.0.1:\(port)"
             do {
                 let output = try await runToCompletion(
-                    "python3", ["-c", setupScript, endpoint],
-                    environment: ["AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"])
-                struct Key: Decodable { let id: String; let secret: String }
+                    "python3",
+                    ["-c", setupScript, endpoint],
+                    environment: ["AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"]
+                )
+                struct Key: Decodable {
+                    let id: String
+                    let secret: String
+                }
                 let key = try JSONDecoder().decode(Key.self, from: output)
                 return MotoServer(
-                    endpoint: endpoint, port: port, region: "us-east-1", accessKeyID: key.id,
-                    secretAccessKey: key.secret, accountID: "123456789012", process: process)
+                    endpoint: endpoint,
+                    port: port,
+                    region: "us-east-1",
+                    accessKeyID: key.id,
+                    secretAccessKey: key.secret,
+                    accountID: "123456789012",
+                    process: process
+                )
             } catch {
                 let tail = await process.outputTail()
                 await process.stop()
                 throw ChildProcess.Failure(
-                    code: .setupFailed, command: "moto IAM setup", message: "\(error)", outputTail: tail)
+                    code: .setupFailed,
+                    command: "moto IAM setup",
+                    message: "\(error)",
+                    outputTail: tail
+                )
             }
         }
-        throw lastError ?? ChildProcess.Failure(
-            code: .launchFailed, command: "moto_server", message: "no free port", outputTail: "")
+        throw lastError
+            ?? ChildProcess.Failure(
+                code: .launchFailed,
+                command: "moto_server",
+                message: "no free port",
+                outputTail: ""
+            )
     }
 
     /// Stops the server.
@@ -99,8 +121,11 @@ public struct MotoServer: Sendable {
         get throws {
             guard let server = suiteServer else {
                 throw ChildProcess.Failure(
-                    code: .setupFailed, command: "moto", message: "the suite is not marked with the .moto trait",
-                    outputTail: "")
+                    code: .setupFailed,
+                    command: "moto",
+                    message: "the suite is not marked with the .moto trait",
+                    outputTail: ""
+                )
             }
             return server
         }
@@ -113,7 +138,9 @@ public struct MotoSuiteTrait: SuiteTrait, TestScoping {
     public var isRecursive: Bool { false }
 
     public func provideScope(
-        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
     ) async throws {
         try await MotoServer.with { server in
             try await MotoServer.$suiteServer.withValue(server) { try await function() }

@@ -13,7 +13,8 @@ public struct ScriptedHTTPServer: Sendable {
         public var body: String
         public var dropConnection: Bool
 
-        public init(status: Int = 200, headers: [String: String] = [:], body: String = "", dropConnection: Bool = false) {
+        public init(status: Int = 200, headers: [String: String] = [:], body: String = "", dropConnection: Bool = false)
+        {
             self.status = status
             self.headers = headers
             self.body = body
@@ -79,14 +80,18 @@ public struct ScriptedHTTPServer: Sendable {
         let port = try FreePort.next()
         let routesJSON = String(decoding: try JSONEncoder().encode(routes), as: UTF8.self)
         let process = try await ChildProcess.start(
-            "python3", ["-c", script, String(port), routesJSON], timeout: .seconds(20),
-            isReady: { FreePort.isAccepting(port) })
+            "python3",
+            ["-c", script, String(port), routesJSON],
+            timeout: .seconds(20),
+            isReady: { FreePort.isAccepting(port) }
+        )
         return ScriptedHTTPServer(port: port, process: process)
     }
 
     /// Runs `body` with a started server and always stops it afterwards.
     public static func with<T: Sendable>(
-        routes: [String: [Reply]], _ body: (ScriptedHTTPServer) async throws -> T
+        routes: [String: [Reply]],
+        _ body: (ScriptedHTTPServer) async throws -> T
     ) async throws -> T {
         let server = try await start(routes: routes)
         do {

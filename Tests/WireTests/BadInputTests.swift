@@ -143,7 +143,11 @@ struct BadInputTests {
     /// A correct handshake whose sent frames are kept, as an eavesdropper would record them.
     static func recordHandshake(over raw: RawPeer) async throws -> (hello: WireMessage, proof: WireMessage) {
         let hello = WireMessage.Hello(role: .agent, nonce: Array(repeating: 4, count: 32), nodeID: "raw-1")
-        var machine = HandshakeStateMachine(side: .initiator, localHello: hello, secretForPeer: { _, _ in WireFixture.secret })
+        var machine = HandshakeStateMachine(
+            side: .initiator,
+            localHello: hello,
+            secretForPeer: { _, _ in WireFixture.secret }
+        )
         _ = machine.start()
         try await raw.send(.hello(hello))
         let serverHello = try #require(try await raw.readFrame())
@@ -158,7 +162,10 @@ struct BadInputTests {
     func unknownActorAndTarget() async throws {
         try await WireFixture.withPair { pair in
             let raw = try await RawPeer.connect(port: pair.port)
-            guard case .established = try await raw.handshake() else { Issue.record("handshake"); return }
+            guard case .established = try await raw.handshake() else {
+                Issue.record("handshake")
+                return
+            }
             let calls: [(WireActorID, String)] = [
                 (.init(node: "coord-1", name: "nobody"), "$s9WireTests15TestCoordinatorC7reportsSaySSGyYaKFTE"),
                 (.init(node: "coord-1", name: "coordinator"), "no-such-target"),
@@ -166,12 +173,17 @@ struct BadInputTests {
             ]
             let expected = ["wire.unknown-actor", "wire.unknown-target", "wire.unknown-target"]
             for (index, (recipient, target)) in calls.enumerated() {
-                try await raw.send(.call(.init(callID: UInt64(index + 1), recipient: recipient, target: target, arguments: [])))
+                try await raw.send(
+                    .call(.init(callID: UInt64(index + 1), recipient: recipient, target: target, arguments: []))
+                )
                 var reply: WireMessage.Reply?
                 while reply == nil, let message = try await raw.readMessage() {
                     if case .reply(let received) = message { reply = received }
                 }
-                guard case .error(let body) = reply?.outcome else { Issue.record("no error reply"); return }
+                guard case .error(let body) = reply?.outcome else {
+                    Issue.record("no error reply")
+                    return
+                }
                 #expect(reply?.callID == UInt64(index + 1))
                 #expect(body.code == expected[index])
             }

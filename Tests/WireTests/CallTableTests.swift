@@ -7,8 +7,14 @@ struct CallTableTests {
     func replyCompletes() {
         var table = CallTable<String>()
         let id = table.start("a")!
-        guard case .complete("a") = table.reply(callID: id) else { Issue.record("expected completion"); return }
-        guard case .unknown = table.reply(callID: id) else { Issue.record("expected unknown"); return }
+        guard case .complete("a") = table.reply(callID: id) else {
+            Issue.record("expected completion")
+            return
+        }
+        guard case .unknown = table.reply(callID: id) else {
+            Issue.record("expected unknown")
+            return
+        }
     }
 
     @Test("a timed-out call fails once and its late reply is ignored, not a violation")
@@ -17,13 +23,19 @@ struct CallTableTests {
         let id = table.start("a")!
         #expect(table.timeout(callID: id) == "a")
         #expect(table.timeout(callID: id) == nil)
-        guard case .late = table.reply(callID: id) else { Issue.record("expected late"); return }
+        guard case .late = table.reply(callID: id) else {
+            Issue.record("expected late")
+            return
+        }
     }
 
     @Test("a reply to an id never issued is unknown")
     func unknownID() {
         var table = CallTable<String>()
-        guard case .unknown = table.reply(callID: 99) else { Issue.record("expected unknown"); return }
+        guard case .unknown = table.reply(callID: 99) else {
+            Issue.record("expected unknown")
+            return
+        }
     }
 
     @Test("calls beyond the in-flight bound are refused; completing one makes room")
@@ -50,7 +62,13 @@ struct CallTableTests {
         let ids = (0..<3).map { table.start($0)! }
         #expect(Set(ids).count == 3)
         for id in ids { _ = table.timeout(callID: id) }
-        guard case .unknown = table.reply(callID: ids[0]) else { Issue.record("oldest should be forgotten"); return }
-        guard case .late = table.reply(callID: ids[2]) else { Issue.record("newest should be remembered"); return }
+        guard case .unknown = table.reply(callID: ids[0]) else {
+            Issue.record("oldest should be forgotten")
+            return
+        }
+        guard case .late = table.reply(callID: ids[2]) else {
+            Issue.record("newest should be remembered")
+            return
+        }
     }
 }

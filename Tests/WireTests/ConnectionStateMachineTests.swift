@@ -11,12 +11,16 @@ struct EstablishedConnection {
     init(configuration: WireConnectionConfiguration = .init()) {
         let secret = HandshakePair.secret
         let handshake = HandshakeStateMachine(
-            side: .initiator, localHello: .init(role: .coordinator, nonce: Array(repeating: 1, count: 32), nodeID: "coord-1"),
-            secretForPeer: { _, _ in secret })
+            side: .initiator,
+            localHello: .init(role: .coordinator, nonce: Array(repeating: 1, count: 32), nodeID: "coord-1"),
+            secretForPeer: { _, _ in secret }
+        )
         machine = ConnectionStateMachine(configuration: configuration, handshake: handshake)
         peer = HandshakeStateMachine(
-            side: .responder, localHello: .init(role: .agent, nonce: Array(repeating: 2, count: 32), nodeID: "agent-1"),
-            secretForPeer: { _, _ in secret })
+            side: .responder,
+            localHello: .init(role: .agent, nonce: Array(repeating: 2, count: 32), nodeID: "agent-1"),
+            secretForPeer: { _, _ in secret }
+        )
     }
 
     /// Runs the handshake; returns the actions of the final step.
@@ -44,8 +48,11 @@ struct ConnectionStateMachineTests {
     func activation() {
         var connection = EstablishedConnection()
         let actions = connection.machine.channelActive()
-        guard actions.count == 2, case .write(.hello) = actions[0], case .scheduleHandshakeDeadline(.seconds(5)) = actions[1] else {
-            Issue.record("unexpected \(actions)"); return
+        guard actions.count == 2, case .write(.hello) = actions[0],
+            case .scheduleHandshakeDeadline(.seconds(5)) = actions[1]
+        else {
+            Issue.record("unexpected \(actions)")
+            return
         }
         #expect(connection.machine.channelActive().isEmpty)
     }
@@ -54,7 +61,10 @@ struct ConnectionStateMachineTests {
     func establishes() {
         var connection = EstablishedConnection()
         let actions = connection.establish()
-        guard case .established(let peer, .seconds(2)) = actions.first else { Issue.record("\(actions)"); return }
+        guard case .established(let peer, .seconds(2)) = actions.first else {
+            Issue.record("\(actions)")
+            return
+        }
         #expect(peer.nodeID == "agent-1")
         #expect(connection.machine.peer?.role == .agent)
     }
@@ -62,21 +72,31 @@ struct ConnectionStateMachineTests {
     @Test("a call before the handshake is rejected as connection closed, not queued")
     func callBeforeHandshake() {
         var connection = EstablishedConnection()
-        guard case .reject("a", .connectionClosed, _) = connection.call("a") else { Issue.record("expected reject"); return }
+        guard case .reject("a", .connectionClosed, _) = connection.call("a") else {
+            Issue.record("expected reject")
+            return
+        }
     }
 
     @Test("a call is sent, its reply completes it, a second reply closes the connection")
     func callAndReply() {
         var connection = EstablishedConnection()
         _ = connection.establish()
-        guard case .send(.call(let call), let id) = connection.call("a") else { Issue.record("expected send"); return }
+        guard case .send(.call(let call), let id) = connection.call("a") else {
+            Issue.record("expected send")
+            return
+        }
         #expect(call.callID == id)
         let reply = WireMessage.reply(.init(callID: id, outcome: .value([1]))).encode()
         guard case .completeCall("a", id, .value([1])) = connection.machine.frameReceived(payload: reply).first else {
-            Issue.record("expected completion"); return
+            Issue.record("expected completion")
+            return
         }
         let again = connection.machine.frameReceived(payload: reply)
-        guard case .close(.goodbye(let goodbye), _) = again.last else { Issue.record("\(again)"); return }
+        guard case .close(.goodbye(let goodbye), _) = again.last else {
+            Issue.record("\(again)")
+            return
+        }
         #expect(goodbye.code == .protocolViolation)
         #expect(connection.machine.isClosed)
     }
@@ -99,7 +119,10 @@ struct ConnectionStateMachineTests {
         _ = connection.call("a")
         _ = connection.call("b")
         let actions = connection.machine.channelInactive()
-        guard case .failCalls(let calls, .connectionClosed, _) = actions.first else { Issue.record("\(actions)"); return }
+        guard case .failCalls(let calls, .connectionClosed, _) = actions.first else {
+            Issue.record("\(actions)")
+            return
+        }
         #expect(calls == ["a", "b"])
     }
 
@@ -109,9 +132,18 @@ struct ConnectionStateMachineTests {
         configuration.maxCallsInFlight = 1
         var connection = EstablishedConnection(configuration: configuration)
         _ = connection.establish()
-        guard case .reject(_, .overloaded, _) = connection.call("a", isWritable: false) else { Issue.record("writability"); return }
-        guard case .send = connection.call("b") else { Issue.record("send"); return }
-        guard case .reject(_, .overloaded, _) = connection.call("c") else { Issue.record("bound"); return }
+        guard case .reject(_, .overloaded, _) = connection.call("a", isWritable: false) else {
+            Issue.record("writability")
+            return
+        }
+        guard case .send = connection.call("b") else {
+            Issue.record("send")
+            return
+        }
+        guard case .reject(_, .overloaded, _) = connection.call("c") else {
+            Issue.record("bound")
+            return
+        }
     }
 
     @Test("heartbeats go out each tick and a silent peer is closed, failing its calls")
@@ -125,7 +157,10 @@ struct ConnectionStateMachineTests {
         let actions = connection.machine.heartbeatTick()
         guard actions.count == 2, case .failCalls(["a"], .connectionClosed, _) = actions[0],
             case .close(.goodbye(let goodbye), _) = actions[1]
-        else { Issue.record("\(actions)"); return }
+        else {
+            Issue.record("\(actions)")
+            return
+        }
         #expect(goodbye.code == .peerSilent)
     }
 
@@ -134,8 +169,10 @@ struct ConnectionStateMachineTests {
         var connection = EstablishedConnection()
         _ = connection.establish()
         let call = WireMessage.Call(callID: 5, recipient: .init(node: "coord-1", name: "x"), target: "t", arguments: [])
-        guard case .deliverCall(call) = connection.machine.frameReceived(payload: WireMessage.call(call).encode()).first else {
-            Issue.record("expected delivery"); return
+        guard case .deliverCall(call) = connection.machine.frameReceived(payload: WireMessage.call(call).encode()).first
+        else {
+            Issue.record("expected delivery")
+            return
         }
         #expect(!connection.machine.isClosed)
     }
@@ -145,12 +182,16 @@ struct ConnectionStateMachineTests {
         var polite = EstablishedConnection()
         _ = polite.establish()
         let goodbye = WireMessage.goodbye(.init(code: .shuttingDown, message: "bye")).encode()
-        guard case .close(nil, _) = polite.machine.frameReceived(payload: goodbye).last else { Issue.record("goodbye"); return }
+        guard case .close(nil, _) = polite.machine.frameReceived(payload: goodbye).last else {
+            Issue.record("goodbye")
+            return
+        }
 
         var garbled = EstablishedConnection()
         _ = garbled.establish()
         guard case .close(.goodbye(let reply), _) = garbled.machine.frameReceived(payload: [0x10, 1]).last else {
-            Issue.record("garbage"); return
+            Issue.record("garbage")
+            return
         }
         #expect(reply.code == .protocolViolation)
     }
@@ -174,8 +215,11 @@ struct ConnectionStateMachineTests {
         _ = connection.establish()
         _ = connection.call("a")
         let actions = connection.machine.shutdown(reason: "stopping")
-        guard actions.count == 2, case .failCalls(["a"], _, _) = actions[0], case .close(.goodbye(let goodbye), _) = actions[1] else {
-            Issue.record("\(actions)"); return
+        guard actions.count == 2, case .failCalls(["a"], _, _) = actions[0],
+            case .close(.goodbye(let goodbye), _) = actions[1]
+        else {
+            Issue.record("\(actions)")
+            return
         }
         #expect(goodbye.code == .shuttingDown)
         #expect(connection.machine.shutdown(reason: "again").isEmpty)

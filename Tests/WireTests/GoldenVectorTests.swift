@@ -13,15 +13,25 @@ struct GoldenVectorTests {
         "hello-initiator": .hello(helloInitiator),
         "hello-responder": .hello(helloResponder),
         "refusal-version": .refusal(
-            .init(code: .unsupportedVersion, message: "major version 2 is not supported; this peer speaks 1.0")),
+            .init(code: .unsupportedVersion, message: "major version 2 is not supported; this peer speaks 1.0")
+        ),
         "call": .call(
             .init(
-                callID: 7, recipient: WireActorID(node: "agent-eu-1", name: "agent"),
-                target: "drain(node:deadlineSeconds:)", arguments: [Array(#""node-a""#.utf8), Array("30".utf8)])),
+                callID: 7,
+                recipient: WireActorID(node: "agent-eu-1", name: "agent"),
+                target: "drain(node:deadlineSeconds:)",
+                arguments: [Array(#""node-a""#.utf8), Array("30".utf8)]
+            )
+        ),
         "call-generic": .call(
             .init(
-                callID: 9, recipient: WireActorID(node: "coord-1", name: "coordinator"), target: "echo",
-                genericSubstitutions: ["Si"], arguments: [Array("42".utf8)])),
+                callID: 9,
+                recipient: WireActorID(node: "coord-1", name: "coordinator"),
+                target: "echo",
+                genericSubstitutions: ["Si"],
+                arguments: [Array("42".utf8)]
+            )
+        ),
         "reply-value": .reply(.init(callID: 7, outcome: .value(Array(#"{"evicted":3}"#.utf8)))),
         "reply-void": .reply(.init(callID: 10, outcome: .value([]))),
         "reply-error": .reply(
@@ -29,10 +39,16 @@ struct GoldenVectorTests {
                 callID: 8,
                 outcome: .error(
                     .init(
-                        code: "ballast.stale-epoch", message: "epoch 4 is lower than 5",
-                        detail: Array(#"{"got":4,"seen":5}"#.utf8))))),
+                        code: "ballast.stale-epoch",
+                        message: "epoch 4 is lower than 5",
+                        detail: Array(#"{"got":4,"seen":5}"#.utf8)
+                    )
+                )
+            )
+        ),
         "reply-unknown-actor": .reply(
-            .init(callID: 11, outcome: .error(.init(code: "wire.unknown-actor", message: "no actor agent-eu-1/nope")))),
+            .init(callID: 11, outcome: .error(.init(code: "wire.unknown-actor", message: "no actor agent-eu-1/nope")))
+        ),
         "heartbeat": .heartbeat(.init(sequence: 1)),
         "goodbye": .goodbye(.init(code: .shuttingDown, message: "shutting down")),
     ]
@@ -48,11 +64,16 @@ struct GoldenVectorTests {
     @Test("every hex block in docs/wire.md is checked by this suite")
     func everyBlockIsChecked() throws {
         let names = Set(try GoldenVectors.load().keys)
-        let checked = Set(Self.expected.keys).union(Self.expectedErrors.keys).union(["proof-initiator", "proof-responder"])
+        let checked = Set(Self.expected.keys).union(Self.expectedErrors.keys).union([
+            "proof-initiator", "proof-responder",
+        ])
         #expect(names == checked)
     }
 
-    @Test("each documented message decodes to its value and re-encodes to the same bytes", arguments: expected.keys.sorted())
+    @Test(
+        "each documented message decodes to its value and re-encodes to the same bytes",
+        arguments: expected.keys.sorted()
+    )
     func decodesAndReencodes(name: String) throws {
         let bytes = try #require(try GoldenVectors.load()[name])
         let message = try #require(Self.expected[name])
@@ -78,7 +99,11 @@ struct GoldenVectorTests {
         let responderHello = WireMessage.hello(Self.helloResponder).encode()
         for (name, side) in [("proof-initiator", WireConnectionSide.initiator), ("proof-responder", .responder)] {
             let mac = WireHandshakeMAC.mac(
-                secret: Self.secret, side: side, initiatorHello: initiatorHello, responderHello: responderHello)
+                secret: Self.secret,
+                side: side,
+                initiatorHello: initiatorHello,
+                responderHello: responderHello
+            )
             let frame = WireMessage.proof(.init(mac: mac)).encodeFrame()
             #expect(frame == vectors[name], "\(name)")
             #expect(try WireFrame.decodeStream(try #require(vectors[name])) == [.proof(.init(mac: mac))])
@@ -89,10 +114,19 @@ struct GoldenVectorTests {
     func handshakeMachineMatchesDocument() throws {
         let vectors = try GoldenVectors.load()
         var responder = HandshakeStateMachine(
-            side: .responder, localHello: Self.helloResponder, secretForPeer: { _, _ in Self.secret })
-        guard case .send(.hello) = responder.start() else { Issue.record("no hello"); return }
+            side: .responder,
+            localHello: Self.helloResponder,
+            secretForPeer: { _, _ in Self.secret }
+        )
+        guard case .send(.hello) = responder.start() else {
+            Issue.record("no hello")
+            return
+        }
         let helloPayload = Array(try #require(vectors["hello-initiator"]).dropFirst(4))
-        guard case .send(let proof) = responder.received(payload: helloPayload) else { Issue.record("no proof"); return }
+        guard case .send(let proof) = responder.received(payload: helloPayload) else {
+            Issue.record("no proof")
+            return
+        }
         #expect(proof.encodeFrame() == vectors["proof-responder"])
         let peerProof = Array(try #require(vectors["proof-initiator"]).dropFirst(4))
         guard case .established(let peer) = responder.received(payload: peerProof) else {

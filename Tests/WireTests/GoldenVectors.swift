@@ -18,7 +18,9 @@ enum GoldenVectors {
                     current = nil
                 } else {
                     for token in line.split(separator: " ") {
-                        guard let byte = UInt8(token, radix: 16) else { throw VectorError(message: "bad hex \(token) in \(block.name)") }
+                        guard let byte = UInt8(token, radix: 16) else {
+                            throw VectorError(message: "bad hex \(token) in \(block.name)")
+                        }
                         current?.bytes.append(byte)
                     }
                 }

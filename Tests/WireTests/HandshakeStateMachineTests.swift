@@ -24,17 +24,31 @@ struct HandshakePair {
     var responderHello: [UInt8]
 
     init(
-        initiatorNonce: UInt8 = 1, responderNonce: UInt8 = 2, initiatorSecret: SymmetricKey = secret,
-        responderSecret: SymmetricKey? = secret, initiatorVersion: WireProtocolVersion = .current
+        initiatorNonce: UInt8 = 1,
+        responderNonce: UInt8 = 2,
+        initiatorSecret: SymmetricKey = secret,
+        responderSecret: SymmetricKey? = secret,
+        initiatorVersion: WireProtocolVersion = .current
     ) {
         initiator = HandshakeStateMachine(
             side: .initiator,
-            localHello: .init(version: initiatorVersion, role: .agent, nonce: Array(repeating: initiatorNonce, count: 32), nodeID: "agent-1"),
-            secretForPeer: { _, _ in initiatorSecret })
+            localHello: .init(
+                version: initiatorVersion,
+                role: .agent,
+                nonce: Array(repeating: initiatorNonce, count: 32),
+                nodeID: "agent-1"
+            ),
+            secretForPeer: { _, _ in initiatorSecret }
+        )
         responder = HandshakeStateMachine(
             side: .responder,
-            localHello: .init(role: .coordinator, nonce: Array(repeating: responderNonce, count: 32), nodeID: "coord-1"),
-            secretForPeer: { _, _ in responderSecret })
+            localHello: .init(
+                role: .coordinator,
+                nonce: Array(repeating: responderNonce, count: 32),
+                nodeID: "coord-1"
+            ),
+            secretForPeer: { _, _ in responderSecret }
+        )
         guard case .send(let a) = initiator.start(), case .send(let b) = responder.start() else {
             fatalError("a fresh handshake always starts with a hello")  // test fixture invariant, not input
         }
@@ -50,11 +64,18 @@ struct HandshakeStateMachineTests {
         var pair = HandshakePair()
         guard case .send(let proofI) = pair.initiator.received(payload: pair.responderHello),
             case .send(let proofR) = pair.responder.received(payload: pair.initiatorHello)
-        else { Issue.record("expected proofs"); return }
-        #expect(pair.initiator.received(payload: proofR.encode())
-            == .established(.init(nodeID: "coord-1", role: .coordinator, version: .current)))
-        #expect(pair.responder.received(payload: proofI.encode())
-            == .established(.init(nodeID: "agent-1", role: .agent, version: .current)))
+        else {
+            Issue.record("expected proofs")
+            return
+        }
+        #expect(
+            pair.initiator.received(payload: proofR.encode())
+                == .established(.init(nodeID: "coord-1", role: .coordinator, version: .current))
+        )
+        #expect(
+            pair.responder.received(payload: proofI.encode())
+                == .established(.init(nodeID: "agent-1", role: .agent, version: .current))
+        )
         #expect(pair.initiator.isEstablished && pair.responder.isEstablished)
     }
 
@@ -63,11 +84,14 @@ struct HandshakeStateMachineTests {
         var pair = HandshakePair()
         _ = pair.initiator.received(payload: pair.responderHello)
         guard case .send(.proof(var proof)) = pair.responder.received(payload: pair.initiatorHello) else {
-            Issue.record("expected a proof"); return
+            Issue.record("expected a proof")
+            return
         }
         proof.mac[17] ^= 0x04
-        #expect(pair.initiator.received(payload: WireMessage.proof(proof).encode())
-            == .refuse(.init(code: .authenticationFailed, message: ""), reason: ""))
+        #expect(
+            pair.initiator.received(payload: WireMessage.proof(proof).encode())
+                == .refuse(.init(code: .authenticationFailed, message: ""), reason: "")
+        )
         #expect(!pair.initiator.isEstablished)
     }
 
@@ -76,23 +100,29 @@ struct HandshakeStateMachineTests {
         var recorded = HandshakePair(responderNonce: 2)
         _ = recorded.responder.received(payload: recorded.initiatorHello)
         guard case .send(let recordedProof) = recorded.initiator.received(payload: recorded.responderHello) else {
-            Issue.record("expected a proof"); return
+            Issue.record("expected a proof")
+            return
         }
         // The attacker replays the initiator's hello and proof to a responder with a new nonce.
         var fresh = HandshakePair(responderNonce: 3)
         _ = fresh.responder.received(payload: recorded.initiatorHello)
-        #expect(fresh.responder.received(payload: recordedProof.encode())
-            == .refuse(.init(code: .authenticationFailed, message: ""), reason: ""))
+        #expect(
+            fresh.responder.received(payload: recordedProof.encode())
+                == .refuse(.init(code: .authenticationFailed, message: ""), reason: "")
+        )
     }
 
     @Test("the responder's proof reflected back to it is refused")
     func reflection() throws {
         var pair = HandshakePair()
         guard case .send(let proofR) = pair.responder.received(payload: pair.initiatorHello) else {
-            Issue.record("expected a proof"); return
+            Issue.record("expected a proof")
+            return
         }
-        #expect(pair.responder.received(payload: proofR.encode())
-            == .refuse(.init(code: .authenticationFailed, message: ""), reason: ""))
+        #expect(
+            pair.responder.received(payload: proofR.encode())
+                == .refuse(.init(code: .authenticationFailed, message: ""), reason: "")
+        )
     }
 
     @Test("a different secret on one side is refused")
@@ -100,42 +130,55 @@ struct HandshakeStateMachineTests {
         var pair = HandshakePair(initiatorSecret: SymmetricKey(data: Array(repeating: UInt8(1), count: 32)))
         guard case .send(let proofI) = pair.initiator.received(payload: pair.responderHello) else { return }
         _ = pair.responder.received(payload: pair.initiatorHello)
-        #expect(pair.responder.received(payload: proofI.encode())
-            == .refuse(.init(code: .authenticationFailed, message: ""), reason: ""))
+        #expect(
+            pair.responder.received(payload: proofI.encode())
+                == .refuse(.init(code: .authenticationFailed, message: ""), reason: "")
+        )
     }
 
     @Test("an unknown major version is refused with a reason; another minor is accepted")
     func versions() throws {
         var newer = HandshakePair(initiatorVersion: .init(major: 2, minor: 0))
         guard case .refuse(let refusal, _) = newer.responder.received(payload: newer.initiatorHello) else {
-            Issue.record("expected a refusal"); return
+            Issue.record("expected a refusal")
+            return
         }
         #expect(refusal?.code == .unsupportedVersion)
         #expect(refusal?.message.contains("major version 2") == true)
 
         var minor = HandshakePair(initiatorVersion: .init(major: 1, minor: 7))
         guard case .send(.proof) = minor.responder.received(payload: minor.initiatorHello) else {
-            Issue.record("a newer minor must be accepted"); return
+            Issue.record("a newer minor must be accepted")
+            return
         }
     }
 
     @Test("a peer with no secret is refused as unknown")
     func unknownPeer() {
         var pair = HandshakePair(responderSecret: nil)
-        #expect(pair.responder.received(payload: pair.initiatorHello) == .refuse(.init(code: .unknownPeer, message: ""), reason: ""))
+        #expect(
+            pair.responder.received(payload: pair.initiatorHello)
+                == .refuse(.init(code: .unknownPeer, message: ""), reason: "")
+        )
     }
 
     @Test("garbage, a wrong magic, or an envelope before the handshake are refused")
     func garbage() {
         var pair = HandshakePair()
-        #expect(pair.responder.received(payload: Array("hello?".utf8)) == .refuse(.init(code: .protocolViolation, message: ""), reason: ""))
+        #expect(
+            pair.responder.received(payload: Array("hello?".utf8))
+                == .refuse(.init(code: .protocolViolation, message: ""), reason: "")
+        )
         var magic = HandshakePair()
         var bytes = magic.initiatorHello
         bytes[4] = 0x58
         #expect(magic.responder.received(payload: bytes) == .refuse(.init(code: .badMagic, message: ""), reason: ""))
         var early = HandshakePair()
         let heartbeat = WireMessage.heartbeat(.init(sequence: 1)).encode()
-        #expect(early.responder.received(payload: heartbeat) == .refuse(.init(code: .protocolViolation, message: ""), reason: ""))
+        #expect(
+            early.responder.received(payload: heartbeat)
+                == .refuse(.init(code: .protocolViolation, message: ""), reason: "")
+        )
     }
 
     @Test("the deadline refuses an unfinished handshake and is ignored after it completes")

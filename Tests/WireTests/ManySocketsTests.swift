@@ -1,15 +1,16 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+import WireFormat
+
+@testable import Wire
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
-import Synchronization
-import NIOPosix
-import Testing
-import WireFormat
-
-@testable import Wire
 
 @Suite("Many idle or dribbling sockets")
 struct ManySocketsTests {
@@ -22,11 +23,15 @@ struct ManySocketsTests {
 
     static func raiseDescriptorLimit(to needed: rlim_t) throws {
         var limit = rlimit()
-        guard getrlimit(descriptorResource, &limit) == 0 else { throw WireFixture.TimedOut(description: "getrlimit failed") }
+        guard getrlimit(descriptorResource, &limit) == 0 else {
+            throw WireFixture.TimedOut(description: "getrlimit failed")
+        }
         guard limit.rlim_cur < needed else { return }
         limit.rlim_cur = min(needed, limit.rlim_max)
         guard setrlimit(descriptorResource, &limit) == 0, limit.rlim_cur >= needed else {
-            throw WireFixture.TimedOut(description: "cannot raise RLIMIT_NOFILE to \(needed) (hard limit \(limit.rlim_max))")
+            throw WireFixture.TimedOut(
+                description: "cannot raise RLIMIT_NOFILE to \(needed) (hard limit \(limit.rlim_max))"
+            )
         }
     }
 
@@ -36,7 +41,9 @@ struct ManySocketsTests {
         var coordinatorConfiguration = WireFixture.configuration(node: "coord-1", role: .coordinator)
         coordinatorConfiguration.connection.handshakeTimeout = .seconds(5)
         let coordinatorSystem = try WireActorSystem(configuration: coordinatorConfiguration)
-        let coordinator = coordinatorSystem.withWellKnownName("coordinator") { TestCoordinator(actorSystem: coordinatorSystem) }
+        let coordinator = coordinatorSystem.withWellKnownName("coordinator") {
+            TestCoordinator(actorSystem: coordinatorSystem)
+        }
         let port = try #require(try await coordinatorSystem.listen(host: "127.0.0.1", port: 0).port)
 
         // 500 sockets that say nothing and 500 that send a hello one byte every 100 ms, never finishing in time.
@@ -59,7 +66,8 @@ struct ManySocketsTests {
             coordinatorSystem.state.withLock { $0.connections.count } >= 1000
         }
 
-        let hello = WireMessage.hello(.init(role: .agent, nonce: Array(repeating: 1, count: 32), nodeID: "slow")).encodeFrame()
+        let hello = WireMessage.hello(.init(role: .agent, nonce: Array(repeating: 1, count: 32), nodeID: "slow"))
+            .encodeFrame()
         var dribblers: [RepeatedTask] = []
         for channel in strangers.prefix(500) {
             let offset = ManagedCounter()
@@ -67,12 +75,15 @@ struct ManySocketsTests {
                 channel.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(100)) { _ in
                     let index = offset.next()
                     if index < hello.count { channel.writeAndFlush(ByteBuffer(bytes: [hello[index]]), promise: nil) }
-                })
+                }
+            )
         }
         #expect(strangers.count == 1000)
         try await Task.sleep(for: .milliseconds(300))  // let the dribbling get under way
 
-        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
+        let agentSystem = try WireActorSystem(
+            configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent)
+        )
         let start = ContinuousClock.now
         try await agentSystem.connect(host: "127.0.0.1", port: port)
         let remote = try TestCoordinator.resolve(id: .init(node: "coord-1", name: "coordinator"), using: agentSystem)

@@ -57,7 +57,10 @@ struct WireActorSystemTests {
     @Test("a call to an actor the peer does not host answers unknown-actor and keeps the connection")
     func unknownActor() async throws {
         try await WireFixture.withPair { pair in
-            let ghost = try TestAgent.resolve(id: WireActorID(node: "agent-eu-1", name: "ghost"), using: pair.coordinatorSystem)
+            let ghost = try TestAgent.resolve(
+                id: WireActorID(node: "agent-eu-1", name: "ghost"),
+                using: pair.coordinatorSystem
+            )
             await #expect {
                 try await ghost.drain(node: "n", epoch: 1)
             } throws: { ($0 as? WireCallError)?.code == .unknownActor }
@@ -68,7 +71,10 @@ struct WireActorSystemTests {
     @Test("a call to a node with no connection fails at once with peerNotConnected")
     func noRoute() async throws {
         try await WireFixture.withPair { pair in
-            let nowhere = try TestAgent.resolve(id: WireActorID(node: "agent-us-9", name: "agent"), using: pair.coordinatorSystem)
+            let nowhere = try TestAgent.resolve(
+                id: WireActorID(node: "agent-us-9", name: "agent"),
+                using: pair.coordinatorSystem
+            )
             await #expect {
                 try await nowhere.drain(node: "n", epoch: 1)
             } throws: { ($0 as? WireCallError)?.code == .peerNotConnected }
@@ -127,10 +133,14 @@ struct WireActorSystemTests {
         try await WireFixture.withPair { pair in
             await pair.coordinatorSystem.shutdown()
             try await WireFixture.waitUntil { pair.agentSystem.connectedPeers.isEmpty }
-            let restarted = try WireActorSystem(configuration: WireFixture.configuration(node: "coord-1", role: .coordinator))
+            let restarted = try WireActorSystem(
+                configuration: WireFixture.configuration(node: "coord-1", role: .coordinator)
+            )
             let coordinator = restarted.withWellKnownName("coordinator") { TestCoordinator(actorSystem: restarted) }
             _ = try await restarted.listen(host: "127.0.0.1", port: pair.port)
-            try await WireFixture.waitUntil(timeout: .seconds(5), "reconnect") { pair.agentSystem.connectedPeers.contains("coord-1") }
+            try await WireFixture.waitUntil(timeout: .seconds(5), "reconnect") {
+                pair.agentSystem.connectedPeers.contains("coord-1")
+            }
             let remote = try pair.remoteCoordinator()
             #expect(try await remote.report(cluster: "eu-1", pendingPods: 1) == 1)
             #expect(try await coordinator.reports() == ["eu-1:1"])
@@ -144,7 +154,11 @@ struct WireActorSystemTests {
         let address = try await server.listen(host: "127.0.0.1", port: 0)
         let client = try WireActorSystem(
             configuration: WireFixture.configuration(
-                node: "agent-x", role: .agent, secret: .init(data: Array(repeating: UInt8(9), count: 32))))
+                node: "agent-x",
+                role: .agent,
+                secret: .init(data: Array(repeating: UInt8(9), count: 32))
+            )
+        )
         await #expect {
             try await client.connect(host: "127.0.0.1", port: address.port!)
         } throws: { ($0 as? WireConnectError)?.code == .handshakeRefused }
@@ -157,7 +171,9 @@ struct WireActorSystemTests {
         try await WireFixture.withPair { pair in
             let agent = try pair.remoteAgent()
             await pair.coordinatorSystem.shutdown()
-            await #expect { try await agent.drain(node: "n", epoch: 1) } throws: { ($0 as? WireCallError)?.code == .shutdown }
+            await #expect { try await agent.drain(node: "n", epoch: 1) } throws: {
+                ($0 as? WireCallError)?.code == .shutdown
+            }
         }
     }
 
@@ -169,9 +185,13 @@ struct WireActorSystemTests {
         configuration.connection.heartbeatInterval = .milliseconds(500)
         var agentConfiguration = WireFixture.configuration(node: "agent-eu-1", role: .agent)
         agentConfiguration.connection.heartbeatInterval = .milliseconds(500)
-        try await WireFixture.withPair(coordinatorConfiguration: configuration, agentConfiguration: agentConfiguration) { pair in
+        try await WireFixture.withPair(coordinatorConfiguration: configuration, agentConfiguration: agentConfiguration)
+        { pair in
             let raw = try await RawPeer.connect(port: pair.port)
-            guard case .established = try await raw.handshake() else { Issue.record("handshake"); return }
+            guard case .established = try await raw.handshake() else {
+                Issue.record("handshake")
+                return
+            }
             // The raw peer never answers: closed after 3 intervals of silence, with a peerSilent goodbye.
             var sawGoodbye = false
             while let message = try await raw.readMessage(timeout: .seconds(4)) {
@@ -187,26 +207,38 @@ struct WireActorSystemTests {
 
 @Suite("WireActorSystem in one process through a WireHub")
 struct WireHubTests {
-    static func systems(clock: any Clock<Duration> = ContinuousClock()) throws -> (WireHub, WireActorSystem, WireActorSystem) {
+    static func systems(
+        clock: any Clock<Duration> = ContinuousClock()
+    ) throws -> (WireHub, WireActorSystem, WireActorSystem) {
         let hub = WireHub()
         var coordinatorConfiguration = WireFixture.configuration(node: "coord-1", role: .coordinator)
         coordinatorConfiguration.callTimeout = .milliseconds(200)
         let coordinator = try WireActorSystem(configuration: coordinatorConfiguration, hub: hub, clock: clock)
-        let agent = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent), hub: hub)
+        let agent = try WireActorSystem(
+            configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent),
+            hub: hub
+        )
         return (hub, coordinator, agent)
     }
 
     @Test("the same actors call each other both ways with no sockets")
     func callsBothWays() async throws {
         let (_, coordinatorSystem, agentSystem) = try Self.systems()
-        let coordinator = coordinatorSystem.withWellKnownName("coordinator") { TestCoordinator(actorSystem: coordinatorSystem) }
+        let coordinator = coordinatorSystem.withWellKnownName("coordinator") {
+            TestCoordinator(actorSystem: coordinatorSystem)
+        }
         let agent = agentSystem.withWellKnownName("agent") { TestAgent(actorSystem: agentSystem) }
         let remoteAgent = try TestAgent.resolve(id: .init(node: "agent-eu-1", name: "agent"), using: coordinatorSystem)
-        let remoteCoordinator = try TestCoordinator.resolve(id: .init(node: "coord-1", name: "coordinator"), using: agentSystem)
+        let remoteCoordinator = try TestCoordinator.resolve(
+            id: .init(node: "coord-1", name: "coordinator"),
+            using: agentSystem
+        )
         #expect(try await remoteAgent.drain(node: "abc", epoch: 2).evicted == 3)
         #expect(try await remoteCoordinator.report(cluster: "eu", pendingPods: 2) == 1)
         await #expect(throws: StaleEpoch(seen: 2, got: 1)) { try await remoteAgent.drain(node: "abc", epoch: 1) }
-        await #expect { _ = try await remoteAgent.pause(milliseconds: 2000) } throws: { ($0 as? WireCallError)?.code == .timeout }
+        await #expect { _ = try await remoteAgent.pause(milliseconds: 2000) } throws: {
+            ($0 as? WireCallError)?.code == .timeout
+        }
         #expect(try await coordinator.reports() == ["eu:2"])
         _ = agent
         await agentSystem.shutdown()
@@ -239,7 +271,10 @@ struct WireTargetTests {
         let (_, coordinatorSystem, agentSystem) = try WireHubTests.systems()
         let agent = agentSystem.withWellKnownName("agent") { TestAgent(actorSystem: agentSystem) }
         // The agent's id, resolved as if it were a coordinator: the call carries TestCoordinator.report.
-        let confused = try TestCoordinator.resolve(id: .init(node: "agent-eu-1", name: "agent"), using: coordinatorSystem)
+        let confused = try TestCoordinator.resolve(
+            id: .init(node: "agent-eu-1", name: "agent"),
+            using: coordinatorSystem
+        )
         await #expect {
             _ = try await confused.report(cluster: "x", pendingPods: 1)
         } throws: { ($0 as? WireCallError)?.code == .unknownTarget }
@@ -307,7 +342,8 @@ struct WireFrameLimitTests {
         var coordinatorConfiguration = WireFixture.configuration(node: "coord-1", role: .coordinator)
         coordinatorConfiguration.connection.frameLimits.maxFrameSize = 4096
         try await WireFixture.withPair(
-            coordinatorConfiguration: coordinatorConfiguration, agentConfiguration: agentConfiguration
+            coordinatorConfiguration: coordinatorConfiguration,
+            agentConfiguration: agentConfiguration
         ) { pair in
             let agent = try pair.remoteAgent()
             await #expect {
@@ -322,8 +358,12 @@ struct WireFrameLimitTests {
 
     @Test("either side may dial: a coordinator connecting to a listening agent calls it the same way")
     func coordinatorDials() async throws {
-        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
-        let coordinatorSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "coord-1", role: .coordinator))
+        let agentSystem = try WireActorSystem(
+            configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent)
+        )
+        let coordinatorSystem = try WireActorSystem(
+            configuration: WireFixture.configuration(node: "coord-1", role: .coordinator)
+        )
         let agent = agentSystem.withWellKnownName("agent") { TestAgent(actorSystem: agentSystem) }
         let address = try await agentSystem.listen(host: "127.0.0.1", port: 0)
         let peer = try await coordinatorSystem.connect(host: "127.0.0.1", port: address.port!)

@@ -12,10 +12,14 @@ struct WireConnectTests {
         let port = try #require(try await probe.listen(host: "127.0.0.1", port: 0).port)
         await probe.shutdown()
 
-        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
+        let agentSystem = try WireActorSystem(
+            configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent)
+        )
         let connecting = Task { try await agentSystem.connect(host: "127.0.0.1", port: port) }
         try await Task.sleep(for: .milliseconds(300))
-        let coordinatorSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "coord-1", role: .coordinator))
+        let coordinatorSystem = try WireActorSystem(
+            configuration: WireFixture.configuration(node: "coord-1", role: .coordinator)
+        )
         _ = try await coordinatorSystem.listen(host: "127.0.0.1", port: port)
         #expect(try await connecting.value.nodeID == "coord-1")
         await agentSystem.shutdown()
@@ -27,7 +31,9 @@ struct WireConnectTests {
         let probe = try WireActorSystem(configuration: WireFixture.configuration(node: "probe", role: .admin))
         let port = try #require(try await probe.listen(host: "127.0.0.1", port: 0).port)
         await probe.shutdown()
-        let agentSystem = try WireActorSystem(configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent))
+        let agentSystem = try WireActorSystem(
+            configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent)
+        )
         let connecting = Task { try await agentSystem.connect(host: "127.0.0.1", port: port) }
         try await Task.sleep(for: .milliseconds(100))
         connecting.cancel()
@@ -49,7 +55,9 @@ struct WireSecretsTests {
         let port = try #require(try await coordinator.listen(host: "127.0.0.1", port: 0).port)
 
         func attempt(_ node: String, _ role: WireRole, _ secret: SymmetricKey) async throws -> Bool {
-            let system = try WireActorSystem(configuration: WireFixture.configuration(node: node, role: role, secret: secret))
+            let system = try WireActorSystem(
+                configuration: WireFixture.configuration(node: node, role: role, secret: secret)
+            )
             let accepted: Bool
             do {
                 try await system.connect(host: "127.0.0.1", port: port)

@@ -26,7 +26,10 @@ struct EmbeddedConnection {
         var messages: [WireMessage] = []
         while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            messages += try WireFrame.decodeStream(bytes, limits: .init(maxFrameSize: 1 << 20, preAuthenticationMaxFrameSize: 1 << 20))
+            messages += try WireFrame.decodeStream(
+                bytes,
+                limits: .init(maxFrameSize: 1 << 20, preAuthenticationMaxFrameSize: 1 << 20)
+            )
         }
         return messages
     }
@@ -41,11 +44,17 @@ struct WireConnectionHandlerTests {
     @Test("a silent peer is refused with handshakeTimeout exactly at the deadline, in virtual time")
     func handshakeDeadline() throws {
         let connection = try EmbeddedConnection()
-        guard case .hello = try connection.written().first else { Issue.record("no hello"); return }
+        guard case .hello = try connection.written().first else {
+            Issue.record("no hello")
+            return
+        }
         connection.loop.advanceTime(by: .milliseconds(4999))
         #expect(connection.channel.isActive)
         connection.loop.advanceTime(by: .milliseconds(1))
-        guard case .refusal(let refusal) = try connection.written().first else { Issue.record("no refusal"); return }
+        guard case .refusal(let refusal) = try connection.written().first else {
+            Issue.record("no refusal")
+            return
+        }
         #expect(refusal.code == .handshakeTimeout)
         #expect(!connection.channel.isActive)
     }
@@ -55,7 +64,10 @@ struct WireConnectionHandlerTests {
         let connection = try EmbeddedConnection()
         _ = try connection.written()
         try connection.channel.writeInbound(ByteBuffer(string: "GET "))
-        guard case .refusal(let refusal) = try connection.written().first else { Issue.record("no refusal"); return }
+        guard case .refusal(let refusal) = try connection.written().first else {
+            Issue.record("no refusal")
+            return
+        }
         #expect(refusal.code == .frameTooLarge)
         #expect(refusal.message.contains("HTTP"))
         #expect(!connection.channel.isActive)
@@ -64,16 +76,24 @@ struct WireConnectionHandlerTests {
     @Test("after the handshake the pipeline beats every interval and closes a peer silent for three")
     func heartbeats() throws {
         let connection = try EmbeddedConnection()
-        guard case .hello(let serverHello) = try connection.written().first else { Issue.record("no hello"); return }
+        guard case .hello(let serverHello) = try connection.written().first else {
+            Issue.record("no hello")
+            return
+        }
         var peer = HandshakeStateMachine(
-            side: .initiator, localHello: .init(role: .agent, nonce: Array(repeating: 8, count: 32), nodeID: "agent-eu-1"),
-            secretForPeer: { _, _ in WireFixture.secret })
+            side: .initiator,
+            localHello: .init(role: .agent, nonce: Array(repeating: 8, count: 32), nodeID: "agent-eu-1"),
+            secretForPeer: { _, _ in WireFixture.secret }
+        )
         guard case .send(let hello) = peer.start() else { return }
         try connection.feed(hello)
         guard case .send(let proof) = peer.received(payload: WireMessage.hello(serverHello).encode()),
             case .proof(let serverProof) = try connection.written().first,
             case .established = peer.received(payload: WireMessage.proof(serverProof).encode())
-        else { Issue.record("handshake"); return }
+        else {
+            Issue.record("handshake")
+            return
+        }
         try connection.feed(proof)
         #expect(connection.system.connectedPeers == ["agent-eu-1"])
 
@@ -84,7 +104,10 @@ struct WireConnectionHandlerTests {
         #expect(try connection.written() == [.heartbeat(.init(sequence: 2)), .heartbeat(.init(sequence: 3))])
         #expect(connection.channel.isActive)
         connection.loop.advanceTime(by: .seconds(2))
-        guard case .goodbye(let goodbye) = try connection.written().first else { Issue.record("no goodbye"); return }
+        guard case .goodbye(let goodbye) = try connection.written().first else {
+            Issue.record("no goodbye")
+            return
+        }
         #expect(goodbye.code == .peerSilent)
         #expect(!connection.channel.isActive)
         #expect(connection.system.connectedPeers.isEmpty)

@@ -17,7 +17,9 @@ struct WireFrameDecoderTests {
 
     @Test("frames are split correctly however the bytes are chunked (ByteToMessageDecoderVerifier)")
     func verifier() throws {
-        let payloads: [[UInt8]] = [[], [1], Array(repeating: 7, count: 300), WireMessage.heartbeat(.init(sequence: 9)).encode()]
+        let payloads: [[UInt8]] = [
+            [], [1], Array(repeating: 7, count: 300), WireMessage.heartbeat(.init(sequence: 9)).encode(),
+        ]
         var input = ByteBuffer()
         for payload in payloads { input.writeImmutableBuffer(Self.frame(payload)) }
         try ByteToMessageDecoderVerifier.verifyDecoder(
@@ -25,7 +27,8 @@ struct WireFrameDecoderTests {
                 (input, payloads.map { ByteBuffer(bytes: $0) }),
                 (Self.frame([42]), [ByteBuffer(bytes: [42])]),
             ],
-            decoderFactory: { WireFrameDecoder(limit: WireFrameLimit(1 << 20)) })
+            decoderFactory: { WireFrameDecoder(limit: WireFrameLimit(1 << 20)) }
+        )
     }
 
     @Test("a length above the limit is refused as soon as its 4 bytes arrive")
@@ -40,7 +43,9 @@ struct WireFrameDecoderTests {
     @Test("an HTTP request is refused as a probe from its first 4 bytes")
     func httpProbe() throws {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(WireFrameDecoder(limit: WireFrameLimit(1 << 20))))
-        #expect { try channel.writeInbound(ByteBuffer(string: "GET ")) } throws: { ($0 as? WireFormatError)?.code == .httpProbe }
+        #expect { try channel.writeInbound(ByteBuffer(string: "GET ")) } throws: {
+            ($0 as? WireFormatError)?.code == .httpProbe
+        }
         _ = try? channel.finish()
     }
 

@@ -9,8 +9,13 @@ struct WireMessageTests {
         .refusal(.init(code: .init(rawValue: 999), message: "")),
         .call(
             .init(
-                callID: .max, recipient: .init(node: "n", name: "a"), target: "t", genericSubstitutions: ["Si", "SS"],
-                arguments: [[], [1, 2, 3]])),
+                callID: .max,
+                recipient: .init(node: "n", name: "a"),
+                target: "t",
+                genericSubstitutions: ["Si", "SS"],
+                arguments: [[], [1, 2, 3]]
+            )
+        ),
         .reply(.init(callID: 0, outcome: .error(.init(code: "x", message: "y", detail: [0])))),
         .heartbeat(.init(sequence: 42)),
         .goodbye(.init(code: .normal, message: "bye")),
@@ -23,9 +28,12 @@ struct WireMessageTests {
         #expect(try WireMessage(decoding: message.encode()) == message)
     }
 
-    @Test("every strict prefix of a message is refused with a typed error, never a trap", arguments: samples.filter {
-        if case .skippable = $0 { false } else { true }
-    })
+    @Test(
+        "every strict prefix of a message is refused with a typed error, never a trap",
+        arguments: samples.filter {
+            if case .skippable = $0 { false } else { true }
+        }
+    )
     func prefixesAreRefused(message: WireMessage) {
         let bytes = message.encode()
         for length in 0..<bytes.count {
@@ -74,11 +82,16 @@ struct WireMessageTests {
         for round in 0..<20_000 {
             var bytes: [UInt8]
             if round % 2 == 0 {
-                bytes = (0..<Int.random(in: 0...64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                bytes = (0..<Int.random(in: 0...64, using: &generator)).map { _ in
+                    UInt8.random(in: 0...255, using: &generator)
+                }
             } else {
                 bytes = seeds[round % seeds.count]
                 for _ in 0..<Int.random(in: 1...4, using: &generator) where !bytes.isEmpty {
-                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(
+                        in: 0...255,
+                        using: &generator
+                    )
                 }
             }
             do {

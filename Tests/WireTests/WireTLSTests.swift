@@ -7,32 +7,46 @@ struct TestPKI {
     let directory: URL
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ballast-wire-tls-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ballast-wire-tls-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n".utf8)
             .write(to: directory.appendingPathComponent("leaf.ext"))
         for ca in ["ca", "rogue-ca"] {
-            try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                         "-keyout", "\(ca).key", "-out", "\(ca).pem", "-days", "1", "-subj", "/CN=ballast-\(ca)"])
+            try openssl([
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", "\(ca).key", "-out", "\(ca).pem", "-days", "1", "-subj", "/CN=ballast-\(ca)",
+            ])
         }
         for (node, ca) in [("coord", "ca"), ("agent", "ca"), ("intruder", "rogue-ca")] {
-            try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                         "-keyout", "\(node).key", "-out", "\(node).csr", "-subj", "/CN=\(node)"])
-            try openssl(["x509", "-req", "-in", "\(node).csr", "-CA", "\(ca).pem", "-CAkey", "\(ca).key",
-                         "-CAcreateserial", "-out", "\(node).pem", "-days", "1", "-extfile", "leaf.ext"])
+            try openssl([
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", "\(node).key", "-out", "\(node).csr", "-subj", "/CN=\(node)",
+            ])
+            try openssl([
+                "x509", "-req", "-in", "\(node).csr", "-CA", "\(ca).pem", "-CAkey", "\(ca).key",
+                "-CAcreateserial", "-out", "\(node).pem", "-days", "1", "-extfile", "leaf.ext",
+            ])
         }
     }
 
     func tls(_ node: String) -> WireTLSConfiguration {
         WireTLSConfiguration(
-            certificateChainFile: path("\(node).pem"), privateKeyFile: path("\(node).key"), trustRootsFile: path("ca.pem"))
+            certificateChainFile: path("\(node).pem"),
+            privateKeyFile: path("\(node).key"),
+            trustRootsFile: path("ca.pem")
+        )
     }
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     func remove() { try? FileManager.default.removeItem(at: directory) }
 
-    struct OpenSSLFailed: Error { var arguments: [String]; var status: Int32 }
+    struct OpenSSLFailed: Error {
+        var arguments: [String]
+        var status: Int32
+    }
 
     private func openssl(_ arguments: [String]) throws {
         let process = Process()
@@ -43,7 +57,9 @@ struct TestPKI {
         process.standardError = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw OpenSSLFailed(arguments: arguments, status: process.terminationStatus) }
+        guard process.terminationStatus == 0 else {
+            throw OpenSSLFailed(arguments: arguments, status: process.terminationStatus)
+        }
     }
 }
 
@@ -57,7 +73,8 @@ struct WireTLSTests {
         coordinator.tls = pki.tls("coord")
         var agent = WireFixture.configuration(node: "agent-eu-1", role: .agent)
         agent.tls = pki.tls("agent")
-        try await WireFixture.withPair(coordinatorConfiguration: coordinator, agentConfiguration: agent) { (pair: WireFixture.Pair) async throws in
+        try await WireFixture.withPair(coordinatorConfiguration: coordinator, agentConfiguration: agent) {
+            (pair: WireFixture.Pair) async throws in
             #expect(try await pair.remoteAgent().drain(node: "tls", epoch: 1).evicted == 3)
             #expect(try await pair.remoteCoordinator().report(cluster: "eu", pendingPods: 1) == 1)
         }
@@ -74,8 +91,10 @@ struct WireTLSTests {
 
         var intruderConfiguration = WireFixture.configuration(node: "agent-x", role: .agent)
         intruderConfiguration.tls = WireTLSConfiguration(
-            certificateChainFile: pki.path("intruder.pem"), privateKeyFile: pki.path("intruder.key"),
-            trustRootsFile: pki.path("ca.pem"))
+            certificateChainFile: pki.path("intruder.pem"),
+            privateKeyFile: pki.path("intruder.key"),
+            trustRootsFile: pki.path("ca.pem")
+        )
         let intruder = try WireActorSystem(configuration: intruderConfiguration)
         await #expect {
             try await intruder.connect(host: "127.0.0.1", port: address.port!)
@@ -95,7 +114,10 @@ struct WireTLSTests {
     func badFiles() {
         var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
         configuration.tls = WireTLSConfiguration(
-            certificateChainFile: "/nonexistent.pem", privateKeyFile: "/nonexistent.key", trustRootsFile: "/nonexistent-ca.pem")
+            certificateChainFile: "/nonexistent.pem",
+            privateKeyFile: "/nonexistent.key",
+            trustRootsFile: "/nonexistent-ca.pem"
+        )
         #expect { _ = try WireActorSystem(configuration: configuration) } throws: {
             ($0 as? WireConnectError)?.code == .tlsConfiguration
         }

@@ -49,7 +49,9 @@ enum WireFixture {
     static let secret = SymmetricKey(data: Array("fixture-secret-fixture-secret-32".utf8))
 
     static func configuration(
-        node: String, role: WireRole, secret: SymmetricKey = WireFixture.secret
+        node: String,
+        role: WireRole,
+        secret: SymmetricKey = WireFixture.secret
     ) -> WireActorSystem.Configuration {
         var configuration = WireActorSystem.Configuration(nodeID: node, role: role, secrets: .shared(secret))
         configuration.callTimeout = .seconds(5)
@@ -82,8 +84,13 @@ enum WireFixture {
             try await waitUntil { coordinatorSystem.connectedPeers.contains("agent-eu-1") }
             let result = try await body(
                 Pair(
-                    coordinatorSystem: coordinatorSystem, agentSystem: agentSystem, coordinator: coordinator,
-                    agent: agent, port: try #require(address.port)))
+                    coordinatorSystem: coordinatorSystem,
+                    agentSystem: agentSystem,
+                    coordinator: coordinator,
+                    agent: agent,
+                    port: try #require(address.port)
+                )
+            )
             await agentSystem.shutdown()
             await coordinatorSystem.shutdown()
             return result
@@ -117,11 +124,15 @@ enum WireFixture {
 
     /// Polls `condition` every 10 ms until it holds or `timeout` passes.
     static func waitUntil(
-        timeout: Duration = .seconds(5), _ what: String = "condition", _ condition: () -> Bool
+        timeout: Duration = .seconds(5),
+        _ what: String = "condition",
+        _ condition: () -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
-            guard ContinuousClock.now < deadline else { throw TimedOut(description: "\(what) did not hold within \(timeout)") }
+            guard ContinuousClock.now < deadline else {
+                throw TimedOut(description: "\(what) did not hold within \(timeout)")
+            }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
@@ -199,7 +210,9 @@ final class RawPeer: Sendable {
             }
             if let frame { return frame }
             if !channel.isActive { return nil }
-            guard ContinuousClock.now < deadline else { throw WireFixture.TimedOut(description: "no frame within \(timeout)") }
+            guard ContinuousClock.now < deadline else {
+                throw WireFixture.TimedOut(description: "no frame within \(timeout)")
+            }
             try await Task.sleep(for: .milliseconds(5))
         }
     }
@@ -225,12 +238,16 @@ final class RawPeer: Sendable {
 
     /// Runs our side of the handshake; returns the established peer or the refusal the server sent.
     func handshake(
-        node: String = "raw-1", role: WireRole = .agent, secret: SymmetricKey = WireFixture.secret,
+        node: String = "raw-1",
+        role: WireRole = .agent,
+        secret: SymmetricKey = WireFixture.secret,
         tamper: (inout WireMessage.Proof) -> Void = { _ in }
     ) async throws -> HandshakeResult {
         var machine = HandshakeStateMachine(
-            side: .initiator, localHello: .init(role: role, nonce: (0..<32).map { _ in .random(in: 0...255) }, nodeID: node),
-            secretForPeer: { _, _ in secret })
+            side: .initiator,
+            localHello: .init(role: role, nonce: (0..<32).map { _ in .random(in: 0...255) }, nodeID: node),
+            secretForPeer: { _, _ in secret }
+        )
         guard case .send(let hello) = machine.start() else { throw WireFixture.TimedOut(description: "no hello") }
         try await send(hello)
         while let payload = try await readFrame() {
@@ -244,7 +261,9 @@ final class RawPeer: Sendable {
                 return .established(peer)
             case .refuse(let refusal, let reason):
                 if let refusal { return .refused(refusal.code, reason) }
-                if case .refusal(let theirs) = try WireMessage(decoding: payload) { return .refused(theirs.code, theirs.message) }
+                if case .refusal(let theirs) = try WireMessage(decoding: payload) {
+                    return .refused(theirs.code, theirs.message)
+                }
                 return .refused(.protocolViolation, reason)
             case .none:
                 continue

@@ -74,9 +74,15 @@ struct ClusterAgentCommand: AsyncParsableCommand {
             Task {
                 do {
                     let peer = try await system.connect(host: coordinator.host, port: coordinator.port)
-                    logger.notice("connected to coordinator", metadata: ["ballast.peer": "\(peer.nodeID)", "address": "\(coordinator)"])
+                    logger.notice(
+                        "connected to coordinator",
+                        metadata: ["ballast.peer": "\(peer.nodeID)", "address": "\(coordinator)"]
+                    )
                 } catch {
-                    logger.error("cannot connect to coordinator", metadata: ["address": "\(coordinator)", "error": "\(error)"])
+                    logger.error(
+                        "cannot connect to coordinator",
+                        metadata: ["address": "\(coordinator)", "error": "\(error)"]
+                    )
                 }
             }
         }
@@ -85,17 +91,21 @@ struct ClusterAgentCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: WireSystemService(system: system)),
-                    .init(service: ReportingService(
-                        system: system,
-                        observer: observer,
-                        interval: settings.reportInterval.duration,
-                        logger: logger
-                    )),
-                    .init(service: MetricsEndpoint(
-                        configuration: .init(host: settings.metrics.host, port: settings.metrics.port),
-                        registry: registry,
-                        logger: logger
-                    )),
+                    .init(
+                        service: ReportingService(
+                            system: system,
+                            observer: observer,
+                            interval: settings.reportInterval.duration,
+                            logger: logger
+                        )
+                    ),
+                    .init(
+                        service: MetricsEndpoint(
+                            configuration: .init(host: settings.metrics.host, port: settings.metrics.port),
+                            registry: registry,
+                            logger: logger
+                        )
+                    ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

@@ -110,7 +110,10 @@ enum StatusTable {
         var lines: [String] = []
         let role = status.isLeader ? "leader, epoch \(status.epoch)" : "follower"
         lines.append("coordinator \(status.coordinator) (\(role)), plan generation \(status.planGeneration)")
-        let header = ["CLUSTER", "REGION", "ON-DEMAND", "SPOT", "PENDING", "CPU", "DESIRED", "+LAUNCH", "-DRAIN", "USD/H", "PLAN", "AGE"]
+        let header = [
+            "CLUSTER", "REGION", "ON-DEMAND", "SPOT", "PENDING", "CPU", "DESIRED", "+LAUNCH", "-DRAIN", "USD/H", "PLAN",
+            "AGE",
+        ]
         var rows = [header]
         for cluster in status.clusters {
             rows.append([
@@ -131,8 +134,9 @@ enum StatusTable {
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
             lines.append(
-                row.enumerated().map { index, cell in cell.padding(toLength: widths[index], withPad: " ", startingAt: 0) }
-                    .joined(separator: "  ")
+                row.enumerated().map { index, cell in cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                }
+                .joined(separator: "  ")
             )
         }
         if status.clusters.isEmpty { lines.append("(no cluster has reported yet)") }

@@ -61,9 +61,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 actorSystem: system,
                 settings: .init(
                     clusters: Dictionary(
-                        uniqueKeysWithValues: settings.clusters.map { (ClusterID($0.id), (region: $0.region, policy: $0.policy)) }
+                        uniqueKeysWithValues: settings.clusters.map {
+                            (ClusterID($0.id), (region: $0.region, policy: $0.policy))
+                        }
                     ),
-                    budget: settings.budget.map { FleetBudget(monthlyUSD: $0.monthlyUSD, regionalMonthlyUSD: $0.regions ?? [:]) },
+                    budget: settings.budget.map {
+                        FleetBudget(monthlyUSD: $0.monthlyUSD, regionalMonthlyUSD: $0.regions ?? [:])
+                    },
                     planner: planner,
                     catalog: catalog
                 ),
@@ -74,19 +78,30 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let address = try await system.listen(host: settings.listen.host, port: settings.listen.port)
         logger.notice(
             "coordinator serving",
-            metadata: ["ballast.node": "\(settings.nodeID)", "ballast.address": "\(address)", "clusters": "\(settings.clusters.count)"]
+            metadata: [
+                "ballast.node": "\(settings.nodeID)", "ballast.address": "\(address)",
+                "clusters": "\(settings.clusters.count)",
+            ]
         )
 
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: WireSystemService(system: system)),
-                    .init(service: PlanningService(coordinator: coordinator, interval: settings.planInterval.duration, logger: logger)),
-                    .init(service: MetricsEndpoint(
-                        configuration: .init(host: settings.metrics.host, port: settings.metrics.port),
-                        registry: registry,
-                        logger: logger
-                    )),
+                    .init(
+                        service: PlanningService(
+                            coordinator: coordinator,
+                            interval: settings.planInterval.duration,
+                            logger: logger
+                        )
+                    ),
+                    .init(
+                        service: MetricsEndpoint(
+                            configuration: .init(host: settings.metrics.host, port: settings.metrics.port),
+                            registry: registry,
+                            logger: logger
+                        )
+                    ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

@@ -55,7 +55,10 @@ final class FaultInjectingLeaseStore: LeaseStore {
         return try await base.read(fleet: fleet)
     }
 
-    func write(_ record: LeaseRecord, replacing expected: RecordVersion?) async throws(LeaseStoreError)
+    func write(
+        _ record: LeaseRecord,
+        replacing expected: RecordVersion?
+    ) async throws(LeaseStoreError)
         -> LeaseWriteOutcome
     {
         switch roll() {
@@ -82,7 +85,11 @@ final class FaultInjectingLeaseStore: LeaseStore {
         }
     }
 
-    func writeState(_ item: FencedStateItem, fencedBy epoch: FencingEpoch, holder: String)
+    func writeState(
+        _ item: FencedStateItem,
+        fencedBy epoch: FencingEpoch,
+        holder: String
+    )
         async throws(LeaseStoreError) -> FencedWriteOutcome
     {
         try await base.writeState(item, fencedBy: epoch, holder: holder)
@@ -110,7 +117,10 @@ struct ObservedLeaseStore: LeaseStore {
         }
     }
 
-    func write(_ record: LeaseRecord, replacing expected: RecordVersion?) async throws(LeaseStoreError)
+    func write(
+        _ record: LeaseRecord,
+        replacing expected: RecordVersion?
+    ) async throws(LeaseStoreError)
         -> LeaseWriteOutcome
     {
         do { return try await base.write(record, replacing: expected) } catch {
@@ -119,7 +129,11 @@ struct ObservedLeaseStore: LeaseStore {
         }
     }
 
-    func writeState(_ item: FencedStateItem, fencedBy epoch: FencingEpoch, holder: String)
+    func writeState(
+        _ item: FencedStateItem,
+        fencedBy epoch: FencingEpoch,
+        holder: String
+    )
         async throws(LeaseStoreError) -> FencedWriteOutcome
     {
         try await base.writeState(item, fencedBy: epoch, holder: holder)
