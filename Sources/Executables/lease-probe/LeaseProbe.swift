@@ -8,7 +8,8 @@
 //   fenced write with epoch E ok|refused|failed pid P at T
 //   stopped acting with epoch E pid P at T reason R
 //   stale write with epoch E refused|ACCEPTED|failed pid P at T  (after losing the lease, one write with the old
-//                                                                epoch, which fencing must refuse)
+//                                                                epoch, started at T; fencing must refuse it once
+//                                                                a newer epoch has been elected)
 //   store call failed: read|write CODE pid P                    (every failed lease read or write)
 //   exiting pid P at T
 import AWSClients
@@ -22,7 +23,9 @@ import ServiceLifecycle
 @main
 struct LeaseProbe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "lease-probe", abstract: "Campaign for a fleet lease and log acting intervals.")
+        commandName: "lease-probe",
+        abstract: "Campaign for a fleet lease and log acting intervals."
+    )
 
     @Option(help: "Path of the SQLite lease store.") var sqlite: String?
     @Option(help: "DynamoDB endpoint URL (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
@@ -54,9 +57,12 @@ struct LeaseProbe: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
 
         let timing = LeaseTiming(
-            leaseDuration: .milliseconds(leaseMs), renewInterval: .milliseconds(renewMs),
-            renewDeadline: .milliseconds(deadlineMs), pollInterval: .milliseconds(pollMs),
-            operationTimeout: .milliseconds(opTimeoutMs))
+            leaseDuration: .milliseconds(leaseMs),
+            renewInterval: .milliseconds(renewMs),
+            renewDeadline: .milliseconds(deadlineMs),
+            pollInterval: .milliseconds(pollMs),
+            operationTimeout: .milliseconds(opTimeoutMs)
+        )
         // Refuse bad durations before anything needs shutting down.
         try timing.validate()
         var http: HTTPClient?
@@ -71,22 +77,34 @@ struct LeaseProbe: AsyncParsableCommand {
             configuration.retry = RetryPolicy(maxAttempts: 1)
             configuration.requestTimeout = .milliseconds(opTimeoutMs)
             let aws = AWSClient(
-                httpClient: client, credentialsProvider: EnvironmentCredentialsProvider(), configuration: configuration,
-                logger: logger)
+                httpClient: client,
+                credentialsProvider: EnvironmentCredentialsProvider(),
+                configuration: configuration,
+                logger: logger
+            )
             backing = DynamoDBLeaseStore(dynamoDB: DynamoDB(client: aws), tableName: dynamodbTable)
         } else {
             throw ValidationError("give --sqlite PATH or --dynamodb-endpoint URL")
         }
         let faults = FaultRates(
-            dropReply: dropReplyRate, unavailable: unavailableRate, applyThen503: applyThen503Rate, hang: hangRate,
-            hangFor: .milliseconds(hangMs))
+            dropReply: dropReplyRate,
+            unavailable: unavailableRate,
+            applyThen503: applyThen503Rate,
+            hang: hangRate,
+            hangFor: .milliseconds(hangMs)
+        )
         let store = ObservedLeaseStore(
-            base: faults.isNone ? backing : FaultInjectingLeaseStore(base: backing, rates: faults), out: out)
+            base: faults.isNone ? backing : FaultInjectingLeaseStore(base: backing, rates: faults),
+            out: out
+        )
 
         let holder = LeaseHolder.unique(name: name, address: "127.0.0.1:\(getpid())")
         let election = try LeaderElection(
-            store: store, configuration: .init(fleet: fleet, holder: holder, timing: timing), clock: ContinuousClock(),
-            logger: logger)
+            store: store,
+            configuration: .init(fleet: fleet, holder: holder, timing: timing),
+            clock: ContinuousClock(),
+            logger: logger
+        )
         out.line("started pid \(getpid()) holder \(holder.id)")
 
         if let parentPid {
@@ -101,15 +119,24 @@ struct LeaseProbe: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: EventLog(election: election, unfencedStore: backing, out: out),
-                          successTerminationBehavior: .ignore),
+                    .init(
+                        service: EventLog(election: election, unfencedStore: backing, out: out),
+                        successTerminationBehavior: .ignore
+                    ),
                     .init(service: election),
-                    .init(service: ActingLoop(
-                        election: election, out: out, tick: .milliseconds(actMs),
-                        writeEvery: .milliseconds(writeEveryMs))),
+                    .init(
+                        service: ActingLoop(
+                            election: election,
+                            out: out,
+                            tick: .milliseconds(actMs),
+                            writeEvery: .milliseconds(writeEveryMs)
+                        )
+                    ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+                logger: logger
+            )
+        )
         let failure: (any Error)?
         do {
             try await group.run()
@@ -143,7 +170,9 @@ struct ActingLoop: Service {
     let writeEvery: Duration
 
     func run() async throws {
-        let (pid, clock, election, out, tick, writeEvery) = (getpid(), ContinuousClock(), election, out, tick, writeEvery)
+        let (pid, clock, election, out, tick, writeEvery) = (
+            getpid(), ContinuousClock(), election, out, tick, writeEvery
+        )
         await cancelWhenGracefulShutdown {
             var since: (epoch: FencingEpoch, wall: String)?
             var lastWrite: ContinuousClock.Instant?
@@ -158,7 +187,10 @@ struct ActingLoop: Service {
                         let outcome: String
                         do {
                             let result = try await election.writeState(
-                                key: "probe", value: "pid \(pid) at \(wall)", epoch: epoch)
+                                key: "probe",
+                                value: "pid \(pid) at \(wall)",
+                                epoch: epoch
+                            )
                             outcome = result == .written ? "ok" : "refused"
                         } catch {
                             outcome = "failed"
@@ -191,16 +223,23 @@ struct EventLog: Service {
                 out.line("stopped acting with epoch \(epoch) pid \(pid) at \(ProbeOutput.wallClock()) reason \(reason)")
                 guard reason != "shutdown", reason != "election stopped" else { continue }
                 let outcome: String
+                // The time the write starts: a newer epoch elected before it means the write must be refused.
+                let startedAt = ProbeOutput.wallClock()
                 do {
                     let result = try await unfencedStore.writeState(
                         FencedStateItem(fleet: election.configuration.fleet, key: "probe", value: "stale from \(pid)"),
-                        fencedBy: epoch, holder: election.configuration.holder.id)
+                        fencedBy: epoch,
+                        holder: election.configuration.holder.id
+                    )
                     outcome = result == .written ? "ACCEPTED" : "refused"
                 } catch {
                     outcome = "failed"
                 }
-                out.line("stale write with epoch \(epoch) \(outcome) pid \(pid) at \(ProbeOutput.wallClock())")
+                out.line("stale write with epoch \(epoch) \(outcome) pid \(pid) at \(startedAt)")
             }
         }
+        // The events end when the election stops, which during a graceful shutdown can happen before the group
+        // has asked this service to stop; returning then would count as an unexpected exit and fail the process.
+        try await gracefulShutdown()
     }
 }
