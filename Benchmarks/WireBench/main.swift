@@ -48,8 +48,12 @@ distributed actor BenchCoordinator: CoordinatorEndpoint {
         received += 1
         return ReportAcknowledgement(coordinator: "coord-1", isLeader: true, epoch: FencingEpoch(7))
     }
+}
 
-    /// The smallest useful call: a number there and back (the envelope and the hops, with almost no coding).
+/// The smallest useful call: a number there and back (the envelope and the hops, with almost no coding).
+distributed actor BenchPinger {
+    typealias ActorSystem = WireActorSystem
+
     distributed func ping(_ sequence: UInt64) -> UInt64 { sequence }
 }
 
@@ -174,16 +178,15 @@ func pipelined(_ call: @escaping @Sendable () async throws -> Void) async throws
     }
     return (completed, Double((ContinuousClock.now - start).nanoseconds) / 1e9)
 }
-let pinger = try BenchCoordinator.resolve(
-    id: WireActorSystem.wellKnownID(node: "coord-1", name: WireActorSystem.WellKnownName.coordinator),
-    using: agentSystem
-)
+let localPinger = coordinatorSystem.withWellKnownName("ping") { BenchPinger(actorSystem: coordinatorSystem) }
+let pinger = try BenchPinger.resolve(id: WireActorSystem.wellKnownID(node: "coord-1", name: "ping"), using: agentSystem)
 let reportPipeline = try await pipelined { _ = try await remote.report(report) }
 let pingPipeline = try await pipelined { _ = try await pinger.ping(42) }
 
 await agentSystem.shutdown()
 await coordinatorSystem.shutdown()
 _ = coordinator
+_ = localPinger
 try await group.shutdownGracefully()
 
 let echoP50 = percentile(echo, 0.5)

@@ -24,10 +24,14 @@ public protocol CoordinatorEndpoint: DistributedActor where ActorSystem == WireA
 }
 
 extension WireEndpoint {
-    /// Lets an agent actor be called through `$ClusterAgentEndpoint`.
-    public static let clusterAgent = WireEndpoint(stub: $ClusterAgentEndpoint.self) { $0 is any ClusterAgentEndpoint }
-    /// Lets a coordinator actor be called through `$CoordinatorEndpoint`.
-    public static let coordinator = WireEndpoint(stub: $CoordinatorEndpoint.self) { $0 is any CoordinatorEndpoint }
+    /// An agent takes commands from coordinators only.
+    public static let clusterAgent = WireEndpoint(stub: $ClusterAgentEndpoint.self, callers: [.coordinator]) {
+        $0 is any ClusterAgentEndpoint
+    }
+    /// A coordinator takes reports from agents (and from other replicas, which may relay).
+    public static let coordinator = WireEndpoint(stub: $CoordinatorEndpoint.self, callers: [.agent, .coordinator]) {
+        $0 is any CoordinatorEndpoint
+    }
 }
 
 extension FleetAPI {

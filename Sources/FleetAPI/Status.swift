@@ -92,8 +92,8 @@ public struct ClusterStatus: Codable, Hashable, Sendable {
 }
 
 extension WireEndpoint {
-    /// Lets a coordinator actor be called through `$CoordinatorAdminEndpoint`.
-    public static let coordinatorAdmin = WireEndpoint(stub: $CoordinatorAdminEndpoint.self) {
+    /// Operators' requests: only `coordctl`, authenticated with the admin secret.
+    public static let coordinatorAdmin = WireEndpoint(stub: $CoordinatorAdminEndpoint.self, callers: [.admin]) {
         $0 is any CoordinatorAdminEndpoint
     }
 }

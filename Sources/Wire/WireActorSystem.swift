@@ -297,7 +297,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         }
         let clock = self.clock
         return try await withThrowingTaskGroup(of: WireMessage.Reply.Outcome.self) { group in
-            group.addTask { await remote.executeIncoming(delivered) }
+            group.addTask { [role] in await remote.executeIncoming(delivered, from: role) }
             group.addTask {
                 try await clock.sleep(for: timeout, tolerance: nil)
                 throw WireCallError(.timeout, recipient: call.recipient, "no reply within \(timeout)")
@@ -310,9 +310,9 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         }
     }
 
-    /// Runs an incoming call against the local actor it names and returns the reply's outcome. Never throws:
-    /// every failure becomes an error reply with a stable code.
-    func executeIncoming(_ call: WireMessage.Call) async -> WireMessage.Reply.Outcome {
+    /// Runs an incoming call from a peer of role `callerRole` against the local actor it names and returns the
+    /// reply's outcome. Never throws: every failure becomes an error reply with a stable code.
+    func executeIncoming(_ call: WireMessage.Call, from callerRole: WireRole) async -> WireMessage.Reply.Outcome {
         guard call.recipient.node == nodeID, let actor = state.withLock({ $0.actors[call.recipient]?.actor }) else {
             return .error(
                 .init(code: WireSystemErrorCode.unknownActor, message: "no actor \(call.recipient) on node \(nodeID)")
@@ -320,8 +320,15 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         }
         // The runtime finds a target by name alone and would run another type's function on this actor, so
         // the target must be a member of the recipient's own type (its identifier starts with that type's
-        // mangled name) or of a registered protocol the recipient conforms to.
-        guard WireEndpoint.accepts(target: call.target, on: actor, endpoints: configuration.endpoints) else {
+        // mangled name) or of a registered protocol the recipient conforms to and the caller's role may use.
+        guard
+            WireEndpoint.accepts(
+                target: call.target,
+                on: actor,
+                from: callerRole,
+                endpoints: configuration.endpoints
+            )
+        else {
             return .error(
                 .init(
                     code: WireSystemErrorCode.unknownTarget,
@@ -496,7 +503,7 @@ extension WireActorSystem: WireConnectionDelegate {
         }
     }
 
-    func connection(_ connection: WireConnection, received call: WireMessage.Call) {
+    func connection(_ connection: WireConnection, received call: WireMessage.Call, from peer: WirePeerIdentity) {
         let token = state.withLock { state -> UInt64? in
             guard !state.isShutdown else { return nil }
             state.nextInboundCall += 1
@@ -505,7 +512,10 @@ extension WireActorSystem: WireConnectionDelegate {
         guard let token else { return }
         // Created outside the lock; registered after, unless it already finished (then it left a mark).
         let task = Task {
-            var reply = WireMessage.Reply(callID: call.callID, outcome: await self.executeIncoming(call))
+            var reply = WireMessage.Reply(
+                callID: call.callID,
+                outcome: await self.executeIncoming(call, from: peer.role)
+            )
             let limit = self.configuration.connection.frameLimits.maxFrameSize
             if WireMessage.reply(reply).encodedLength > limit {
                 reply.outcome = .error(

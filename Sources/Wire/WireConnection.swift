@@ -65,7 +65,7 @@ enum WireOutbound: Sendable {
 protocol WireConnectionDelegate: AnyObject, Sendable {
     func connectionEstablished(_ connection: WireConnection, peer: WirePeerIdentity)
     func connectionClosed(_ connection: WireConnection, peer: WirePeerIdentity?)
-    func connection(_ connection: WireConnection, received call: WireMessage.Call)
+    func connection(_ connection: WireConnection, received call: WireMessage.Call, from peer: WirePeerIdentity)
 }
 
 /// One TCP connection to a peer, as the actor system sees it: send calls and replies, shut it down.

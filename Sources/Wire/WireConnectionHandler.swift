@@ -174,7 +174,9 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                 delegate.connectionEstablished(connection, peer: peer)
                 connection.markEstablished(peer)
             case .deliverCall(let call):
-                delegate.connection(connection, received: call)
+                // Calls are delivered only after the handshake, so the peer is known.
+                guard let peer = establishedPeer else { continue }
+                delegate.connection(connection, received: call, from: peer)
             case .completeCall(let call, let callID, let outcome):
                 callTimers.removeValue(forKey: callID)?.cancel()
                 call.completion.resume(with: .success(outcome))

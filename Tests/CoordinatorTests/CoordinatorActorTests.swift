@@ -41,8 +41,7 @@ struct FixedCluster: ClusterObserver {
 
 @Suite("coordinator actor")
 struct CoordinatorActorTests {
-    static func systems() throws -> (coordinator: WireActorSystem, agent: WireActorSystem) {
-        let hub = WireHub()
+    static func systems(hub: WireHub = WireHub()) throws -> (coordinator: WireActorSystem, agent: WireActorSystem) {
         func configuration(_ node: String, _ role: WireRole) -> WireActorSystem.Configuration {
             var configuration = WireActorSystem.Configuration(
                 nodeID: node,
@@ -57,6 +56,17 @@ struct CoordinatorActorTests {
             try WireActorSystem(configuration: configuration("coord-1", .coordinator), hub: hub),
             try WireActorSystem(configuration: configuration("eu-web", .agent), hub: hub)
         )
+    }
+
+    static func admin(on hub: WireHub) throws -> WireActorSystem {
+        var configuration = WireActorSystem.Configuration(
+            nodeID: "coordctl-1",
+            role: .admin,
+            secrets: .shared(SymmetricKey(data: Array("coordinator-test-secret-01234567".utf8)))
+        )
+        configuration.endpoints = FleetAPI.endpoints
+        configuration.remoteErrorTypes = FleetAPI.remoteErrorTypes
+        return try WireActorSystem(configuration: configuration, hub: hub)
     }
 
     static func coordinator(on system: WireActorSystem) throws -> CoordinatorActor {
@@ -114,6 +124,35 @@ struct CoordinatorActorTests {
         let report = try await FixedCluster(id: "stranger").observe(at: Timestamp.now())
         await #expect(throws: CommandRejectedError.self) { try await remote.report(report) }
         #expect(try await coordinator.status().clusters.isEmpty)
+        await agentSystem.shutdown()
+        await coordinatorSystem.shutdown()
+    }
+
+    @Test("only an operator may ask for status; an agent may report but not use the admin endpoint")
+    func rolesPerEndpoint() async throws {
+        let hub = WireHub()
+        let (coordinatorSystem, agentSystem) = try Self.systems(hub: hub)
+        let adminSystem = try Self.admin(on: hub)
+        let coordinator = try Self.coordinator(on: coordinatorSystem)
+        let asAdmin = try $CoordinatorAdminEndpoint.resolve(id: coordinator.id, using: adminSystem)
+        #expect(try await asAdmin.status().coordinator == "coord-1")
+
+        let asAgent = try $CoordinatorAdminEndpoint.resolve(id: coordinator.id, using: agentSystem)
+        await #expect {
+            _ = try await asAgent.status()
+        } throws: { ($0 as? WireCallError)?.code == .unknownTarget }
+        // Nor through the actor's own type, which would bypass the endpoint's roles.
+        let direct = try CoordinatorActor.resolve(id: coordinator.id, using: agentSystem)
+        await #expect {
+            _ = try await direct.status()
+        } throws: { ($0 as? WireCallError)?.code == .unknownTarget }
+        // An operator cannot pose as an agent either.
+        let adminAsAgent = try $CoordinatorEndpoint.resolve(id: coordinator.id, using: adminSystem)
+        let report = try await FixedCluster().observe(at: Timestamp.now())
+        await #expect {
+            _ = try await adminAsAgent.report(report)
+        } throws: { ($0 as? WireCallError)?.code == .unknownTarget }
+        await adminSystem.shutdown()
         await agentSystem.shutdown()
         await coordinatorSystem.shutdown()
     }
