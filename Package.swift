@@ -134,7 +134,7 @@ let package = Package(
 
         .target(
             name: "Simulation",
-            dependencies: ["ClusterAgent", "Cost"],
+            dependencies: ["ClusterAgent", "Coordinator", "Cost"],
             swiftSettings: swiftSettings
         ),
 
@@ -143,7 +143,7 @@ let package = Package(
             name: "CoordinatorMain",
             dependencies: [
                 "BallastConfig", "Observability",
-                "Coordinator", "Wire", "WireFormat", "FleetAPI", "Cost",
+                "Coordinator", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

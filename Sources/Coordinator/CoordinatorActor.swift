@@ -32,13 +32,13 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         }
     }
 
-    private let settings: Settings
-    private let wallClock: @Sendable () -> Timestamp
+    let settings: Settings
+    let wallClock: @Sendable () -> Timestamp
     private let clock = ContinuousClock()
-    private let logger: Logger
-    private var registry = FleetRegistry<ContinuousClock.Instant>()
+    let logger: Logger
+    var registry = FleetRegistry<ContinuousClock.Instant>()
     private var ledger = SpendLedger()
-    private var spotPrices = SpotPriceCache()
+    var spotPrices = SpotPriceCache()
     private var plannerState = PlannerState()
     private var lastPlan: FleetPlan?
 

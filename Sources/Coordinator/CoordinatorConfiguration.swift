@@ -21,6 +21,27 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
     public var clusterLostAfter: ConfigDuration
     /// The fleet's money. Default: no budget (unlimited).
     public var budget: BudgetEntry?
+    /// Where spot prices come from: `none` (default: plan on-demand only) or `simulated` (the demo's market,
+    /// priced from the on-demand catalog). EC2's price history comes with the coordinator's AWS wiring.
+    public var spotPrices: SpotPriceSetting
+
+    public enum SpotPriceSetting: String, Codable, Equatable, Sendable, CaseIterable {
+        case none
+        case simulated
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let setting = SpotPriceSetting(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container,
+                    debugDescription:
+                        "one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")) (found \"\(text)\")"
+                )
+            }
+            self = setting
+        }
+    }
 
     /// One managed cluster.
     public struct ClusterEntry: Codable, Equatable, Sendable {
@@ -76,6 +97,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         case planInterval = "plan-interval"
         case clusterLostAfter = "cluster-lost-after"
         case budget
+        case spotPrices = "spot-prices"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -89,6 +111,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         planInterval = try container.decode(.planInterval, default: ConfigDuration(.seconds(5)))
         clusterLostAfter = try container.decode(.clusterLostAfter, default: ConfigDuration(.seconds(60)))
         budget = try container.decodeIfPresent(BudgetEntry.self, forKey: .budget)
+        spotPrices = try container.decode(.spotPrices, default: .none)
     }
 
     public func validate() throws(ConfigValidationError) {

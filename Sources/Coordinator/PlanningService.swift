@@ -7,11 +7,19 @@ import ServiceLifecycle
 public struct PlanningService: Service {
     private let coordinator: CoordinatorActor
     private let interval: Duration
+    private let spotPrices: (any SpotPriceSource)?
     private let logger: Logger
 
-    public init(coordinator: CoordinatorActor, interval: Duration, logger: Logger) {
+    /// - Parameter spotPrices: refreshed before every round; nil plans with no spot prices (on-demand only).
+    public init(
+        coordinator: CoordinatorActor,
+        interval: Duration,
+        spotPrices: (any SpotPriceSource)? = nil,
+        logger: Logger
+    ) {
         self.coordinator = coordinator
         self.interval = interval
+        self.spotPrices = spotPrices
         self.logger = logger
     }
 
@@ -28,7 +36,11 @@ public struct PlanningService: Service {
                 return  // Shutdown or cancellation while waiting: stop planning.
             }
             let started = clock.now
-            let plan = await coordinator.whenLocal { await $0.plan() }
+            let spotPrices = self.spotPrices
+            let plan = await coordinator.whenLocal { coordinator in
+                if let spotPrices { await coordinator.refreshSpotPrices(from: spotPrices) }
+                return await coordinator.plan()
+            }
             if let plan {
                 logger.debug(
                     "planned",

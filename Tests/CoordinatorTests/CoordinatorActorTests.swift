@@ -156,4 +156,43 @@ struct CoordinatorActorTests {
         await agentSystem.shutdown()
         await coordinatorSystem.shutdown()
     }
+
+    /// Every pool at 30 % of its on-demand price.
+    struct CheapSpot: SpotPriceSource {
+        let catalog: PriceCatalog
+        func prices(for pools: [SpotPool], at now: Timestamp) async throws -> [SpotPool: Double] {
+            var prices: [SpotPool: Double] = [:]
+            for pool in pools {
+                prices[pool] = catalog.onDemandUSDPerHour(region: pool.region, instanceType: pool.instanceType).map {
+                    $0 * 0.3
+                }
+            }
+            return prices
+        }
+    }
+
+    @Test("with spot prices known, capacity above the on-demand base goes to spot")
+    func spotAfterRefresh() async throws {
+        let (coordinatorSystem, agentSystem) = try Self.systems()
+        let coordinator = try Self.coordinator(on: coordinatorSystem)
+        let reporting = ReportingService(
+            system: agentSystem,
+            observer: FixedCluster(),
+            interval: .seconds(5),
+            logger: Logger(label: "test")
+        )
+        await reporting.reportOnce()
+        let withoutPrices = await coordinator.whenLocal { await $0.plan() }
+        #expect(withoutPrices?.launches.allSatisfy { $0.group.market == .onDemand } == true)
+
+        let catalog = try PriceCatalog.bundled()
+        let plan = await coordinator.whenLocal { coordinator in
+            await coordinator.refreshSpotPrices(from: CheapSpot(catalog: catalog))
+            return await coordinator.plan()
+        }
+        let spot = plan?.launches.filter { $0.group.market == .spot }.reduce(0) { $0 + $1.count } ?? 0
+        #expect(spot > 0)
+        await agentSystem.shutdown()
+        await coordinatorSystem.shutdown()
+    }
 }

@@ -22,6 +22,7 @@ struct CoordinatorConfigurationTests {
         #expect(config.clusters[1].secret == .environment("BALLAST_SECRET_US_API"))
         #expect(config.planInterval.duration == .seconds(5))
         #expect(config.budget?.regions?["eu-west-1"] == 9000)
+        #expect(config.spotPrices == .none)
     }
 
     @Test(
@@ -43,6 +44,7 @@ struct CoordinatorConfigurationTests {
                 "budget.monthly-usd"
             ),
             ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}, min-node: 2}]\n", "clusters.0.min-node"),
+            ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}]\nspot-prices: ec3\n", "spot-prices"),
         ]
     )
     func refused(yaml: String, key: String) throws {

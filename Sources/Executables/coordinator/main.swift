@@ -10,6 +10,7 @@ import Foundation
 import Logging
 import Observability
 import ServiceLifecycle
+import Simulation
 import Wire
 import WireFormat
 
@@ -92,6 +93,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                         service: PlanningService(
                             coordinator: coordinator,
                             interval: settings.planInterval.duration,
+                            spotPrices: settings.spotPrices == .simulated ? SimulatedSpotMarket(catalog: catalog) : nil,
                             logger: logger
                         )
                     ),
