@@ -454,43 +454,11 @@ public struct DynamoDB: Sendable {
 
     /// Sends one operation with its input as the JSON body and decodes the reply.
     func call<Input: Encodable, Output: Decodable>(_ operation: String, _ input: Input) async throws -> Output {
-        let body: Data
-        do {
-            body = try Self.encoder.encode(input)
-        } catch {
-            throw AWSError(
-                code: .invalidRequest,
-                service: "dynamodb",
-                operation: operation,
-                message: "cannot encode the request: \(error)"
-            )
-        }
-        let response = try await client.send(
+        try await client.sendJSON(
             service: .dynamoDB,
+            targetPrefix: "DynamoDB_20120810",
             operation: operation,
-            headers: [
-                (name: "Content-Type", value: "application/x-amz-json-1.0"),
-                (name: "X-Amz-Target", value: "DynamoDB_20120810.\(operation)"),
-            ],
-            body: body
+            input: input
         )
-        do {
-            return try JSONDecoder().decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : response.body)
-        } catch {
-            throw AWSError(
-                code: .invalidResponse,
-                service: "dynamodb",
-                operation: operation,
-                httpStatus: response.status,
-                requestID: response.requestID,
-                message: "the reply does not decode: \(error)"
-            )
-        }
     }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }

@@ -131,38 +131,12 @@ public struct SQS: Sendable {
         _ input: Input,
         extraTimeout: Duration = .zero
     ) async throws -> Output {
-        let body: Data
-        do {
-            body = try DynamoDB.encoder.encode(input)
-        } catch {
-            throw AWSError(
-                code: .invalidRequest,
-                service: "sqs",
-                operation: operation,
-                message: "cannot encode the request: \(error)"
-            )
-        }
-        let response = try await client.send(
+        try await client.sendJSON(
             service: .sqs,
+            targetPrefix: "AmazonSQS",
             operation: operation,
-            headers: [
-                (name: "Content-Type", value: "application/x-amz-json-1.0"),
-                (name: "X-Amz-Target", value: "AmazonSQS.\(operation)"),
-            ],
-            body: body,
+            input: input,
             extraTimeout: extraTimeout
         )
-        do {
-            return try JSONDecoder().decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : response.body)
-        } catch {
-            throw AWSError(
-                code: .invalidResponse,
-                service: "sqs",
-                operation: operation,
-                httpStatus: response.status,
-                requestID: response.requestID,
-                message: "the reply does not decode: \(error)"
-            )
-        }
     }
 }

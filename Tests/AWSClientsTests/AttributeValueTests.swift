@@ -6,7 +6,7 @@ import Testing
 @Suite("AttributeValue JSON encoding")
 struct AttributeValueTests {
     func json(_ value: AttributeValue) throws -> String {
-        String(decoding: try DynamoDB.encoder.encode(value), as: UTF8.self)
+        String(decoding: try AWSClient.jsonEncoder.encode(value), as: UTF8.self)
     }
 
     @Test(
@@ -40,7 +40,7 @@ struct AttributeValueTests {
     @Test("request inputs encode with DynamoDB's member names and leave out unset options")
     func inputEncoding() throws {
         let input = DynamoDB.GetItemInput(tableName: "leases", key: ["pk": .string("fleet")], consistentRead: true)
-        let text = String(decoding: try DynamoDB.encoder.encode(input), as: UTF8.self)
+        let text = String(decoding: try AWSClient.jsonEncoder.encode(input), as: UTF8.self)
         #expect(text == #"{"ConsistentRead":true,"Key":{"pk":{"S":"fleet"}},"TableName":"leases"}"#)
     }
 }
