@@ -2,6 +2,8 @@
 // (start, wait until ready, stop, never left running) and a moto server with IAM signature checking on.
 //
 // Depends on Foundation only, so any test target can use it without pulling in the production modules.
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -21,8 +23,21 @@ public enum FreePort {
         public var description: String { "FreePort: \(call) failed with errno \(errno)" }
     }
 
-    /// Asks the kernel for an unused loopback port.
+    /// Every port handed out in this process. Suites run in parallel and a server binds its port only a moment
+    /// after asking, so the kernel may offer one port twice; two servers on one port confuse their fixtures.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// Asks the kernel for an unused loopback port that this process has not handed out before.
     public static func next() throws -> Int {
+        for _ in 0..<64 {
+            let port = try kernelFreePort()
+            let fresh = handedOut.withLock { $0.insert(port).inserted }
+            if fresh { return port }
+        }
+        throw Failure(call: "bind (64 ports offered, all handed out already)", errno: EADDRINUSE)
+    }
+
+    private static func kernelFreePort() throws -> Int {
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else

@@ -35,7 +35,8 @@ public struct MotoServer: Sendable {
         print(json.dumps({"id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}))
         """
 
-    /// Starts moto on a free port and creates the fixture's IAM user and key. Retries once on a port race.
+    /// Starts moto on a free port and creates the fixture's IAM user and key. Retries, up to three attempts in all,
+    /// on a port race.
     public static func start() async throws -> MotoServer {
         var lastError: (any Error)?
         for _ in 0..<3 {
@@ -75,14 +76,18 @@ public struct MotoServer: Sendable {
                     process: process
                 )
             } catch {
+                // Suites start servers in parallel: two can be handed the same free port, and then the one that
+                // lost the bind looks ready because the winner accepts, and its set-up spends the winner's
+                // unauthenticated calls. Such a failure is retried on a new port; a real one fails every time.
                 let tail = await process.outputTail()
                 await process.stop()
-                throw ChildProcess.Failure(
+                lastError = ChildProcess.Failure(
                     code: .setupFailed,
                     command: "moto IAM setup",
                     message: "\(error)",
                     outputTail: tail
                 )
+                continue
             }
         }
         throw lastError
