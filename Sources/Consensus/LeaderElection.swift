@@ -174,8 +174,15 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
             case .scheduleTimer(let timer, let instant):
                 let clock = clock
                 group.addTask {
-                    do { try await clock.sleep(until: instant, tolerance: nil) } catch { return }
-                    input.yield(.timer(timer, clock.now))
+                    // The machine ignores a fire it sees before the armed instant (it takes it for a stale one),
+                    // so a sleep that returns even a little early must not be delivered: it would leave the
+                    // campaign with no timer armed.
+                    var now = clock.now
+                    while now < instant {
+                        do { try await clock.sleep(until: instant, tolerance: nil) } catch { return }
+                        now = clock.now
+                    }
+                    input.yield(.timer(timer, now))
                 }
             case .becomeLeader(let epoch, let validUntil):
                 current.withLock { $0 = Leadership(epoch: epoch, validUntil: validUntil) }

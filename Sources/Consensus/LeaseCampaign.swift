@@ -13,7 +13,9 @@ public struct LeaseCampaign<Instant: InstantProtocol>: Sendable where Instant.Du
     }
 
     /// The timers the machine arms. Arming a timer again replaces the earlier instant; a fire before the armed
-    /// instant, or of a timer not armed, is ignored, so drivers may deliver stale fires freely.
+    /// instant, or of a timer not armed, is ignored, so drivers may deliver stale fires freely; they must never
+    /// deliver a fire before its instant (a sleep that ends early must sleep again), or the fire is lost and the
+    /// campaign waits for an event that never comes.
     public enum Timer: Hashable, Sendable {
         /// Candidate: read the record again. Releasing: retry.
         case poll

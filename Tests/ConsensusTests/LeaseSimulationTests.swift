@@ -46,10 +46,14 @@ private struct Simulation {
     /// Acting intervals in real time: (participant, epoch, from, to).
     var acting: [(participant: Int, epoch: FencingEpoch, from: Duration, to: Duration)] = []
     var epochsHandedOut: [FencingEpoch] = []
+    /// Per store call, in percent: a read failing with 503; a write whose reply is lost, answered 503 without
+    /// being applied, and answered 503 after being applied (each).
+    let faultPercent: UInt64
 
-    init(seed: UInt64, participants count: Int, timing: LeaseTiming) {
+    init(seed: UInt64, participants count: Int, timing: LeaseTiming, faultPercent: UInt64 = 5) {
         random = SplitMix(seed: seed)
         self.timing = timing
+        self.faultPercent = faultPercent
         for index in 0..<count {
             let rate = 1 + Double(Int(random.next() % 1001) - 500) / 100_000  // ±0.5 %
             participants.append(
@@ -101,18 +105,26 @@ private struct Simulation {
         for action in actions {
             switch action {
             case .read(let id):
-                schedule(index, at: now + latency(), .read(id, fails: random.next() % 20 == 0))
+                schedule(index, at: now + latency(), .read(id, fails: random.next() % 100 < faultPercent))
             case .write(let id, let record, let replacing):
                 let fault: Fault
-                switch random.next() % 20 {
-                case 0: fault = .dropReply
-                case 1: fault = .unavailable503
-                case 2: fault = .applyThen503
-                default: fault = .none
+                let roll = random.next() % 100
+                if roll < faultPercent {
+                    fault = .dropReply
+                } else if roll < 2 * faultPercent {
+                    fault = .unavailable503
+                } else if roll < 3 * faultPercent {
+                    fault = .applyThen503
+                } else {
+                    fault = .none
                 }
                 schedule(index, at: now + latency(), .apply(id, record, replacing, fault))
             case .scheduleTimer(let timer, let instant):
-                schedule(index, at: max(now, real(index, instant)), .timer(timer))
+                // Like LeaderElection, deliver a fire no earlier than the armed instant on the local clock
+                // (converting to real time and back may round down by a nanosecond).
+                var at = max(now, real(index, instant))
+                while local(index, at) < instant { at += .nanoseconds(1) }
+                schedule(index, at: at, .timer(timer))
             case .becomeLeader(let epoch, let validUntil):
                 if let last = epochsHandedOut.last { #expect(epoch > last, "epoch \(epoch) after \(last)") }
                 epochsHandedOut.append(epoch)
@@ -134,9 +146,14 @@ private struct Simulation {
         if end > now { acting.append((index, leadership.epoch, now, end)) }
     }
 
+    /// Whether participants are also paused (SIGSTOP) for up to 15 s; crashes happen either way.
+    var pauses = true
+
     mutating func run(for total: Duration) {
         for index in participants.indices {
             perform(index, participants[index].machine.start(now: local(index, .zero)))
+            schedule(index, at: .seconds(Int(random.next() % 120) + 5), .crash)
+            guard pauses else { continue }
             schedule(index, at: .seconds(Int(random.next() % 60) + 5), .pause(.seconds(Int(random.next() % 15) + 1)))
             schedule(index, at: .seconds(Int(random.next() % 120) + 5), .crash)
         }
@@ -247,5 +264,31 @@ struct LeaseSimulationTests {
         // The run must have exercised takeovers, or the check above proves nothing.
         #expect(simulation.epochsHandedOut.count >= 10, "only \(simulation.epochsHandedOut.count) takeovers")
         #expect(zip(simulation.epochsHandedOut, simulation.epochsHandedOut.dropFirst()).allSatisfy { $0 < $1 })
+    }
+
+    @Test(
+        "with every participant crashing now and then under 8 % faults of each kind, a leader acts again within 3 lease durations",
+        arguments: Array(1...20) as [UInt64]
+    )
+    func leaderAgainAfterCrashes(seed: UInt64) {
+        // The probe tests' short durations: a stalled campaign shows as a gap of tens of seconds.
+        let timing = LeaseTiming(
+            leaseDuration: .milliseconds(2000),
+            renewInterval: .milliseconds(400),
+            renewDeadline: .milliseconds(1400),
+            pollInterval: .milliseconds(100),
+            operationTimeout: .milliseconds(300)
+        )
+        var simulation = Simulation(seed: seed, participants: 3, timing: timing, faultPercent: 8)
+        simulation.pauses = false
+        simulation.run(for: .seconds(300))
+        var coveredUntil = Duration.zero
+        var worst = (gap: Duration.zero, from: Duration.zero)
+        for interval in simulation.acting.sorted(by: { $0.from < $1.from }) {
+            if interval.from - coveredUntil > worst.gap { worst = (interval.from - coveredUntil, coveredUntil) }
+            coveredUntil = max(coveredUntil, interval.to)
+        }
+        #expect(simulation.epochsHandedOut.count >= 5, "only \(simulation.epochsHandedOut.count) takeovers")
+        #expect(worst.gap <= timing.leaseDuration * 3, "nobody acted for \(worst.gap) from \(worst.from)")
     }
 }

@@ -172,7 +172,7 @@ final class ProbeFleet {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("no probe acted within \(timeout)", sourceLocation: sourceLocation)
+        Issue.record("no probe acted within \(timeout)\n\(tails())", sourceLocation: sourceLocation)
         throw CancellationError()
     }
 
@@ -187,8 +187,17 @@ final class ProbeFleet {
             if let first = log.firstAct(after: instant, excluding: excluded) { return first - instant }
             try await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("nobody took over within \(timeout)")
+        Issue.record("nobody took over within \(timeout)\n\(tails())")
         throw CancellationError()
+    }
+
+    /// The last lines each probe logged, for a failure message: what the campaigns were doing when time ran out.
+    func tails(_ count: Int = 12) -> String {
+        probes.map { probe in
+            let state = probe.process.isRunning ? "running" : "exited"
+            return "--- \(probe.name) pid \(probe.pid) (\(state))\n"
+                + probe.lines.suffix(count).joined(separator: "\n")
+        }.joined(separator: "\n")
     }
 
     func stopAll() async {
