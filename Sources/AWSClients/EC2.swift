@@ -54,6 +54,8 @@ public struct EC2: Sendable {
         public var instanceType: String?
         public var market: Market
         /// Idempotency token: a retry with the same token never launches twice. Up to 64 ASCII characters.
+        /// When nil, `runInstances` makes one per call (as AWS's SDKs do), so its own retries after a lost reply
+        /// cannot launch twice; pass one derived from the launch command to make the caller's retries safe too.
         public var clientToken: String?
         /// Applied to the instances and their volumes at launch.
         public var tags: [Tag]
@@ -210,7 +212,8 @@ public struct EC2: Sendable {
             parameters.append(("InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior", "terminate"))
             if let maxPrice { parameters.append(("InstanceMarketOptions.SpotOptions.MaxPrice", maxPrice)) }
         }
-        if let token = input.clientToken { parameters.append(("ClientToken", token)) }
+        // Every attempt of this call carries the same token: EC2 answers a repeat with the first launch.
+        parameters.append(("ClientToken", input.clientToken ?? UUID().uuidString))
         if !input.tags.isEmpty {
             for (index, resource) in ["instance", "volume"].enumerated() {
                 let prefix = "TagSpecification.\(index + 1)"

@@ -219,6 +219,58 @@ struct EC2ScriptedTests {
         }
     }
 
+    static let launched = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <RunInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+          <requestId>r-1</requestId><reservationId>r-0abc</reservationId>
+          <instancesSet><item><instanceId>i-0abc</instanceId><instanceType>m6i.large</instanceType>
+            <instanceState><code>0</code><name>pending</name></instanceState></item></instancesSet>
+        </RunInstancesResponse>
+        """
+
+    @Test(
+        "a launch whose reply is lost, or answered 503, is retried with the same ClientToken, given or made",
+        arguments: [("ballast-c1-e3-g7-s0", false), (nil, false), (nil, true)] as [(String?, Bool)]
+    )
+    func launchRetryKeepsToken(given: String?, unavailable: Bool) async throws {
+        let first: ScriptedHTTPServer.Reply =
+            unavailable
+            ? .init(status: 503, body: "<Response><Errors><Error><Code>Unavailable</Code></Error></Errors></Response>")
+            : .init(dropConnection: true)
+        try await ScriptedHTTPServer.with(routes: ["POST /": [first, .init(body: Self.launched)]]) { server in
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            var configuration = AWSClient.Configuration(region: "eu-west-1", endpoints: ["ec2": server.endpoint])
+            configuration.sleep = { _ in }
+            let client = AWSClient(
+                httpClient: http,
+                credentialsProvider: StaticCredentialsProvider(.init(accessKeyID: "AKID", secretAccessKey: "s")),
+                configuration: configuration,
+                logger: Logger(label: "test")
+            )
+            let reservation = try await EC2(client: client).runInstances(
+                .init(launchTemplate: .name("workers"), market: .spot(), clientToken: given)
+            )
+            #expect(reservation.instances.map(\.instanceID) == ["i-0abc"])
+            let log = try await http.execute(
+                HTTPClientRequest(url: server.endpoint + "/__requests"),
+                timeout: .seconds(5)
+            )
+            let recorded = try ScriptedHTTPServer.decodeRecorded(
+                Data((try await log.body.collect(upTo: 1 << 20)).readableBytesView)
+            )
+            try await http.shutdown()
+            #expect(recorded.count == 2, "one failed attempt and its retry")
+            let tokens = recorded.map { request in
+                request.body.split(separator: "&").first { $0.hasPrefix("ClientToken=") }.map(String.init)
+            }
+            #expect(tokens[0] != nil)
+            #expect(tokens[0] == tokens[1], "the retry must carry the first attempt's token: \(tokens)")
+            if let given { #expect(tokens[0] == "ClientToken=\(given)") }
+            // The whole request is the same, so EC2 sees a repeat of the first launch, not a second one.
+            #expect(recorded[0].body == recorded[1].body)
+        }
+    }
+
     @Test("EC2 timestamps parse with and without a fraction of any length")
     func dates() {
         #expect(EC2.parseDate("2006-01-02T15:04:05Z") == Date(timeIntervalSince1970: 1_136_214_245))
