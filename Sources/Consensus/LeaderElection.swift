@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -55,12 +56,16 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
     private nonisolated let clock: C
     private nonisolated let current: Mutex<Leadership<C.Instant>?>
     private let logger: Logger
+    private nonisolated let metrics: LeaseMetrics
 
+    /// - Parameter metricsFactory: where the election's metrics go (see `LeaseMetrics` in docs/consensus.md);
+    ///   nil: the process-wide `MetricsSystem.factory`.
     public init(
         store: any LeaseStore,
         configuration: Configuration,
         clock: C,
-        logger: Logger
+        logger: Logger,
+        metricsFactory: (any MetricsFactory)? = nil
     )
         throws(LeaseConfigurationError)
     {
@@ -69,6 +74,7 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
         self.configuration = configuration
         self.clock = clock
         self.current = Mutex(nil)
+        self.metrics = LeaseMetrics(fleet: configuration.fleet, factory: metricsFactory ?? MetricsSystem.factory)
         (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         var logger = logger
         logger[metadataKey: "ballast.fleet"] = "\(configuration.fleet)"
@@ -117,6 +123,7 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
                 return state
             }) {
                 eventSink.yield(.mustStopActing(leadership.epoch, reason: "election stopped"))
+                metrics.leader.record(0)
             }
             eventSink.finish()
         }
@@ -150,26 +157,39 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
         for action in actions {
             switch action {
             case .read(let id):
-                let (store, clock, fleet) = (store, clock, configuration.fleet)
+                let (store, clock, fleet, metrics) = (store, clock, configuration.fleet, metrics)
                 group.addTask {
+                    let start = clock.now
                     let result: Result<LeaseRecord?, LeaseStoreError>
                     do throws(LeaseStoreError) {
                         result = .success(try await store.read(fleet: fleet))
                     } catch {
                         result = .failure(error)
                     }
-                    input.yield(.read(id, result, clock.now))
+                    let now = clock.now
+                    let outcome = if case .failure(let error) = result { error.code.rawValue } else { "ok" }
+                    metrics.storeCall("read", outcome: outcome, took: start.duration(to: now))
+                    input.yield(.read(id, result, now))
                 }
             case .write(let id, let record, let replacing):
-                let (store, clock) = (store, clock)
+                let (store, clock, metrics) = (store, clock, metrics)
                 group.addTask {
+                    let start = clock.now
                     let result: Result<LeaseWriteOutcome, LeaseStoreError>
                     do throws(LeaseStoreError) {
                         result = .success(try await store.write(record, replacing: replacing))
                     } catch {
                         result = .failure(error)
                     }
-                    input.yield(.write(id, result, clock.now))
+                    let now = clock.now
+                    let outcome =
+                        switch result {
+                        case .success(.written): "ok"
+                        case .success(.versionMismatch): "version_mismatch"
+                        case .failure(let error): error.code.rawValue
+                        }
+                    metrics.storeCall("write", outcome: outcome, took: start.duration(to: now))
+                    input.yield(.write(id, result, now))
                 }
             case .scheduleTimer(let timer, let instant):
                 let clock = clock
@@ -186,6 +206,7 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
                 }
             case .becomeLeader(let epoch, let validUntil):
                 current.withLock { $0 = Leadership(epoch: epoch, validUntil: validUntil) }
+                metrics.ledAs(epoch)
                 logger.info("became leader", metadata: ["ballast.epoch": "\(epoch)"])
                 eventSink.yield(.becameLeader(epoch))
             case .extendLeadership(let epoch, let validUntil):
@@ -195,11 +216,20 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
                 // Withdraw the right to act before telling anyone, so no command slips out after this point.
                 current.withLock { $0 = nil }
                 let why = Self.describe(reason)
+                metrics.steppedDown(reason: Self.metricReason(reason))
                 logger.notice("stepping down", metadata: ["ballast.epoch": "\(epoch)", "reason": "\(why)"])
                 eventSink.yield(.mustStopActing(epoch, reason: why))
             case .finished:
                 logger.info("left the election")
             }
+        }
+    }
+
+    private static func metricReason(_ reason: LeaseCampaign<C.Instant>.StepDownReason) -> String {
+        switch reason {
+        case .renewDeadlinePassed: "renew_deadline"
+        case .leaseLost: "lease_lost"
+        case .shutdown: "shutdown"
         }
     }
 

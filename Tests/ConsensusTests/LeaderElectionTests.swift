@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MetricsTestKit
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -27,6 +28,8 @@ private final class RunningElection: Sendable {
         let events = Mutex<[(LeaderElectionEvent, ContinuousClock.Instant)]>([])
     }
 
+    let metrics = TestMetrics()
+
     init(store: any LeaseStore, name: String, timing: LeaseTiming = fastTiming) throws {
         var logger = Logger(label: "test.\(name)")
         logger.logLevel = .critical
@@ -34,7 +37,8 @@ private final class RunningElection: Sendable {
             store: store,
             configuration: .init(fleet: "fleet", holder: .unique(name: name, address: name), timing: timing),
             clock: ContinuousClock(),
-            logger: logger
+            logger: logger,
+            metricsFactory: metrics
         )
         group = ServiceGroup(services: [election], logger: logger)
         let (group, election, received) = (group, election, received)
@@ -153,6 +157,51 @@ extension RealTimeSuites {
             #expect(second.epochsLed == [FencingEpoch(2)])
             // The released lease kept the epoch; the store shows b's epoch now.
             #expect(try await SQLiteLeaseStore(path: file.path).read(fleet: "fleet")?.epoch == FencingEpoch(2))
+            await second.stop()
+        }
+
+        @Test("the metrics show who leads under which epoch, why it stepped down, and how store calls fared")
+        func metrics() async throws {
+            let file = try TemporaryStoreFile()
+            defer { file.remove() }
+            let first = try RunningElection(store: try SQLiteLeaseStore(path: file.path), name: "a")
+            try await first.wait(for: "a to lead") { first.isLeader }
+            let second = try RunningElection(store: try SQLiteLeaseStore(path: file.path), name: "b")
+            try await Task.sleep(for: .milliseconds(250))
+            let fleet = [("fleet", "fleet")]
+            #expect(try first.metrics.expectGauge("ballast_lease_leader", fleet).lastValue == 1)
+            #expect(try first.metrics.expectGauge("ballast_lease_epoch", fleet).lastValue == 1)
+            #expect(try first.metrics.expectCounter("ballast_lease_became_leader_total", fleet).totalValue == 1)
+            #expect(try second.metrics.expectGauge("ballast_lease_leader", fleet).lastValue == 0)
+            let renewals = first.metrics.counterTotal(
+                label: "ballast_lease_store_calls_total",
+                dimensions: fleet + [("operation", "write"), ("outcome", "ok")]
+            )
+            #expect(renewals >= 2, "the acquire and at least one renewal")
+            #expect(
+                second.metrics.counterTotal(
+                    label: "ballast_lease_store_calls_total",
+                    dimensions: fleet + [("operation", "read"), ("outcome", "ok")]
+                ) >= 2
+            )
+            #expect(
+                try first.metrics.expectTimer(
+                    "ballast_lease_store_call_duration_seconds",
+                    fleet + [("operation", "write")]
+                ).values.count >= 2
+            )
+
+            await first.stop()
+            try await second.wait(for: "b to lead") { second.isLeader }
+            #expect(try first.metrics.expectGauge("ballast_lease_leader", fleet).lastValue == 0)
+            #expect(
+                try first.metrics.expectCounter(
+                    "ballast_lease_step_downs_total",
+                    fleet + [("reason", "shutdown")]
+                ).totalValue == 1
+            )
+            #expect(try second.metrics.expectGauge("ballast_lease_leader", fleet).lastValue == 1)
+            #expect(try second.metrics.expectGauge("ballast_lease_epoch", fleet).lastValue == 2)
             await second.stop()
         }
 
