@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import Foundation
 import Logging
 import NIOCore
@@ -50,6 +51,8 @@ public struct AWSClient: Sendable {
         public var now: @Sendable () -> Date = { Date() }
         /// A random number in [0, 1) for backoff jitter. Default the system generator.
         public var jitter: @Sendable () -> Double = { Double.random(in: 0..<1) }
+        /// Where the client's metrics go (see docs/aws-clients.md); nil: the process-wide `MetricsSystem.factory`.
+        public var metricsFactory: (any MetricsFactory)? = nil
 
         public init(region: String, endpoints: [String: String] = [:]) {
             self.region = region
@@ -62,6 +65,7 @@ public struct AWSClient: Sendable {
     public let configuration: Configuration
     public private(set) var logger: Logger
     let quota: RetryQuota
+    let metrics: AWSMetrics
 
     public init(
         httpClient: HTTPClient,
@@ -74,6 +78,7 @@ public struct AWSClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.quota = RetryQuota()
+        self.metrics = AWSMetrics(factory: configuration.metricsFactory ?? MetricsSystem.factory)
     }
 
     /// The same client (HTTP client, credentials, retry quota) logging to `logger`, e.g. one carrying the
@@ -149,6 +154,7 @@ public struct AWSClient: Sendable {
                 throw error
             }
             var outcome: Result<Response, AWSError>
+            let attemptStart = ContinuousClock.now
             do {
                 let signed = try signer.sign(
                     method: method.rawValue,
@@ -171,6 +177,12 @@ public struct AWSClient: Sendable {
             } catch let error as AWSError {
                 outcome = .failure(error)
             }
+            metrics.attempt(
+                service: service.signingName,
+                operation: operation,
+                outcome: outcome,
+                took: attemptStart.duration(to: .now)
+            )
             switch outcome {
             case .success(let response):
                 quota.recordSuccess()
@@ -186,6 +198,7 @@ public struct AWSClient: Sendable {
                     jitter: configuration.jitter()
                 )
                 guard case .retry(let delay) = decision, quota.acquire(for: error) else {
+                    metrics.failed(service: service.signingName, operation: operation, error: error)
                     logger.debug(
                         "request failed",
                         metadata: [
@@ -195,6 +208,7 @@ public struct AWSClient: Sendable {
                     )
                     throw error
                 }
+                metrics.retried(service: service.signingName, operation: operation)
                 logger.debug(
                     "retrying after failure",
                     metadata: ["aws.error": "\(error.code.logLabel)", "aws.delay": "\(delay)"]

@@ -109,6 +109,24 @@ public struct AWSError: Error, Sendable, Equatable {
 extension AWSError.Code {
     /// The kind and, for `.service`, the service's code, without its message: service messages can quote
     /// request values, which stay out of logs.
+    /// A short, bounded label for metrics: the case name, or the service's own code for `.service`.
+    var metricLabel: String {
+        switch self {
+        case .throttled: "throttled"
+        case .conditionalCheckFailed: "conditionalCheckFailed"
+        case .accessDenied: "accessDenied"
+        case .authenticationFailed: "authenticationFailed"
+        case .resourceNotFound: "resourceNotFound"
+        case .insufficientCapacity: "insufficientCapacity"
+        case .spotPriceTooLow: "spotPriceTooLow"
+        case .service(let code, _): code
+        case .transport: "transport"
+        case .invalidResponse: "invalidResponse"
+        case .noCredentials: "noCredentials"
+        case .invalidRequest: "invalidRequest"
+        }
+    }
+
     var logLabel: String {
         switch self {
         case .service(let code, _): "service(\(code))"

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import BallastTestSupport
 import Foundation
 import Logging
+import MetricsTestKit
 import Synchronization
 import Testing
 
@@ -85,7 +86,8 @@ struct RetryPolicyTests {
 
     /// Runs a DynamoDB GetItem against a scripted peer, recording the waits instead of sleeping.
     func getItem(
-        replies: [ScriptedHTTPServer.Reply]
+        replies: [ScriptedHTTPServer.Reply],
+        metrics: TestMetrics = TestMetrics()
     ) async throws -> (Result<DynamoDB.GetItemOutput, AWSError>, [Duration], Int) {
         try await ScriptedHTTPServer.with(routes: ["POST /": replies]) { server in
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -93,6 +95,7 @@ struct RetryPolicyTests {
             var configuration = AWSClient.Configuration(region: "us-east-1", endpoints: ["dynamodb": server.endpoint])
             configuration.sleep = { duration in sleeps.withLock { $0.append(duration) } }
             configuration.jitter = { 0.5 }
+            configuration.metricsFactory = metrics
             let client = AWSClient(
                 httpClient: http,
                 credentialsProvider: StaticCredentialsProvider(.init(accessKeyID: "AKID", secretAccessKey: "secret")),
@@ -125,6 +128,31 @@ struct RetryPolicyTests {
         #expect(try result.get().item == ["pk": .string("a")])
         #expect(sleeps == [.milliseconds(500), .seconds(1)])
         #expect(requests == 3)
+    }
+
+    @Test("metrics count every attempt by outcome, each retry, and a call that failed for good by its code")
+    func metrics() async throws {
+        let recovering = TestMetrics()
+        _ = try await getItem(replies: [Self.throttled, Self.unavailable, Self.found], metrics: recovering)
+        let call = [("service", "dynamodb"), ("operation", "GetItem")]
+        for outcome in ["throttled", "ServiceUnavailable", "ok"] {
+            #expect(
+                recovering.counterTotal(label: "ballast_aws_attempts_total", dimensions: call + [("outcome", outcome)])
+                    == 1,
+                "attempts with outcome \(outcome)"
+            )
+        }
+        #expect(recovering.counterTotal(label: "ballast_aws_retries_total") == 2)
+        #expect(recovering.counterTotal(label: "ballast_aws_failures_total") == 0)
+        #expect(try recovering.expectTimer("ballast_aws_attempt_duration_seconds", call).values.count == 3)
+
+        let exhausted = TestMetrics()
+        _ = try await getItem(replies: [Self.throttled], metrics: exhausted)
+        #expect(exhausted.counterTotal(label: "ballast_aws_attempts_total") == 3)
+        #expect(exhausted.counterTotal(label: "ballast_aws_retries_total") == 2)
+        #expect(
+            exhausted.counterTotal(label: "ballast_aws_failures_total", dimensions: call + [("code", "throttled")]) == 1
+        )
     }
 
     @Test("a call that stays throttled fails after three attempts with the service's code, message and request id")
