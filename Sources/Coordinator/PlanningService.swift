@@ -39,7 +39,7 @@ public struct PlanningService: Service {
             let spotPrices = self.spotPrices
             let plan = await coordinator.whenLocal { coordinator in
                 if let spotPrices { await coordinator.refreshSpotPrices(from: spotPrices) }
-                return await coordinator.plan()
+                return coordinator.plan()
             }
             if let plan {
                 logger.debug(

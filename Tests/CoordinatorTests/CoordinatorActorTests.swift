@@ -99,7 +99,7 @@ struct CoordinatorActorTests {
         await reporting.reportOnce()
         #expect(await reporting.delivered == 1)
 
-        let plan = await coordinator.whenLocal { await $0.plan() }
+        let plan = await coordinator.whenLocal { $0.plan() }
         let launched = plan?.launches.reduce(0) { $0 + $1.count } ?? 0
         #expect(launched >= 3)  // 5 vCPU pending at 75 % target utilisation needs at least 3 more 2-vCPU workers.
 
@@ -182,13 +182,13 @@ struct CoordinatorActorTests {
             logger: Logger(label: "test")
         )
         await reporting.reportOnce()
-        let withoutPrices = await coordinator.whenLocal { await $0.plan() }
+        let withoutPrices = await coordinator.whenLocal { $0.plan() }
         #expect(withoutPrices?.launches.allSatisfy { $0.group.market == .onDemand } == true)
 
         let catalog = try PriceCatalog.bundled()
         let plan = await coordinator.whenLocal { coordinator in
             await coordinator.refreshSpotPrices(from: CheapSpot(catalog: catalog))
-            return await coordinator.plan()
+            return coordinator.plan()
         }
         let spot = plan?.launches.filter { $0.group.market == .spot }.reduce(0) { $0 + $1.count } ?? 0
         #expect(spot > 0)
