@@ -185,6 +185,11 @@ public struct PoolInterruptionRate: Codable, Sendable, Hashable {
     /// Decides at `now` whether a storm starts, goes on or ends; returns the change, if any.
     public mutating func evaluate(now: Timestamp, settings: StormSettings) -> StormTransition? {
         expire(now: now, settings: settings)
+        // Most pools, most cycles: no storm and no interruption in the window, so none can start (the minimum
+        // count is at least one); skip the rates.
+        if stormSince == nil && settings.minInterruptions >= 1 && !buckets.contains(where: { $0.interruptions > 0 }) {
+            return nil
+        }
         let r = currentRates(now: now, settings: settings)
         guard let since = stormSince else {
             if r.interruptions >= settings.minInterruptions && r.short > settings.startFactor * r.baseline {
