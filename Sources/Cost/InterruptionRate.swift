@@ -14,8 +14,9 @@ public struct StormSettings: Codable, Sendable, Hashable {
     public var window: Duration = .seconds(900)
     /// Half-life of the long-run baseline: an interruption or a node-hour this old weighs half (default 6 h).
     public var baselineHalfLife: Duration = .seconds(6 * 3_600)
-    /// The rate assumed for a pool with no history, per node-hour (default 0.01, about 7 per node-month: more
-    /// than AWS's Spot Instance Advisor gives most pools, so a new pool is not flagged on noise).
+    /// The rate assumed for a pool with no history, per node-hour (default 0.01, about 7 per node-month: far above
+    /// the Spot Instance Advisor's highest band of over 20 % a month, so a new pool is not flagged on noise; a
+    /// quiet pool's own history soon brings its baseline down).
     public var priorInterruptionsPerNodeHour: Double = 0.01
     /// How much exposure the prior is worth, in node-hours (default 10): a pool's own history outweighs it once
     /// it has run more than this many spot node-hours within about one half-life.
