@@ -9,6 +9,8 @@ public struct CostError: Error, Codable, Sendable, Hashable, CustomStringConvert
         case unknownPriceOverride = "unknown-price-override"
         case invalidPolicy = "invalid-policy"
         case invalidBudget = "invalid-budget"
+        /// A planner setting is out of range.
+        case invalidSettings = "invalid-settings"
         /// A trace or series could not be read.
         case invalidSeries = "invalid-series"
     }

@@ -67,7 +67,10 @@ public struct FleetPlanner: Sendable {
             return t
         }
 
-        var tablesByRegion: [String: (zones: [String], tables: [(zone: String, quotes: [SpotQuote])])] = [:]
+        var tablesByRegion: [String: (zones: [String], tables: [(zone: String, quotes: [SpotQuote])], slots: [Int])] =
+            [:]
+        // Spot nodes per pool this cycle, for the interruption rates (exposure).
+        var spotNodes = SpotNodeCounts()
 
         // Pass 1: classify every cluster (lost, failed region, paused) and hand lost demand to failover targets.
         var works: [ClusterWork] = []
@@ -121,20 +124,36 @@ public struct FleetPlanner: Sendable {
             // Clusters of a region mostly list the same zones: share one table list between them.
             let zones = works[i].report.availabilityZones
             var tables: [(zone: String, quotes: [SpotQuote])]
+            var slots: [Int]
             if let cached = tablesByRegion[region], cached.zones == zones {
                 tables = cached.tables
+                slots = cached.slots
             } else {
                 tables = []
                 tables.reserveCapacity(zones.count)
-                for zone in zones { tables.append((zone, spotTable(region: region, zone: zone, offers: offers))) }
-                tablesByRegion[region] = (zones, tables)
+                slots = []
+                for zone in zones {
+                    tables.append((zone, spotTable(region: region, zone: zone, offers: offers)))
+                    slots.append(spotNodes.slot(region: region, zone: zone, names: offers.names))
+                }
+                tablesByRegion[region] = (zones, tables, slots)
             }
             works[i].offerNames = offers.names
             works[i].zoneSpotPrices = tables
+            works[i].zoneSlots = slots
             let forecast = input.forecasts.isEmpty ? nil : input.forecasts[id]
             let extra = extraDemand.isEmpty ? nil : extraDemand[id]
-            planCluster(&works[i], offers: offers, input: input, forecast: forecast, extraDemand: extra, state: &state)
+            planCluster(
+                &works[i],
+                offers: offers,
+                input: input,
+                forecast: forecast,
+                extraDemand: extra,
+                state: &state,
+                spotNodes: &spotNodes
+            )
         }
+        spotNodes.store(in: &state, now: now)
 
         // Pass 3: the budget, regional caps first, then the fleet.
         let squeeze = BudgetSqueeze(planner: self, input: input, state: state)
@@ -195,14 +214,18 @@ public struct FleetPlanner: Sendable {
 
     private func record(events input: PlannerInput, state: inout PlannerState, reasons: inout [String]) {
         let now = input.now
-        let horizon = max(settings.poolBackoffMax, settings.stormWindow + settings.stormQuarantine)
+        let storm = settings.storm
+        let horizon = max(settings.poolBackoffMax, storm.window + storm.coolDown)
         // Forget events old enough that they can no longer matter, so the state stays bounded.
         if state.generation % 64 == 1 {
             state.seenEvents = state.seenEvents.filter { now - $0.value <= horizon }
-            state.stormUntil = state.stormUntil.filter { $0.value > now }
-            state.interruptions = state.interruptions.compactMapValues { ts in
-                let kept = ts.filter { now - $0 <= settings.stormWindow }
-                return kept.isEmpty ? nil : kept
+            state.poolRates = state.poolRates.filter { !$0.value.isForgettable(now: now, settings: storm) }
+        }
+        // Exposure since the last cycle: the spot nodes each pool ran then, over the time since.
+        if let last = state.exposureAsOf, now > last {
+            for i in state.poolRates.indices where state.poolRates.values[i].spotNodes > 0 {
+                let nodes = state.poolRates.values[i].spotNodes
+                state.poolRates.values[i].recordExposure(nodes: nodes, from: last, to: now, settings: storm)
             }
         }
         for report in input.reports where !(report.launchFailures.isEmpty && report.notices.isEmpty) {
@@ -236,25 +259,40 @@ public struct FleetPlanner: Sendable {
                     availabilityZone: n.availabilityZone,
                     instanceType: n.instanceType
                 )
-                var ts = state.interruptions[pool] ?? []
-                ts.append(n.receivedAt)
-                ts.removeAll { n.receivedAt - $0 > settings.stormWindow }
-                state.interruptions[pool] = ts
-                if ts.count >= settings.stormInterruptions {
-                    let until = n.receivedAt + settings.stormQuarantine
-                    let current = state.stormUntil[pool]
-                    if current.map({ $0 < until }) ?? true {
-                        // Announce a storm when it starts, not on every extension.
-                        if current.map({ $0 <= now }) ?? true {
-                            reasons.append(
-                                "spot storm in \(pool): \(ts.count) interruptions within \(Int(settings.stormWindow.seconds / 60)) min; no new capacity there until \(until)"
-                            )
-                        }
-                        state.stormUntil[pool] = until
-                    }
+                state.poolRates[pool, default: PoolInterruptionRate()]
+                    .recordInterruption(at: n.receivedAt, now: now, settings: storm)
+            }
+        }
+        // Storms start, go on or end; every pool is looked at, as a rate can cross a threshold without a new event
+        // (the window moves on, the baseline decays).
+        var stormNotes: [(pool: SpotPool, text: String)] = []
+        for i in state.poolRates.indices {
+            let pool = state.poolRates.keys[i]
+            switch state.poolRates.values[i].evaluate(now: now, settings: storm) {
+            case .started(let r):
+                state.storming.insert(pool)
+                stormNotes.append(
+                    (
+                        pool,
+                        "spot storm in \(pool): \(r) (over \(plainNumber(storm.startFactor))×); no new capacity there until the rate stays under \(plainNumber(storm.clearFactor))× the baseline for \(minutes(storm.coolDown)) min"
+                    )
+                )
+            case .ended(let r, let since):
+                state.storming.remove(pool)
+                stormNotes.append(
+                    (
+                        pool,
+                        "spot storm in \(pool) over (since \(since)): \(r), under \(plainNumber(storm.clearFactor))× for \(minutes(storm.coolDown)) min; new capacity may go there again"
+                    )
+                )
+            case nil:
+                if let since = state.poolRates.values[i].stormSince {
+                    let r = state.poolRates.values[i].rates(now: now, settings: storm)
+                    stormNotes.append((pool, "spot storm in \(pool) since \(since): \(r); no new capacity there"))
                 }
             }
         }
+        reasons += stormNotes.sorted { $0.pool < $1.pool }.map(\.text)
     }
 
     // MARK: Failover
@@ -307,7 +345,8 @@ public struct FleetPlanner: Sendable {
         input: PlannerInput,
         forecast: Resources?,
         extraDemand: Resources?,
-        state: inout PlannerState
+        state: inout PlannerState,
+        spotNodes: inout SpotNodeCounts
     ) {
         let report = w.report
         let policy = w.policy
@@ -327,6 +366,8 @@ public struct FleetPlanner: Sendable {
         w.active.reserveCapacity(nodes.count)
         w.activePrice.reserveCapacity(nodes.count)
         var typeMemo: [(type: String, index: Int)] = []
+        // A silent cluster's nodes may be gone and its interruptions would not be seen: no exposure from them.
+        let exposed = w.status != .lost && w.status != .regionFailed
         // Indexing rather than iterating: the iterator would copy every node record.
         for i in nodes.indices {
             requested += nodes[i].requested
@@ -340,11 +381,31 @@ public struct FleetPlanner: Sendable {
                     t = found
                     typeMemo.append((type, found))
                 }
+                let market = nodes[i].market
+                var z: Int? = nil
+                if market == .spot {
+                    z = spotTables.firstIndex { $0.zone == nodes[i].availabilityZone }
+                    if exposed {
+                        if let t, let z {
+                            spotNodes.counts[w.zoneSlots[z]][t] += 1
+                        } else {
+                            spotNodes.others[
+                                SpotPool(
+                                    region: report.region,
+                                    availabilityZone: nodes[i].availabilityZone,
+                                    instanceType: type
+                                ),
+                                default: 0
+                            ] += 1
+                        }
+                    }
+                }
                 w.activePrice.append(
                     price(
                         type: type,
                         typeIndex: t,
-                        market: nodes[i].market,
+                        zoneIndex: z,
+                        market: market,
                         zone: nodes[i].availabilityZone,
                         region: report.region,
                         names: names,
@@ -475,6 +536,7 @@ public struct FleetPlanner: Sendable {
     func price(
         type: String,
         typeIndex: Int? = nil,
+        zoneIndex: Int? = nil,
         market: Market,
         zone: String,
         region: String,
@@ -488,7 +550,7 @@ public struct FleetPlanner: Sendable {
         }
         let od = offers.all[t].onDemandUSDPerHour
         guard market == .spot else { return od }
-        guard let z = spotTables.firstIndex(where: { $0.zone == zone }) else {
+        guard let z = zoneIndex ?? spotTables.firstIndex(where: { $0.zone == zone }) else {
             return nodePrice(type: type, market: market, zone: zone, region: region, input: input)
         }
         let q = spotTables[z].quotes[t]
@@ -583,7 +645,7 @@ public struct FleetPlanner: Sendable {
         // Only types at least as large as the reference in both dimensions, so `k` nodes still cover the shortfall.
         let substitutes = w.eligible.filter { ref.allocatable.fits(in: $0.allocatable) }
         // Pool-level state is usually empty: skip building pool keys then.
-        let checkPools = !state.stormUntil.isEmpty || !state.poolFailures.isEmpty || !input.interruptionRisk.isEmpty
+        let checkPools = !state.storming.isEmpty || !state.poolFailures.isEmpty || !input.interruptionRisk.isEmpty
 
         var orders: [NodeGroup: (count: Int, price: Double)] = [:]
         var cost = 0.0
@@ -623,7 +685,7 @@ public struct FleetPlanner: Sendable {
                                 availabilityZone: zone,
                                 instanceType: o.spec.name
                             )
-                            if let until = state.stormUntil[pool], until > now { continue }
+                            if !state.storming.isEmpty && state.storming.contains(pool) { continue }
                             if let until = state.backedOffUntil(pool, market: .spot, settings: settings), until > now {
                                 continue
                             }
@@ -1021,6 +1083,8 @@ struct ClusterWork {
     var zones: [String] = []
     /// Fresh spot prices per reported zone (same order as `report.availabilityZones`), by offer index; -1 = none.
     var zoneSpotPrices: [(zone: String, quotes: [SpotQuote])] = []
+    /// The `SpotNodeCounts` slot of each reported zone (same order).
+    var zoneSlots: [Int] = []
     /// Names of the region's offers, by offer index.
     var offerNames: [String] = []
     var eligible: [TypeOffer] = []
@@ -1042,5 +1106,36 @@ struct ClusterWork {
         self.report = report
         self.policy = policy
         self.status = status
+    }
+}
+
+/// Spot nodes per pool in one cycle, counted by zone slot and offer index while the planner walks the nodes anyway,
+/// so no pool key is built or hashed per node; `store` hands them to the pools' interruption rates.
+struct SpotNodeCounts {
+    var slots: [(region: String, zone: String, names: [String])] = []
+    var counts: [[Int]] = []
+    var slotOfZone: [String: Int] = [:]
+    /// Nodes whose type or zone is outside the per-cycle tables.
+    var others: [SpotPool: Int] = [:]
+
+    mutating func slot(region: String, zone: String, names: [String]) -> Int {
+        if let s = slotOfZone[zone] { return s }
+        slots.append((region, zone, names))
+        counts.append([Int](repeating: 0, count: names.count))
+        slotOfZone[zone] = slots.count - 1
+        return slots.count - 1
+    }
+
+    /// Sets every pool's spot node count to this cycle's, so the next cycle credits their exposure.
+    func store(in state: inout PlannerState, now: Timestamp) {
+        for i in state.poolRates.indices { state.poolRates.values[i].spotNodes = 0 }
+        for (s, slot) in slots.enumerated() {
+            for (t, n) in counts[s].enumerated() where n > 0 {
+                let pool = SpotPool(region: slot.region, availabilityZone: slot.zone, instanceType: slot.names[t])
+                state.poolRates[pool, default: PoolInterruptionRate()].spotNodes += n
+            }
+        }
+        for (pool, n) in others { state.poolRates[pool, default: PoolInterruptionRate()].spotNodes += n }
+        state.exposureAsOf = max(state.exposureAsOf ?? now, now)
     }
 }

@@ -16,11 +16,9 @@ public struct PlannerSettings: Codable, Sendable, Hashable {
     public var riskWeight: Double = 1.0
     /// Penalty per share of the cluster's spot nodes already in a pool, so spot spreads over several pools.
     public var poolConcentrationPenalty: Double = 0.5
-    /// Interruptions in one pool within `stormWindow` that mark a storm (default 3 in 10 min).
-    public var stormInterruptions: Int = 3
-    public var stormWindow: Duration = .seconds(600)
-    /// A storming pool gets no new capacity for this long after its last interruption (default 30 min).
-    public var stormQuarantine: Duration = .seconds(1_800)
+    /// When a pool's interruption rate counts as a storm (its short-window rate jumps against its baseline); a
+    /// storming pool gets no new capacity until the storm is over.
+    public var storm = StormSettings()
 
     public init() {}
 }
@@ -232,8 +230,12 @@ public struct PlannerState: Codable, Sendable, Hashable {
         var lastAt: Timestamp
     }
     var poolFailures: [PoolKey: FailureRecord] = [:]
-    var interruptions: [SpotPool: [Timestamp]] = [:]
-    var stormUntil: [SpotPool: Timestamp] = [:]
+    /// Interruption rates per spot pool (every pool that ran spot nodes or was interrupted lately).
+    var poolRates: [SpotPool: PoolInterruptionRate] = [:]
+    /// The pools in a storm, kept with `poolRates` so the per-launch check is one lookup (and none without storms).
+    var storming: Set<SpotPool> = []
+    /// The cycle up to which spot exposure has been credited.
+    var exposureAsOf: Timestamp?
     var seenEvents: [String: Timestamp] = [:]
     struct Eviction: Codable, Sendable, Hashable {
         var at: Timestamp
@@ -270,6 +272,12 @@ public struct PlannerState: Codable, Sendable, Hashable {
         return min(d, settings.poolBackoffMax)
     }
 
-    /// A storming pool gets no new capacity until this instant.
-    public func stormUntil(_ pool: SpotPool) -> Timestamp? { stormUntil[pool] }
+    /// Whether the pool is in an interruption storm (it gets no new capacity).
+    public func isStorming(_ pool: SpotPool) -> Bool { storming.contains(pool) }
+
+    /// The pools in an interruption storm.
+    public var stormingPools: Set<SpotPool> { storming }
+
+    /// The pool's interruption history, or nil if it has none worth keeping.
+    public func interruptionRate(_ pool: SpotPool) -> PoolInterruptionRate? { poolRates[pool] }
 }

@@ -136,6 +136,61 @@ struct FleetPlannerPropertyTests {
         }
     }
 
+    /// Interruption notices in one pool, reported by one cluster: `count` within the last few minutes.
+    struct Burst: Sendable, CustomStringConvertible {
+        var cluster: Int
+        var zone: Int
+        var type: Int
+        var count: Int
+        var description: String { "c\(cluster) z\(zone) t\(type) ×\(count)" }
+    }
+    static let burstTypes = ["c5.large", "c6i.large", "c5.xlarge", "m6i.large", "r5.large", "m5.large"]
+    static let burstsGen = zip(Gen.int(in: 0...3), Gen.int(in: 0...2), Gen.int(in: 0...5), Gen.int(in: 1...4))
+        .map { Burst(cluster: $0, zone: $1, type: $2, count: $3) }
+        .array(of: 0...4)
+
+    @Test("no new spot node goes to a pool in a storm, the budget still holds, and one interruption is no storm")
+    func storms() async {
+        await propertyCheck(count: 150, input: Self.fleetGen, Self.budgetGen, Self.burstsGen) { shapes, level, bursts in
+            var (input, _) = Self.build(shapes, budgetLevel: level)
+            var perPool: [SpotPool: Int] = [:]
+            for (k, b) in bursts.enumerated() {
+                let r = b.cluster % input.reports.count
+                let zone = F.zones[b.zone]
+                let type = Self.burstTypes[b.type]
+                for j in 0..<b.count {
+                    input.reports[r].notices.append(
+                        InterruptionNotice(
+                            kind: .interruption,
+                            nodeName: "gone-\(k)-\(j)",
+                            instanceType: type,
+                            availabilityZone: zone,
+                            receivedAt: F.t0 - .seconds(Int64(30 * j))
+                        )
+                    )
+                }
+                perPool[SpotPool(region: "us-east-1", availabilityZone: zone, instanceType: type), default: 0] +=
+                    b.count
+            }
+            var state = PlannerState()
+            let plan = FleetPlanner().plan(input, state: &state)
+            // A pool with no history is measured against the prior: two or more notices are a storm, one is not.
+            for (pool, n) in perPool { #expect(state.isStorming(pool) == (n >= 2), "\(pool): \(n)") }
+            #expect(state.stormingPools == Set(perPool.filter { $0.value >= 2 }.keys))
+            for l in plan.launches where l.group.market == .spot {
+                let pool = SpotPool(
+                    region: "us-east-1",
+                    availabilityZone: l.group.availabilityZone,
+                    instanceType: l.group.instanceType
+                )
+                #expect(!state.isStorming(pool), "\(l.reason) into a storm")
+            }
+            if plan.budget.plannedUSDPerHour > input.allowance.fleetUSDPerHour + 1e-9 {
+                #expect(plan.budget.overAllowance)
+            }
+        }
+    }
+
     @Test("the spot share above the on-demand base stays within one node of the target")
     func spotShare() async {
         await propertyCheck(count: 150, input: Self.fleetGen, Self.budgetGen) { shapes, level in

@@ -358,31 +358,214 @@ struct FleetPlannerTests {
         )
     }
 
-    @Test("a spot pool in an interruption storm gets no new capacity")
+    func interruptions(
+        _ count: Int,
+        at t: Timestamp,
+        type: String = "c5.large",
+        zone: String = "us-east-1a"
+    )
+        -> [InterruptionNotice]
+    {
+        (0..<count).map {
+            InterruptionNotice(
+                kind: .interruption,
+                nodeName: "gone-\(t.sinceEpoch.components.seconds)-\($0)",
+                instanceType: type,
+                availabilityZone: zone,
+                receivedAt: t - .seconds(Int64(60 * $0))
+            )
+        }
+    }
+
+    let spotOnly: [ClusterID: ClusterPolicy] = [
+        "a": Fixture.policy {
+            $0.minNodes = 0
+            $0.onDemandBase = 0
+            $0.targetSpotShare = 1
+        }
+    ]
+    let stormPool = SpotPool(region: "us-east-1", availabilityZone: "us-east-1a", instanceType: "c5.large")
+
+    @Test("a spot pool in an interruption storm gets no new capacity; the reason names its rates")
     func storm() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1), notices: interruptions(3, at: F.t0))
+        var state = PlannerState()
+        let p = plan(F.input([r], policies: spotOnly), state: &state)
+        let g = try #require(p.launches.first?.group)
+        #expect(g.market == .spot)
+        #expect(!(g.instanceType == "c5.large" && g.availabilityZone == "us-east-1a"))
+        #expect(state.isStorming(stormPool))
+        let reason = try #require(p.reasons.first { $0.hasPrefix("spot storm in c5.large@us-east-1a:") })
+        // A pool with no history is measured against the prior, 0.01 per node-hour; 3 notices over the window's
+        // floor of one node for 15 minutes are 12 per node-hour.
+        #expect(reason.contains("12.0/node-hour against a baseline of 0.0100/node-hour"))
+    }
+
+    @Test("one interruption does not move new capacity away from its pool")
+    func oneInterruption() throws {
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1), notices: interruptions(1, at: F.t0))
+        var state = PlannerState()
+        let p = plan(F.input([r], policies: spotOnly), state: &state)
+        #expect(
+            p.launches.first?.group
+                == NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a")
+        )
+        #expect(!state.isStorming(stormPool))
+        #expect(!p.reasons.contains { $0.contains("storm") })
+    }
+
+    @Test("in a storm with no other usable spot pool, new capacity goes on-demand within the budget")
+    func stormOnDemandWithinBudget() throws {
         let policies: [ClusterID: ClusterPolicy] = [
             "a": F.policy {
                 $0.minNodes = 0
                 $0.onDemandBase = 0
                 $0.targetSpotShare = 1
+                $0.allowedInstanceTypes = ["c5.large"]
+                $0.allowedZones = ["us-east-1a"]
             }
         ]
-        let notices = (0..<3).map {
-            InterruptionNotice(
-                kind: .interruption,
-                nodeName: "gone\($0)",
-                instanceType: "c5.large",
-                availabilityZone: "us-east-1a",
-                receivedAt: F.t0 - .seconds(Int64(60 * $0))
+        let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1), notices: interruptions(3, at: F.t0))
+        // c5.large on-demand is $0.085/h: an allowance of $0.10/h pays for it.
+        var state = PlannerState()
+        let funded = plan(
+            F.input([r], policies: policies, allowance: BudgetAllowance(fleetUSDPerHour: 0.1)),
+            state: &state
+        )
+        let a = try #require(funded.plan(for: "a"))
+        #expect(
+            a.launches == [
+                LaunchOrder(
+                    cluster: "a",
+                    group: NodeGroup(instanceType: "c5.large", market: .onDemand, availabilityZone: "us-east-1a"),
+                    count: 1,
+                    usdPerHourEach: 0.085
+                )
+            ]
+        )
+        #expect(a.reasons.contains { $0.contains("went on-demand") })
+        #expect(funded.budget.plannedUSDPerHour <= 0.1)
+        // At $0.05/h it does not: the node is reported unfunded rather than bought over the budget.
+        state = PlannerState()
+        let short = plan(
+            F.input([r], policies: policies, allowance: BudgetAllowance(fleetUSDPerHour: 0.05)),
+            state: &state
+        )
+        #expect(short.launches.isEmpty)
+        #expect(short.budget.plannedUSDPerHour <= 0.05)
+        #expect(abs(short.budget.shortfallUSDPerHour - 0.085) < 1e-9)
+        #expect(state.isStorming(stormPool))
+    }
+
+    /// A single-zone cluster running 30 spot c5.large nodes at 70 % with 4 vCPU pending (one more node wanted),
+    /// planned every 5 minutes; c5.xlarge is the other pool it may use.
+    struct RunningPool {
+        var planner: FleetPlanner
+        var state = PlannerState()
+        var now = Fixture.t0
+        let policies: [ClusterID: ClusterPolicy] = [
+            "a": Fixture.policy {
+                $0.minNodes = 0
+                $0.onDemandBase = 0
+                $0.targetSpotShare = 1
+                $0.allowedInstanceTypes = ["c5.large", "c5.xlarge"]
+            }
+        ]
+        let nodes = (0..<30).map {
+            Fixture.node("n\($0)", type: "c5.large", market: .spot, zone: "us-east-1a", load: 0.7)
+        }
+
+        init() {
+            var settings = PlannerSettings()
+            // Spreading would move new nodes off the pool anyway; here only the storm should.
+            settings.poolConcentrationPenalty = 0
+            planner = FleetPlanner(settings: settings)
+        }
+
+        mutating func cycle(notices: [InterruptionNotice] = []) -> FleetPlan {
+            now = now + .seconds(300)
+            let r = Fixture.report(
+                "a",
+                zones: ["us-east-1a"],
+                nodes: nodes,
+                pending: Fixture.pending(cpu: 4, gib: 1),
+                at: now,
+                notices: notices
+            )
+            return planner.plan(
+                Fixture.input([r], policies: policies, spot: Fixture.spotPrices(at: now), now: now),
+                state: &state
             )
         }
-        let r = F.report("a", nodes: [], pending: F.pending(cpu: 1, gib: 1), notices: notices)
-        var state = PlannerState()
-        let p = plan(F.input([r], policies: policies), state: &state)
-        let g = try #require(p.launches.first?.group)
-        #expect(g.market == .spot)
-        #expect(!(g.instanceType == "c5.large" && g.availabilityZone == "us-east-1a"))
-        #expect(p.reasons.contains { $0.contains("storm") })
+    }
+
+    @Test(
+        "a pool's storm is judged against its own rate per node-hour, moves new capacity and clears after the cool-down"
+    )
+    func stormLifecycle() throws {
+        var run = RunningPool()
+        let usual = NodeGroup(instanceType: "c5.large", market: .spot, availabilityZone: "us-east-1a")
+        // A quiet day: one interruption every 4 hours over 30 nodes.
+        for k in 1...288 {
+            let p = run.cycle(notices: k % 48 == 24 ? interruptions(1, at: run.now + .seconds(300)) : [])
+            #expect(p.launches.first?.group == usual)
+        }
+        #expect(!run.state.isStorming(stormPool))
+        let quiet = try #require(run.state.interruptionRate(stormPool)).rates(now: run.now, settings: StormSettings())
+        // Exposure comes from the reported spot nodes: 30 nodes over the 15-minute window.
+        #expect(abs(quiet.nodeHours - 7.5) < 1e-6)
+        #expect(quiet.baseline < 0.01)
+
+        // Two notices within a minute: a storm; the new node goes to the other pool.
+        let burst = run.cycle(notices: interruptions(2, at: run.now + .seconds(300)))
+        #expect(run.state.isStorming(stormPool))
+        #expect(
+            burst.reasons == [
+                "spot storm in c5.large@us-east-1a: 2 interruption(s) in 7.5000 node-hours, 0.2667/node-hour against a baseline of 0.0085/node-hour (over 3×); no new capacity there until the rate stays under 1.5× the baseline for 15 min"
+            ]
+        )
+        #expect(
+            burst.launches.first?.group
+                == NodeGroup(instanceType: "c5.xlarge", market: .spot, availabilityZone: "us-east-1a")
+        )
+        #expect(
+            burst.reasons.contains { $0.hasPrefix("spot storm in c5.large@us-east-1a:") && $0.contains("baseline") }
+        )
+
+        // Quiet again: the burst leaves the window after 15 minutes, then 15 minutes of cool-down.
+        var cleared: Duration?
+        let start = run.now
+        for _ in 1...12 {
+            let p = run.cycle()
+            if run.state.isStorming(stormPool) {
+                #expect(p.launches.first?.group.instanceType == "c5.xlarge")
+                #expect(p.reasons.contains { $0.hasPrefix("spot storm in c5.large@us-east-1a since") })
+            } else if cleared == nil {
+                cleared = run.now - start
+                #expect(p.reasons.contains { $0.hasPrefix("spot storm in c5.large@us-east-1a over") })
+                #expect(p.launches.first?.group == usual)
+            }
+        }
+        let after = try #require(cleared)
+        #expect(after >= .seconds(30 * 60))
+        #expect(after <= .seconds(35 * 60))
+    }
+
+    @Test("a busy pool interrupted at a steady rate keeps getting new capacity")
+    func steadyBusyPool() {
+        var run = RunningPool()
+        // Two interruptions every 10 minutes over 30 nodes (0.4 per node-hour), for a day: the old fixed rule
+        // (3 within 10 minutes) fired on every pair after the first.
+        var avoided: [Int] = []
+        for k in 1...288 {
+            let p = run.cycle(notices: k % 2 == 0 ? interruptions(2, at: run.now + .seconds(300)) : [])
+            if p.launches.first?.group.instanceType != "c5.large" { avoided.append(k) }
+        }
+        // A new pool is measured against the prior (0.01 per node-hour), so at first this one is avoided; once its
+        // own rate has outweighed the prior (about 4 hours here), no cycle avoids it.
+        #expect(avoided.first == 2)
+        #expect(avoided.allSatisfy { $0 <= 48 }, "avoided in cycles \(avoided)")
+        #expect(!run.state.isStorming(stormPool))
     }
 
     @Test("a lost cluster's demand moves to its failover target; failback is explicit")
