@@ -8,7 +8,7 @@ import GRDB
 public final class SQLiteLeaseStore: LeaseStore {
     /// The SQL schema, also shown in docs/consensus.md.
     public static let schema = """
-        CREATE TABLE lease (
+        CREATE TABLE IF NOT EXISTS lease (
             fleet TEXT PRIMARY KEY NOT NULL,
             holder_id TEXT,
             holder_address TEXT,
@@ -16,7 +16,7 @@ public final class SQLiteLeaseStore: LeaseStore {
             lease_duration_ms INTEGER NOT NULL,
             epoch INTEGER NOT NULL
         );
-        CREATE TABLE fenced_state (
+        CREATE TABLE IF NOT EXISTS fenced_state (
             fleet TEXT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
@@ -25,24 +25,53 @@ public final class SQLiteLeaseStore: LeaseStore {
         );
         """
 
+    /// The schema's version, kept in `PRAGMA user_version`.
+    static let schemaVersion = 1
+
     private let pool: DatabasePool
     public let path: String
 
     /// Opens (creating if needed) the store at `path`. `busyTimeout` is how long a call waits for another
     /// process's write lock before failing with `.unavailable`; keep it below the lease operation timeout.
-    public init(path: String, busyTimeout: Duration = .milliseconds(500)) throws(LeaseStoreError) {
+    /// `setUpTimeout` bounds the wait for other processes' locks while the file is created and migrated.
+    public init(
+        path: String,
+        busyTimeout: Duration = .milliseconds(500),
+        setUpTimeout: Duration = .seconds(10)
+    ) throws(LeaseStoreError) {
         self.path = path
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(Double(busyTimeout.wholeMilliseconds) / 1000)
-        configuration.prepareDatabase { db in
-            // An acquire that is lost on power failure could hand the same epoch to two holders in turn.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+        func configuration(busy: Duration) -> Configuration {
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(Double(busy.wholeMilliseconds) / 1000)
+            configuration.prepareDatabase { db in
+                // An acquire that is lost on power failure could hand the same epoch to two holders in turn.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            return configuration
         }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            var migrator = DatabaseMigrator()
-            migrator.registerMigration("lease-v1") { db in try db.execute(sql: Self.schema) }
-            try migrator.migrate(pool)
+            // Replicas started together all create the file, switch it to WAL and migrate it at once; each step
+            // waits for the others' locks, and with synchronous = FULL on a busy disk that can take longer than
+            // a lease call should ever wait. So the set-up gets its own, long busy timeout, on a connection of
+            // its own, and the pool the lease calls use opens on a file that is ready.
+            let setUp = try DatabaseQueue(
+                path: path,
+                configuration: configuration(busy: max(setUpTimeout, busyTimeout))
+            )
+            try setUp.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                // Check and create under one write lock: a migrator that reads what is applied before it locks
+                // lets two processes both create the tables ("table lease already exists").
+                try db.inTransaction(.immediate) {
+                    if try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 < Self.schemaVersion {
+                        try db.execute(sql: Self.schema)
+                        try db.execute(sql: "PRAGMA user_version = \(Self.schemaVersion)")
+                    }
+                    return .commit
+                }
+            }
+            try setUp.close()
+            pool = try DatabasePool(path: path, configuration: configuration(busy: busyTimeout))
         } catch {
             throw LeaseStoreError(
                 .misconfigured,

@@ -16,21 +16,29 @@ func withDynamoDBStore<T: Sendable>(
 ) async throws -> T {
     let moto = try MotoServer.current
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
-    var configuration = AWSClient.Configuration(region: moto.region, endpoints: ["dynamodb": endpoint ?? moto.endpoint])
-    configuration.retry = RetryPolicy(maxAttempts: 1)
-    configuration.requestTimeout = .seconds(1)
-    let client = AWSClient(
+    // The set-up keeps the default retries and timeout: on a busy machine moto can take over a second to
+    // create a table, which says nothing about the lease.
+    let setUp = AWSClient(
         httpClient: http,
         credentialsProvider: StaticCredentialsProvider(
             AWSCredentials(accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)
         ),
+        configuration: AWSClient.Configuration(region: moto.region, endpoints: ["dynamodb": endpoint ?? moto.endpoint]),
+        logger: Logger(label: "test.dynamodb")
+    )
+    var configuration = setUp.configuration
+    configuration.retry = RetryPolicy(maxAttempts: 1)
+    configuration.requestTimeout = .seconds(1)
+    let client = AWSClient(
+        httpClient: http,
+        credentialsProvider: setUp.credentialsProvider,
         configuration: configuration,
         logger: Logger(label: "test.dynamodb")
     )
     let table = "lease-\(UUID().uuidString.prefix(8).lowercased())"
     let result: Result<T, any Error>
     do {
-        if createTable { try await DynamoDBLeaseStore.createTable(table, dynamoDB: DynamoDB(client: client)) }
+        if createTable { try await DynamoDBLeaseStore.createTable(table, dynamoDB: DynamoDB(client: setUp)) }
         let store = DynamoDBLeaseStore(dynamoDB: DynamoDB(client: client), tableName: table)
         result = .success(try await body(store, moto))
     } catch {

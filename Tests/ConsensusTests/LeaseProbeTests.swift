@@ -72,8 +72,11 @@ extension RealTimeSuites {
                 for probe in batch { probe.send(SIGTERM) }
                 for probe in batch { await probe.waitForExit() }
             }
+            // checkSafety: the epochs handed out strictly increase. Each round elects at least once, sometimes
+            // twice: a standby that has not yet handled its own SIGTERM may take the lease the leader released.
             fleet.checkSafety()
-            #expect(fleet.log.elections.map(\.epoch) == [1, 2, 3])
+            let epochs = fleet.log.elections.map(\.epoch)
+            #expect(epochs.count >= 3 && epochs.first == 1, "epochs: \(epochs)")
         }
     }
 }

@@ -7,6 +7,8 @@ import Testing
 final class ProbeProcess {
     let process: Process
     let output: URL
+    /// Standard error: why a probe that exited early did so.
+    let errors: URL
     let name: String
 
     /// The lease-probe binary, built next to the test bundle (`swift build --build-tests` builds it).
@@ -23,7 +25,9 @@ final class ProbeProcess {
         process.executableURL = Self.binary
         process.arguments = arguments + ["--name", name, "--parent-pid", "\(getpid())"]
         process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = FileHandle.nullDevice
+        errors = directory.appendingPathComponent("\(name).err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errors)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         try process.run()
     }
@@ -195,8 +199,12 @@ final class ProbeFleet {
     func tails(_ count: Int = 12) -> String {
         probes.map { probe in
             let state = probe.process.isRunning ? "running" : "exited"
+            let errors = FileManager.default.contents(atPath: probe.errors.path).map {
+                String(decoding: $0, as: UTF8.self).split(separator: "\n").suffix(4).joined(separator: "\n")
+            }
             return "--- \(probe.name) pid \(probe.pid) (\(state))\n"
                 + probe.lines.suffix(count).joined(separator: "\n")
+                + (errors.map { $0.isEmpty ? "" : "\n  stderr: \($0)" } ?? "")
         }.joined(separator: "\n")
     }
 

@@ -116,6 +116,34 @@ struct SQLiteLeaseStoreTests {
         #expect(try await store.write(lease(alice, epoch: 1), replacing: first.version) == .written)
     }
 
+    @Test("replicas opening a new store file at the same moment all succeed and share one lease")
+    func concurrentFirstOpen() async throws {
+        for _ in 0..<10 {
+            let file = try TemporaryStoreFile()
+            defer { file.remove() }
+            // Each open on a thread of its own, as separate processes would; a short busy timeout as the probes use.
+            let opened = await withTaskGroup(of: Result<SQLiteLeaseStore, LeaseStoreError>.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        await Task.detached {
+                            do throws(LeaseStoreError) {
+                                return .success(try SQLiteLeaseStore(path: file.path, busyTimeout: .milliseconds(50)))
+                            } catch {
+                                return .failure(error)
+                            }
+                        }.value
+                    }
+                }
+                var results: [Result<SQLiteLeaseStore, LeaseStoreError>] = []
+                for await result in group { results.append(result) }
+                return results
+            }
+            let stores = try opened.map { try $0.get() }
+            #expect(try await stores[0].write(lease(alice, epoch: 1), replacing: nil) == .written)
+            #expect(try await stores[5].read(fleet: "f")?.holder == alice)
+        }
+    }
+
     @Test("a path in a missing directory is reported as a configuration error naming the path")
     func missingDirectory() {
         let error = #expect(throws: LeaseStoreError.self) {

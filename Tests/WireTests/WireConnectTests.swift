@@ -1,3 +1,4 @@
+import BallastTestSupport
 import Crypto
 import Testing
 import Wire
@@ -7,10 +8,9 @@ import WireFormat
 struct WireConnectTests {
     @Test("connect started before the coordinator listens retries with backoff and succeeds when it comes up")
     func connectBeforeListen() async throws {
-        // Find a free port, then release it for the coordinator to take later.
-        let probe = try WireActorSystem(configuration: WireFixture.configuration(node: "probe", role: .admin))
-        let port = try #require(try await probe.listen(host: "127.0.0.1", port: 0).port)
-        await probe.shutdown()
+        // A free port for the coordinator to take later, never handed to another suite's server meanwhile (a
+        // moto server on it would leave the agent waiting for a handshake that never comes).
+        let port = try FreePort.next()
 
         let agentSystem = try WireActorSystem(
             configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent)
@@ -28,9 +28,7 @@ struct WireConnectTests {
 
     @Test("cancelling a connect that has not succeeded yet stops it with cancelled")
     func cancelConnect() async throws {
-        let probe = try WireActorSystem(configuration: WireFixture.configuration(node: "probe", role: .admin))
-        let port = try #require(try await probe.listen(host: "127.0.0.1", port: 0).port)
-        await probe.shutdown()
+        let port = try FreePort.next()
         let agentSystem = try WireActorSystem(
             configuration: WireFixture.configuration(node: "agent-eu-1", role: .agent)
         )
