@@ -511,7 +511,7 @@ extension WireActorSystem: WireConnectionDelegate {
         }
         guard let token else { return }
         // Created outside the lock; registered after, unless it already finished (then it left a mark).
-        let task = Task {
+        let answer: @Sendable () async -> Void = {
             var reply = WireMessage.Reply(
                 callID: call.callID,
                 outcome: await self.executeIncoming(call, from: peer.role)
@@ -531,6 +531,9 @@ extension WireActorSystem: WireConnectionDelegate {
                 if state.inboundCalls.removeValue(forKey: token) == nil { state.finishedInboundCalls.insert(token) }
             }
         }
+        let task =
+            configuration.runsIncomingCallsOnEventLoop
+            ? Task(executorPreference: connection.callExecutor, operation: answer) : Task(operation: answer)
         state.withLock { state in
             if state.finishedInboundCalls.remove(token) == nil { state.inboundCalls[token] = task }
         }
