@@ -1,7 +1,7 @@
 // wire-bench: what a distributed call over Ballast's wire costs, against the floor of a bare SwiftNIO echo of
 // the same bytes, measured side by side in one run on loopback.
 //
-//   swift run -c release wire-bench [--calls N] [--seconds S] [--concurrency C]
+//   swift run -c release wire-bench [--calls N] [--seconds S] [--concurrency C] [--calls-on-pool] [--foundation-json]
 //
 // Prints one table: round-trip p50/p99 of the echo and of a `report` call carrying a realistic cluster report,
 // their ratio, and pipelined calls per second over one connection.
@@ -19,16 +19,32 @@ struct Options {
     var calls = 20_000
     var seconds = 5.0
     var concurrency = 128
+    /// Run incoming calls on the cooperative pool, as before calls ran on the event loop (for comparison).
+    var callsOnPool = false
+    /// Code the report with Foundation only, as before the hand-written coders (for comparison).
+    var foundationJSON = false
 
     init(arguments: [String]) throws {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
+            switch flag {
+            case "--calls-on-pool":
+                callsOnPool = true
+                continue
+            case "--foundation-json":
+                foundationJSON = true
+                continue
+            default: break
+            }
             guard let value = iterator.next() else { throw BenchError("\(flag) needs a value") }
             switch flag {
             case "--calls": calls = try Self.parse(Int(value), flag)
             case "--seconds": seconds = try Self.parse(Double(value), flag)
             case "--concurrency": concurrency = try Self.parse(Int(value), flag)
-            default: throw BenchError("unknown option \(flag); use --calls N, --seconds S, --concurrency C")
+            default:
+                throw BenchError(
+                    "unknown option \(flag); use --calls N, --seconds S, --concurrency C, --calls-on-pool, --foundation-json"
+                )
             }
         }
     }
@@ -119,6 +135,8 @@ func makeConfiguration(_ node: String, _ role: WireRole) -> WireActorSystem.Conf
     var configuration = WireActorSystem.Configuration(nodeID: node, role: role, secrets: .shared(secret))
     configuration.endpoints = FleetAPI.endpoints
     configuration.remoteErrorTypes = FleetAPI.remoteErrorTypes
+    configuration.jsonCoders = options.foundationJSON ? [] : FleetAPI.jsonCoders
+    configuration.runsIncomingCallsOnEventLoop = !options.callsOnPool
     configuration.connection.maxCallsInFlight = max(1024, options.concurrency * 2)
     return configuration
 }
@@ -194,6 +212,10 @@ let echoP99 = percentile(echo, 0.99)
 let callP50 = percentile(calls, 0.5)
 let callP99 = percentile(calls, 0.99)
 print("wire-bench: \(reportBytes.count)-byte report, \(options.calls) sequential round trips each, loopback")
+print(
+    "incoming calls run on \(options.callsOnPool ? "the cooperative pool" : "the event loop"), report coded by "
+        + (options.foundationJSON ? "Foundation" : "the hand-written coder")
+)
 print("")
 print("| measurement | p50 (µs) | p99 (µs) |")
 print("| --- | ---: | ---: |")
