@@ -452,6 +452,7 @@ public struct WireJSONReader {
             index += 1
             guard digits(&self) > 0 else { throw Mismatch() }
         }
+        let mantissaEnd = index
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
@@ -461,6 +462,12 @@ public struct WireJSONReader {
         }
         let text = bytes[start..<index].withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
         guard let value = Double(text), value.isFinite else { throw Mismatch() }
+        // A non-zero number that underflows to zero is refused by Foundation, not read as 0.
+        if value == 0,
+            bytes[start..<mantissaEnd].contains(where: { (UInt8(ascii: "1")...UInt8(ascii: "9")).contains($0) })
+        {
+            throw Mismatch()
+        }
         return value
     }
 

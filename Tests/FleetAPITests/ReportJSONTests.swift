@@ -189,6 +189,7 @@ struct ReportJSONTests {
             (#""highestEpochSeen":7"#, #""highestEpochSeen":18446744073709551616"#),
             (#""cpu":0.71"#, #""cpu":.71"#),
             (#""cpu":0.71"#, #""cpu":1e400"#),
+            (#""cpu":0.71"#, #""cpu":7.1e-400"#),
         ]
     )
     func declines(replacing original: String, with replacement: String) throws {
@@ -198,6 +199,32 @@ struct ReportJSONTests {
         let altered = json.replacingOccurrences(of: original, with: replacement)
         #expect(throws: WireJSONReader.Mismatch.self) { try Self.read(Array(altered.utf8)) }
         #expect(try Self.read(Array(json.utf8)) == report)
+    }
+
+    @Test("whatever a mutated document reads as, Foundation reads it the same; nothing traps")
+    func mutatedDocuments() throws {
+        var generator = ReportGenerator(random: SplitMix64(state: 4))
+        let alphabet = Array(#"{}[]:,"\/0123456789.-+eEtrufalsn uU"#.utf8) + [0x00, 0x1F, 0x80, 0xC3, 0xFF]
+        var accepted = 0
+        for _ in 0..<3000 {
+            var bytes = try Self.foundationBytes(generator.report())
+            for _ in 0..<Int.random(in: 1...3, using: &generator.random) {
+                let index = Int.random(in: 0..<bytes.count, using: &generator.random)
+                switch Int.random(in: 0..<3, using: &generator.random) {
+                case 0: bytes[index] = alphabet.randomElement(using: &generator.random)!
+                case 1: bytes.remove(at: index)
+                default: bytes.insert(alphabet.randomElement(using: &generator.random)!, at: index)
+                }
+            }
+            guard let fast = try? Self.read(bytes) else { continue }
+            accepted += 1
+            #expect(
+                (try? JSONDecoder().decode(ClusterReport.self, from: Data(bytes))) == fast,
+                "\(String(decoding: bytes, as: UTF8.self))"
+            )
+        }
+        // Some mutations keep the document valid (a digit for a digit, a letter inside a string).
+        #expect(accepted > 0)
     }
 
     @Test("every stored property of the report types is one the hand-written coder knows")
