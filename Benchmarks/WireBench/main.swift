@@ -1,7 +1,7 @@
 // wire-bench: what a distributed call over Ballast's wire costs, against the floor of a bare SwiftNIO echo of
 // the same bytes, measured side by side in one run on loopback.
 //
-//   swift run -c release wire-bench [--calls N] [--seconds S] [--concurrency C]
+//   swift run -c release wire-bench [--calls N] [--seconds S] [--concurrency C] [--calls-on-pool] [--foundation-json]
 //
 // Prints one table: round-trip p50/p99 of the echo and of a `report` call carrying a realistic cluster report,
 // their ratio, and pipelined calls per second over one connection.
@@ -19,16 +19,32 @@ struct Options {
     var calls = 20_000
     var seconds = 5.0
     var concurrency = 128
+    /// Run incoming calls on the cooperative pool, as before calls ran on the event loop (for comparison).
+    var callsOnPool = false
+    /// Code the report with Foundation only, as before the hand-written coders (for comparison).
+    var foundationJSON = false
 
     init(arguments: [String]) throws {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
+            switch flag {
+            case "--calls-on-pool":
+                callsOnPool = true
+                continue
+            case "--foundation-json":
+                foundationJSON = true
+                continue
+            default: break
+            }
             guard let value = iterator.next() else { throw BenchError("\(flag) needs a value") }
             switch flag {
             case "--calls": calls = try Self.parse(Int(value), flag)
             case "--seconds": seconds = try Self.parse(Double(value), flag)
             case "--concurrency": concurrency = try Self.parse(Int(value), flag)
-            default: throw BenchError("unknown option \(flag); use --calls N, --seconds S, --concurrency C")
+            default:
+                throw BenchError(
+                    "unknown option \(flag); use --calls N, --seconds S, --concurrency C, --calls-on-pool, --foundation-json"
+                )
             }
         }
     }
@@ -103,15 +119,6 @@ let reportBytes = try Array(JSONEncoder().encode(report))
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let echoServer = try await EchoFloor.startServer(group: group)
 let echoPort = echoServer.localAddress!.port!
-_ = try await EchoFloor.measureRoundTrips(group: group, port: echoPort, payload: reportBytes, count: 2_000)
-let echo = try await EchoFloor.measureRoundTrips(
-    group: group,
-    port: echoPort,
-    payload: reportBytes,
-    count: options.calls
-)
-.sorted()
-try await echoServer.close()
 
 // The same bytes as the argument of a distributed call over the wire (HMAC handshake, envelopes, call table).
 let secret = SymmetricKey(data: Array("bench-secret-bench-secret-bench!".utf8))
@@ -119,6 +126,8 @@ func makeConfiguration(_ node: String, _ role: WireRole) -> WireActorSystem.Conf
     var configuration = WireActorSystem.Configuration(nodeID: node, role: role, secrets: .shared(secret))
     configuration.endpoints = FleetAPI.endpoints
     configuration.remoteErrorTypes = FleetAPI.remoteErrorTypes
+    configuration.jsonCoders = options.foundationJSON ? [] : FleetAPI.jsonCoders
+    configuration.runsIncomingCallsOnEventLoop = !options.callsOnPool
     configuration.connection.maxCallsInFlight = max(1024, options.concurrency * 2)
     return configuration
 }
@@ -154,8 +163,21 @@ func measureCalls(_ count: Int) async throws -> [UInt64] {
     }
     return samples
 }
+// Echo and call in alternating blocks, so that both see the same load on a shared machine and the ratio holds
+// even when the load changes during the run.
+_ = try await EchoFloor.measureRoundTrips(group: group, port: echoPort, payload: reportBytes, count: 2_000)
 _ = try await measureCalls(2_000)
-let calls = try await measureCalls(options.calls).sorted()
+var echo: [UInt64] = []
+var calls: [UInt64] = []
+let blocks = 10
+for block in 0..<blocks {
+    let count = options.calls / blocks + (block < options.calls % blocks ? 1 : 0)
+    echo += try await EchoFloor.measureRoundTrips(group: group, port: echoPort, payload: reportBytes, count: count)
+    calls += try await measureCalls(count)
+}
+echo.sort()
+calls.sort()
+try await echoServer.close()
 
 // Pipelined: many calls in flight on the one connection, for a fixed time.
 func pipelined(_ call: @escaping @Sendable () async throws -> Void) async throws -> (calls: Int, seconds: Double) {
@@ -194,6 +216,10 @@ let echoP99 = percentile(echo, 0.99)
 let callP50 = percentile(calls, 0.5)
 let callP99 = percentile(calls, 0.99)
 print("wire-bench: \(reportBytes.count)-byte report, \(options.calls) sequential round trips each, loopback")
+print(
+    "incoming calls run on \(options.callsOnPool ? "the cooperative pool" : "the event loop"), report coded by "
+        + (options.foundationJSON ? "Foundation" : "the hand-written coder")
+)
 print("")
 print("| measurement | p50 (µs) | p99 (µs) |")
 print("| --- | ---: | ---: |")

@@ -83,6 +83,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
     let logger: Logger
     let clock: any Clock<Duration>
     let remoteErrorTypes: [String: any WireRemoteError.Type]
+    let jsonCoding: WireJSONCoding
 
     @TaskLocal static var pendingWellKnownName: (system: ObjectIdentifier, name: String)?
 
@@ -125,6 +126,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         var types: [String: any WireRemoteError.Type] = [:]
         for type in configuration.remoteErrorTypes { types[type.wireErrorCode] = type }
         self.remoteErrorTypes = types
+        self.jsonCoding = WireJSONCoding(configuration.jsonCoders)
     }
 
     // MARK: Naming local actors
@@ -186,7 +188,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
     }
 
     public func makeInvocationEncoder() -> WireInvocationEncoder {
-        WireInvocationEncoder()
+        WireInvocationEncoder(coding: jsonCoding)
     }
 
     public func remoteCall<Act, Err, Res>(
@@ -200,7 +202,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         switch outcome {
         case .value(let bytes):
             do {
-                return try JSONDecoder().decode(Res.self, from: Data(bytes))
+                return try jsonCoding.decode(Res.self, from: bytes)
             } catch {
                 throw WireCallError(
                     .badArguments,
@@ -336,9 +338,9 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
                 )
             )
         }
-        var decoder = WireInvocationDecoder(call: call)
+        var decoder = WireInvocationDecoder(call: call, coding: jsonCoding)
         let result = Mutex<WireMessage.Reply.Outcome?>(nil)
-        let handler = WireResultHandler { outcome in result.withLock { $0 = outcome } }
+        let handler = WireResultHandler(coding: jsonCoding) { outcome in result.withLock { $0 = outcome } }
         do {
             try await executeDistributedTarget(
                 on: actor,
@@ -511,7 +513,7 @@ extension WireActorSystem: WireConnectionDelegate {
         }
         guard let token else { return }
         // Created outside the lock; registered after, unless it already finished (then it left a mark).
-        let task = Task {
+        let answer: @Sendable () async -> Void = {
             var reply = WireMessage.Reply(
                 callID: call.callID,
                 outcome: await self.executeIncoming(call, from: peer.role)
@@ -531,6 +533,9 @@ extension WireActorSystem: WireConnectionDelegate {
                 if state.inboundCalls.removeValue(forKey: token) == nil { state.finishedInboundCalls.insert(token) }
             }
         }
+        let task =
+            configuration.runsIncomingCallsOnEventLoop
+            ? Task(executorPreference: connection.callExecutor, operation: answer) : Task(operation: answer)
         state.withLock { state in
             if state.finishedInboundCalls.remove(token) == nil { state.inboundCalls[token] = task }
         }

@@ -72,6 +72,8 @@ protocol WireConnectionDelegate: AnyObject, Sendable {
 final class WireConnection: Sendable {
     let channel: any Channel
     let side: WireConnectionSide
+    /// Where incoming calls run when the system runs them on the event loop (one per connection, not per call).
+    let callExecutor: EventLoopTaskExecutor
     private let establishedPromise: EventLoopPromise<WirePeerIdentity>
 
     private let establishedOutcomeKnown = Mutex(false)
@@ -80,6 +82,7 @@ final class WireConnection: Sendable {
     init(channel: any Channel, side: WireConnectionSide) {
         self.channel = channel
         self.side = side
+        self.callExecutor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
         self.establishedPromise = channel.eventLoop.makePromise()
         // Every channel closes eventually, even one that never connected, so the promise is always completed.
         // The callback holds self until the channel closes, then is released.

@@ -9,11 +9,10 @@ public struct WireInvocationEncoder: DistributedTargetInvocationEncoder {
 
     var genericSubstitutions: [String] = []
     var arguments: [[UInt8]] = []
-    private let encoder: JSONEncoder
+    private let coding: WireJSONCoding
 
-    init() {
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+    init(coding: WireJSONCoding) {
+        self.coding = coding
     }
 
     public mutating func recordGenericSubstitution<T>(_ type: T.Type) throws {
@@ -25,7 +24,7 @@ public struct WireInvocationEncoder: DistributedTargetInvocationEncoder {
 
     public mutating func recordArgument<Value: Codable>(_ argument: RemoteCallArgument<Value>) throws {
         do {
-            arguments.append(Array(try encoder.encode(argument.value)))
+            arguments.append(try coding.encode(argument.value))
         } catch {
             throw WireCallError(.encodingFailed, "argument \(argument.label ?? argument.name) did not encode: \(error)")
         }
@@ -42,10 +41,11 @@ public struct WireInvocationDecoder: DistributedTargetInvocationDecoder {
 
     let call: WireMessage.Call
     private var nextArgument = 0
-    private let decoder = JSONDecoder()
+    private let coding: WireJSONCoding
 
-    init(call: WireMessage.Call) {
+    init(call: WireMessage.Call, coding: WireJSONCoding) {
         self.call = call
+        self.coding = coding
     }
 
     public mutating func decodeGenericSubstitutions() throws -> [any Any.Type] {
@@ -66,7 +66,7 @@ public struct WireInvocationDecoder: DistributedTargetInvocationDecoder {
         }
         defer { nextArgument += 1 }
         do {
-            return try decoder.decode(Argument.self, from: Data(call.arguments[nextArgument]))
+            return try coding.decode(Argument.self, from: call.arguments[nextArgument])
         } catch {
             throw WireCallError(.badArguments, "argument \(nextArgument) is not a valid \(Argument.self): \(error)")
         }
@@ -81,13 +81,12 @@ public struct WireInvocationDecoder: DistributedTargetInvocationDecoder {
 public struct WireResultHandler: DistributedTargetInvocationResultHandler {
     public typealias SerializationRequirement = any Codable
 
+    let coding: WireJSONCoding
     let deliver: @Sendable (WireMessage.Reply.Outcome) -> Void
 
     public func onReturn<Success: Codable>(value: Success) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         do {
-            deliver(.value(Array(try encoder.encode(value))))
+            deliver(.value(try coding.encode(value)))
         } catch {
             deliver(
                 .error(

@@ -1,4 +1,5 @@
 import Distributed
+import NIOPosix
 import Wire
 
 /// What the test agent returns from a drain.
@@ -60,5 +61,10 @@ distributed actor TestCoordinator {
 
     distributed func reports() -> [String] {
         received
+    }
+
+    /// Whether the call runs on an event-loop thread (the connection's), rather than on the cooperative pool.
+    distributed func runsOnEventLoop() -> Bool {
+        MultiThreadedEventLoopGroup.currentEventLoop != nil
     }
 }

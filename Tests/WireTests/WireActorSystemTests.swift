@@ -20,6 +20,21 @@ struct WireActorSystemTests {
         }
     }
 
+    @Test(
+        "an incoming call runs on its connection's event loop, or on the cooperative pool when configured so",
+        arguments: [true, false]
+    )
+    func callExecutor(onEventLoop: Bool) async throws {
+        var coordinatorConfiguration = WireFixture.configuration(node: "coord-1", role: .coordinator)
+        coordinatorConfiguration.runsIncomingCallsOnEventLoop = onEventLoop
+        try await WireFixture.withPair(coordinatorConfiguration: coordinatorConfiguration) { pair in
+            let coordinator = try pair.remoteCoordinator()
+            #expect(try await coordinator.runsOnEventLoop() == onEventLoop)
+            #expect(try await coordinator.report(cluster: "eu-1", pendingPods: 3) == 1)
+            #expect(try await pair.coordinator.reports() == ["eu-1:3"])
+        }
+    }
+
     @Test("a registered typed error crosses the wire as itself; others arrive as a remote failure")
     func errors() async throws {
         try await WireFixture.withPair { pair in

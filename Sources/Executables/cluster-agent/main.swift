@@ -66,6 +66,7 @@ struct ClusterAgentCommand: AsyncParsableCommand {
         )
         wire.endpoints = FleetAPI.endpoints
         wire.remoteErrorTypes = FleetAPI.remoteErrorTypes
+        wire.jsonCoders = FleetAPI.jsonCoders
         let system = try WireActorSystem(configuration: wire, logger: Logger(label: "ballast.wire"))
 
         // Each coordinator is dialled in the background and redialled with backoff whenever it drops; the first

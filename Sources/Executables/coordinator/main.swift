@@ -52,6 +52,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         )
         wire.endpoints = FleetAPI.endpoints
         wire.remoteErrorTypes = FleetAPI.remoteErrorTypes
+        wire.jsonCoders = FleetAPI.jsonCoders
         let system = try WireActorSystem(configuration: wire, logger: Logger(label: "ballast.wire"))
 
         var planner = PlannerSettings()
