@@ -177,7 +177,7 @@ for block in 0..<blocks {
 }
 echo.sort()
 calls.sort()
-try await echoServer.close()
+try await echoServer.close().get()
 
 // Pipelined: many calls in flight on the one connection, for a fixed time.
 func pipelined(_ call: @escaping @Sendable () async throws -> Void) async throws -> (calls: Int, seconds: Double) {
