@@ -11,7 +11,8 @@ struct BudgetSqueeze {
     /// The launches and their hourly cost if the cluster gets `k` new nodes.
     private func launches(_ w: ClusterWork, _ k: Int) -> ([LaunchOrder], Double) {
         var ignored: [String] = []
-        return planner.assignLaunches(w, count: k, input: input, state: state, notes: &ignored)
+        var scratch = PlanScratch()
+        return planner.assignLaunches(w, count: k, input: input, state: state, notes: &ignored, scratch: &scratch)
     }
 
     func apply(to members: [Int], allowance: Double, scope: String, works: inout [ClusterWork], reasons: inout [String])

@@ -72,6 +72,9 @@ public struct FleetPlanner: Sendable {
         // Spot nodes per pool this cycle, for the interruption rates (exposure).
         var spotNodes = SpotNodeCounts()
 
+        // Buffers the per-cluster steps reuse, so a large fleet does not allocate them again for every cluster.
+        var scratch = PlanScratch()
+
         // Pass 1: classify every cluster (lost, failed region, paused) and hand lost demand to failover targets.
         var works: [ClusterWork] = []
         works.reserveCapacity(input.reports.count)
@@ -150,7 +153,8 @@ public struct FleetPlanner: Sendable {
                 forecast: forecast,
                 extraDemand: extra,
                 state: &state,
-                spotNodes: &spotNodes
+                spotNodes: &spotNodes,
+                scratch: &scratch
             )
         }
         spotNodes.store(in: &state, now: now)
@@ -183,7 +187,7 @@ public struct FleetPlanner: Sendable {
         var shortfall = 0.0
         var regionalPlanned: [String: Double] = [:]
         for i in works.indices {
-            let p = finish(&works[i], state: &state, now: now)
+            let p = finish(&works[i], state: &state, now: now, scratch: &scratch)
             planned += p.plannedUSDPerHour
             forced += p.forcedUSDPerHour
             shortfall += p.unfundedUSDPerHour
@@ -346,7 +350,8 @@ public struct FleetPlanner: Sendable {
         forecast: Resources?,
         extraDemand: Resources?,
         state: inout PlannerState,
-        spotNodes: inout SpotNodeCounts
+        spotNodes: inout SpotNodeCounts,
+        scratch: inout PlanScratch
     ) {
         let report = w.report
         let policy = w.policy
@@ -364,14 +369,25 @@ public struct FleetPlanner: Sendable {
         let names = w.offerNames
         let spotTables = w.zoneSpotPrices
         w.active.reserveCapacity(nodes.count)
-        w.activePrice.reserveCapacity(nodes.count)
-        var typeMemo: [(type: String, index: Int)] = []
+        w.activeNodes.reserveCapacity(nodes.count)
+        // The zones are needed per node below (each node's zone is looked up once here, not in every later pass).
+        w.zones =
+            (policy.allowedZones.isEmpty
+                ? report.availabilityZones : report.availabilityZones.filter { policy.allowedZones.contains($0) })
+        if w.zones.isEmpty { w.zones = report.availabilityZones }
+        let zones = w.zones
+        // The spot price tables follow the reported zones; when the cluster may use all of them (the usual case)
+        // one scan of the zone names serves both.
+        let zonesAreReported = zones == report.availabilityZones
+        var typeMemo = scratch.typeMemo.lend()
+        defer { scratch.typeMemo = typeMemo }
         // A silent cluster's nodes may be gone and its interruptions would not be seen: no exposure from them.
         let exposed = w.status != .lost && w.status != .regionFailed
         // Indexing rather than iterating: the iterator would copy every node record.
         for i in nodes.indices {
             requested += nodes[i].requested
-            if nodes[i].isActive && (interrupted.isEmpty || !interrupted.contains(nodes[i].name)) {
+            // The state alone, not `isActive` on the record: calling that copies the whole node record.
+            if nodes[i].state.isActive && (interrupted.isEmpty || !interrupted.contains(nodes[i].name)) {
                 w.active.append(i)
                 capacity += nodes[i].allocatable
                 // Clusters run few types: remember where each sits in the offer list.
@@ -382,9 +398,11 @@ public struct FleetPlanner: Sendable {
                     typeMemo.append((type, found))
                 }
                 let market = nodes[i].market
+                let reportedZone = report.availabilityZones.firstIndex(of: nodes[i].availabilityZone)
+                let zoneIndex = zonesAreReported ? reportedZone : zones.firstIndex(of: nodes[i].availabilityZone)
                 var z: Int? = nil
                 if market == .spot {
-                    z = spotTables.firstIndex { $0.zone == nodes[i].availabilityZone }
+                    z = reportedZone
                     if exposed {
                         if let t, let z {
                             spotNodes.counts[w.zoneSlots[z]][t] += 1
@@ -400,30 +418,25 @@ public struct FleetPlanner: Sendable {
                         }
                     }
                 }
-                w.activePrice.append(
-                    price(
-                        type: type,
-                        typeIndex: t,
-                        zoneIndex: z,
-                        market: market,
-                        zone: nodes[i].availabilityZone,
-                        region: report.region,
-                        names: names,
-                        spotTables: spotTables,
-                        offers: offers,
-                        input: input
-                    )
+                let hourly = price(
+                    type: type,
+                    typeIndex: t,
+                    zoneIndex: z,
+                    market: market,
+                    zone: nodes[i].availabilityZone,
+                    region: report.region,
+                    names: names,
+                    spotTables: spotTables,
+                    offers: offers,
+                    input: input
                 )
+                w.activeNodes.append(ActiveNode(usdPerHour: hourly, zone: zoneIndex ?? -1, offer: t ?? -1))
             } else {
                 leaving += 1
             }
         }
         w.capacity = capacity
-        w.zones =
-            (policy.allowedZones.isEmpty
-                ? report.availabilityZones : report.availabilityZones.filter { policy.allowedZones.contains($0) })
-        if w.zones.isEmpty { w.zones = report.availabilityZones }
-        w.keptCost = w.activePrice.reduce(0, +)
+        w.keptCost = w.activeNodes.reduce(0) { $0 + $1.usdPerHour }
 
         guard w.status == .planned else {
             if w.status == .paused { w.reasons.append("paused by the operator: no changes") }
@@ -487,7 +500,7 @@ public struct FleetPlanner: Sendable {
         // Rule 6 first (it decides which nodes stay), then rule 2 on the nodes that stay.
         let overMax = w.active.count > policy.maxNodes
         if !report.metricsStale && (shortfall.isZero || overMax) {
-            selectDrains(&w, leaving: leaving, overMax: overMax, state: &state, now: now)
+            selectDrains(&w, leaving: leaving, overMax: overMax, state: &state, now: now, scratch: &scratch)
         } else {
             state.unneededSince[report.clusterID] = nil
             if report.metricsStale && shortfall.isZero { w.reasons.append("metrics are stale: no scale-down") }
@@ -528,7 +541,17 @@ public struct FleetPlanner: Sendable {
         w.wanted = target - kept
         w.floorLaunches = max(0, min(w.wanted, policy.minNodes - kept))
         w.chosen = w.wanted
-        (w.launches, w.launchCost) = assignLaunches(w, count: w.wanted, input: input, state: state, notes: &w.reasons)
+        // Notes go to a local first: passing `w` and `&w.reasons` together would copy the whole work record.
+        var notes: [String] = []
+        (w.launches, w.launchCost) = assignLaunches(
+            w,
+            count: w.wanted,
+            input: input,
+            state: state,
+            notes: &notes,
+            scratch: &scratch
+        )
+        w.reasons += notes
     }
 
     /// A running node's hourly price: through the per-cycle tables (a short scan of small strings, no hashing),
@@ -610,29 +633,31 @@ public struct FleetPlanner: Sendable {
         count k: Int,
         input: PlannerInput,
         state: PlannerState,
-        notes: inout [String]
+        notes: inout [String],
+        scratch: inout PlanScratch
     ) -> ([LaunchOrder], Double) {
         guard k > 0, let ref = w.reference else { return ([], 0) }
         let report = w.report
         let policy = w.policy
         let now = input.now
         let nodes = report.nodes
-        var zoneCount = [Int](repeating: 0, count: w.zones.count)
+        var zoneCount = scratch.zoneCount.lend(filledWith: 0, count: w.zones.count)
+        defer { scratch.zoneCount = zoneCount }
         var od = 0
         var spot = 0
         // Spot nodes per pool (zone × offer index), for spreading spot over several pools.
         let offerCount = w.offerNames.count
-        var poolUse = [Int](repeating: 0, count: w.zones.count * max(1, offerCount))
-        var drained = [Bool](repeating: false, count: w.active.count)
+        var poolUse = scratch.poolUse.lend(filledWith: 0, count: w.zones.count * max(1, offerCount))
+        defer { scratch.poolUse = poolUse }
+        var drained = scratch.flags.lend(filledWith: false, count: w.active.count)
+        defer { scratch.flags = drained }
         for j in w.drains { drained[j] = true }
         for (j, i) in w.active.enumerated() where !drained[j] {
-            let zone = w.zones.firstIndex(of: nodes[i].availabilityZone)
-            if let zone { zoneCount[zone] += 1 }
+            let a = w.activeNodes[j]
+            if a.zone >= 0 { zoneCount[a.zone] += 1 }
             if nodes[i].market == .spot {
                 spot += 1
-                if let z = zone, let t = w.offerNames.firstIndex(of: nodes[i].instanceType) {
-                    poolUse[z * offerCount + t] += 1
-                }
+                if a.zone >= 0 && a.offer >= 0 { poolUse[a.zone * offerCount + a.offer] += 1 }
             } else {
                 od += 1
             }
@@ -647,7 +672,9 @@ public struct FleetPlanner: Sendable {
         // Pool-level state is usually empty: skip building pool keys then.
         let checkPools = !state.storming.isEmpty || !state.poolFailures.isEmpty || !input.interruptionRisk.isEmpty
 
-        var orders: [NodeGroup: (count: Int, price: Double)] = [:]
+        // A cluster's launches fall in a few groups: a short list searched in place costs less than hashing
+        // three strings per new node. Each group keeps the price of its first node.
+        var orders: [(group: NodeGroup, count: Int, price: Double)] = []
         var cost = 0.0
         var spotFallback = 0
         var spotTotal = spot
@@ -752,7 +779,11 @@ public struct FleetPlanner: Sendable {
                 poolUse[z * offerCount + offerIndex] += 1
                 spotTotal += 1
             }
-            orders[group, default: (0, price)].count += 1
+            if let o = orders.firstIndex(where: { $0.group == group }) {
+                orders[o].count += 1
+            } else {
+                orders.append((group, 1, price))
+            }
             cost += price
         }
         if spotFallback > 0 {
@@ -760,8 +791,9 @@ public struct FleetPlanner: Sendable {
                 "\(spotFallback) spot node(s) went on-demand: no spot pool with a fresh price, outside back-off and storms"
             )
         }
-        let launches = orders.sorted { $0.key < $1.key }.map { g, v in
-            LaunchOrder(cluster: report.clusterID, group: g, count: v.count, usdPerHourEach: v.price)
+        orders.sort { $0.group < $1.group }
+        let launches = orders.map { o in
+            LaunchOrder(cluster: report.clusterID, group: o.group, count: o.count, usdPerHourEach: o.price)
         }
         return (launches, cost)
     }
@@ -773,17 +805,21 @@ public struct FleetPlanner: Sendable {
         leaving: Int,
         overMax: Bool,
         state: inout PlannerState,
-        now: Timestamp
+        now: Timestamp,
+        scratch: inout PlanScratch
     ) {
         let policy = w.policy
         let cluster = w.report.clusterID
         // Pass A: which nodes are unneeded at all (for the timers).
-        let unneeded = greedyRemovals(w, among: nil, overMax: overMax)
-        let previous = state.unneededSince.removeValue(forKey: cluster) ?? []
+        let unneeded = greedyRemovals(w, among: nil, overMax: overMax, scratch: &scratch)
+        // One hash lookup per cluster: the slot found here is read now and written back below.
+        let slot = state.unneededSince.index(forKey: cluster)
+        let previous = slot.map { state.unneededSince.values[$0] } ?? []
         // Lists are short; a dictionary only pays off for large ones.
         let lookup: [String: Timestamp]? =
             previous.count > 32 ? Dictionary(previous.map { ($0.name, $0.since) }, uniquingKeysWith: min) : nil
-        var sinceOf = [Timestamp](repeating: now, count: w.active.count)
+        var sinceOf = scratch.sinceOf.lend(filledWith: now, count: w.active.count)
+        defer { scratch.sinceOf = sinceOf }
         var next: [PlannerState.UnneededNode] = []
         next.reserveCapacity(unneeded.count)
         for j in unneeded {
@@ -792,7 +828,15 @@ public struct FleetPlanner: Sendable {
             sinceOf[j] = since
             next.append(PlannerState.UnneededNode(name: name, since: since))
         }
-        if !next.isEmpty { state.unneededSince[cluster] = next }
+        if let slot {
+            if next.isEmpty {
+                state.unneededSince.remove(at: slot)
+            } else {
+                state.unneededSince.values[slot] = next
+            }
+        } else if !next.isEmpty {
+            state.unneededSince[cluster] = next
+        }
         guard !unneeded.isEmpty else { return }
 
         if !overMax, let up = state.lastScaleUpAt[cluster], now - up < policy.scaleDownDelayAfterAdd {
@@ -802,7 +846,8 @@ public struct FleetPlanner: Sendable {
             return
         }
         // Pass B: among the nodes unneeded long enough, the removals that are safe together, in preference order.
-        var ripe = [Bool](repeating: false, count: w.active.count)
+        var ripe = scratch.flags.lend(filledWith: false, count: w.active.count)
+        defer { scratch.flags = ripe }
         var ripeCount = 0
         for j in unneeded where overMax || now - sinceOf[j] >= policy.scaleDownUnneeded {
             ripe[j] = true
@@ -816,7 +861,8 @@ public struct FleetPlanner: Sendable {
         guard ripeCount > 0 else { return }
         // When every unneeded node is ripe, pass B would repeat pass A's choices exactly (each was the best of a
         // superset), so its order is reused.
-        let order = ripeCount == unneeded.count ? unneeded : greedyRemovals(w, among: ripe, overMax: overMax)
+        let order =
+            ripeCount == unneeded.count ? unneeded : greedyRemovals(w, among: ripe, overMax: overMax, scratch: &scratch)
 
         // Disruption budget, eviction cap and the minimum saving of a consolidation.
         let disruption =
@@ -844,7 +890,7 @@ public struct FleetPlanner: Sendable {
                     break
                 }
                 evictionRoom -= n.podCount
-                savingNonEmpty += w.activePrice[j]
+                savingNonEmpty += w.activeNodes[j].usdPerHour
             }
             chosen.append(j)
         }
@@ -858,14 +904,21 @@ public struct FleetPlanner: Sendable {
             }
         }
         w.drains = chosen
+        // Empty nodes found unneeded together share one reason text, built once.
+        var emptyReason: (since: Timestamp, text: String)?
         w.drainReasons = chosen.map { j in
-            let n = w.report.nodes[w.active[j]]
+            let podCount = w.report.nodes[w.active[j]].podCount
             if overMax {
-                return "over max \(policy.maxNodes) nodes; its \(n.podCount) pod(s) fit on the nodes that stay"
+                return "over max \(policy.maxNodes) nodes; its \(podCount) pod(s) fit on the nodes that stay"
             }
-            return n.podCount == 0
-                ? "empty and unneeded since \(sinceOf[j])"
-                : "unneeded since \(sinceOf[j]); its \(n.podCount) pod(s) fit on the nodes that stay; \(usd(w.activePrice[j]))/h, the costliest per unit of capacity"
+            guard podCount == 0 else {
+                return
+                    "unneeded since \(sinceOf[j]); its \(podCount) pod(s) fit on the nodes that stay; \(usd(w.activeNodes[j].usdPerHour))/h, the costliest per unit of capacity"
+            }
+            if let emptyReason, emptyReason.since == sinceOf[j] { return emptyReason.text }
+            let text = "empty and unneeded since \(sinceOf[j])"
+            emptyReason = (sinceOf[j], text)
+            return text
         }
     }
 
@@ -873,52 +926,44 @@ public struct FleetPlanner: Sendable {
     /// hold, the removed node's pods fit in the free space of the nodes that stay, and the zone spread and spot
     /// mix do not get worse than one node off. Preference: most-loaded zone, then empty nodes, then the costliest
     /// per unit of capacity. Returns indices into `w.active`, in removal order.
-    func greedyRemovals(_ w: borrowing ClusterWork, among allowedSet: [Bool]?, overMax: Bool) -> [Int] {
+    func greedyRemovals(
+        _ w: borrowing ClusterWork,
+        among allowedSet: [Bool]?,
+        overMax: Bool,
+        scratch: inout PlanScratch
+    ) -> [Int] {
         let policy = w.policy
         let nodes = w.report.nodes
         let required = w.required
         var count = w.active.count
         var capacity = w.capacity
         var free = Resources.zero
-        var zoneCount = [Int](repeating: 0, count: w.zones.count)
+        var zoneCount = scratch.zoneCount.lend(filledWith: 0, count: w.zones.count)
+        defer { scratch.zoneCount = zoneCount }
         var od = 0
         var spot = 0
-        // Candidates as plain values, so the quadratic loop below touches no strings or reference counts.
-        struct Candidate {
-            var j: Int
-            var allocatable: Resources
-            var requested: Resources
-            var spot: Bool
-            var empty: Bool
-            var zone: Int
-            var unitCost: Double
-            var taken = false
-        }
-        var candidates: [Candidate] = []
-        candidates.reserveCapacity(w.active.count)
+        var candidates = scratch.candidates.lend()
+        defer { scratch.candidates = candidates }
         for (j, i) in w.active.enumerated() {
             let alloc = nodes[i].allocatable
             let req = nodes[i].requested
             free += alloc - req
-            var zone = -1
-            if let z = w.zones.firstIndex(of: nodes[i].availabilityZone) {
-                zoneCount[z] += 1
-                zone = z
-            }
+            let zone = w.activeNodes[j].zone
+            if zone >= 0 { zoneCount[zone] += 1 }
             let isSpot = nodes[i].market == .spot
             if isSpot { spot += 1 } else { od += 1 }
             if nodes[i].state == .ready && !nodes[i].hasDrainBlockingPods && (allowedSet?[j] ?? true) {
                 let units =
                     Double(alloc.cpuMillicores) / 1000 + Double(alloc.memoryBytes) / Double(4 * Resources.gibibyte)
                 candidates.append(
-                    Candidate(
+                    RemovalCandidate(
                         j: j,
                         allocatable: alloc,
                         requested: req,
                         spot: isSpot,
                         empty: nodes[i].podCount == 0,
                         zone: zone,
-                        unitCost: w.activePrice[j] / max(1e-9, units)
+                        unitCost: w.activeNodes[j].usdPerHour / max(1e-9, units)
                     )
                 )
             }
@@ -976,7 +1021,12 @@ public struct FleetPlanner: Sendable {
 
     // MARK: Emit
 
-    private func finish(_ w: inout ClusterWork, state: inout PlannerState, now: Timestamp) -> ClusterPlan {
+    private func finish(
+        _ w: inout ClusterWork,
+        state: inout PlannerState,
+        now: Timestamp,
+        scratch: inout PlanScratch
+    ) -> ClusterPlan {
         let nodes = w.report.nodes
         let cluster = w.report.clusterID
         var kept: [Int]
@@ -985,13 +1035,14 @@ public struct FleetPlanner: Sendable {
             kept = w.active  // shares the storage: nothing to copy when nothing drains
             keptCost = w.keptCost
         } else {
-            var drained = [Bool](repeating: false, count: w.active.count)
+            var drained = scratch.flags.lend(filledWith: false, count: w.active.count)
+            defer { scratch.flags = drained }
             for j in w.drains { drained[j] = true }
             kept = []
             kept.reserveCapacity(w.active.count)
             for (j, i) in w.active.enumerated() where !drained[j] {
                 kept.append(i)
-                keptCost += w.activePrice[j]
+                keptCost += w.activeNodes[j].usdPerHour
             }
         }
         var drains: [DrainOrder] = []
@@ -1003,12 +1054,15 @@ public struct FleetPlanner: Sendable {
                     cluster: cluster,
                     nodeName: n.name,
                     instanceID: n.instanceID,
-                    usdPerHour: w.activePrice[j],
+                    usdPerHour: w.activeNodes[j].usdPerHour,
                     reason: w.drainReasons[k]
                 )
             )
             evicted += n.podCount
-            state.unneededSince[cluster]?.removeAll { $0.name == n.name }
+        }
+        // Drained nodes leave the unneeded list (one lookup per cluster, not per drain).
+        if !drains.isEmpty, let slot = state.unneededSince.index(forKey: cluster) {
+            state.unneededSince.values[slot].removeAll { u in drains.contains { $0.nodeName == u.name } }
         }
         if evicted > 0 {
             var log = (state.evictions[cluster] ?? []).filter { now - $0.at <= .seconds(3_600) }
@@ -1075,7 +1129,8 @@ struct ClusterWork {
     var reasons: [String] = []
     /// Indices into `report.nodes` of nodes that count as capacity.
     var active: [Int] = []
-    var activePrice: [Double] = []
+    /// What the later passes need of each active node (same order as `active`), worked out once per node.
+    var activeNodes: [ActiveNode] = []
     var keptCost = 0.0
     var capacity = Resources.zero
     var demand = Resources.zero
@@ -1106,6 +1161,59 @@ struct ClusterWork {
         self.report = report
         self.policy = policy
         self.status = status
+    }
+}
+
+/// An active node's price and where it sits in the cluster's zones and the region's offers, so scale-down and
+/// launch placement compare small integers instead of strings for every node.
+struct ActiveNode {
+    var usdPerHour: Double
+    /// Index into `ClusterWork.zones`, or -1 when the node's zone is not one the cluster may use.
+    var zone: Int
+    /// Index into the region's offers, or -1 when its type is not priced there.
+    var offer: Int
+}
+
+/// A node scale-down may remove, as plain values, so the quadratic loop of `greedyRemovals` touches no strings or
+/// reference counts.
+struct RemovalCandidate {
+    var j: Int
+    var allocatable: Resources
+    var requested: Resources
+    var spot: Bool
+    var empty: Bool
+    var zone: Int
+    var unitCost: Double
+    var taken = false
+}
+
+/// Working arrays the per-cluster steps need only while they run. One set serves a whole cycle: each step lends an
+/// array out (emptied, its storage kept) and puts it back when done, so a fleet of thousands of clusters does not
+/// allocate and free them once per cluster.
+struct PlanScratch {
+    var typeMemo: [(type: String, index: Int)] = []
+    var zoneCount: [Int] = []
+    var poolUse: [Int] = []
+    var flags: [Bool] = []
+    var sinceOf: [Timestamp] = []
+    var candidates: [RemovalCandidate] = []
+}
+
+extension Array {
+    /// This array's storage, emptied, leaving an empty array in its place: the lender holds no reference meanwhile,
+    /// so appending to the loan copies nothing. Put it back by assigning it when done.
+    mutating func lend() -> [Element] {
+        var loan: [Element] = []
+        swap(&loan, &self)
+        loan.removeAll(keepingCapacity: true)
+        return loan
+    }
+
+    /// A loan (see `lend()`) holding `count` copies of `value`.
+    mutating func lend(filledWith value: Element, count: Int) -> [Element] {
+        var loan = lend()
+        loan.append(contentsOf: repeatElement(value, count: count))
+        return loan
     }
 }
 
