@@ -79,12 +79,17 @@ public struct FleetPlanner: Sendable {
         var works: [ClusterWork] = []
         works.reserveCapacity(input.reports.count)
         var anyDown = false
-        for report in input.reports {
-            var policy = input.policies[report.clusterID] ?? ClusterPolicy()
+        // Each report's fields are read in place and the report itself reaches its work record only in pass 2 (see
+        // `ClusterWork.report`): copying it here would touch its node list once more, and on a large fleet that
+        // list has left the cache again by the time pass 2 reads it.
+        let reports = input.reports
+        for r in reports.indices {
+            let id = reports[r].clusterID
+            var policy = input.policies[id] ?? ClusterPolicy()
             var status = ClusterPlanStatus.planned
             var policyError: CostError?
             do {
-                try policy.validate(cluster: report.clusterID)
+                try policy.validate(cluster: id)
             } catch {
                 // Plan nothing on a policy that makes no sense; defaults keep the arithmetic below finite.
                 policyError = error
@@ -92,24 +97,26 @@ public struct FleetPlanner: Sendable {
             }
             if policyError != nil {
                 status = .invalidPolicy
-            } else if input.failedRegions.contains(report.region) {
+            } else if input.failedRegions.contains(reports[r].region) {
                 status = .regionFailed
-            } else if now - report.observedAt > settings.clusterLostAfter {
+            } else if now - reports[r].observedAt > settings.clusterLostAfter {
                 status = .lost
             } else if policy.paused {
                 status = .paused
             }
             if status == .lost || status == .regionFailed { anyDown = true }
-            works.append(ClusterWork(report: report, policy: policy, status: status))
+            works.append(ClusterWork(policy: policy, status: status))
             if let policyError { works[works.count - 1].reasons.append("policy refused, no changes: \(policyError)") }
         }
         // The cluster index is only needed when something failed over.
         var indexOf: [ClusterID: Int] = [:]
         if anyDown || !state.failovers.isEmpty {
             indexOf.reserveCapacity(works.count)
-            for (i, w) in works.enumerated() { indexOf[w.report.clusterID] = i }
+            for r in reports.indices { indexOf[reports[r].clusterID] = r }
         }
-        if anyDown { assignFailovers(&works, indexOf: indexOf, state: &state, now: now, reasons: &fleetReasons) }
+        if anyDown {
+            assignFailovers(&works, reports: reports, indexOf: indexOf, state: &state, now: now, reasons: &fleetReasons)
+        }
         var extraDemand: [ClusterID: Resources] = [:]
         for (lost, f) in state.failovers.sorted(by: { $0.key < $1.key }) {
             extraDemand[f.target, default: .zero] += f.demand
@@ -120,6 +127,7 @@ public struct FleetPlanner: Sendable {
 
         // Pass 2: each cluster on its own: demand, floors and caps, scale-down, launches wanted.
         for i in works.indices {
+            works[i].report = reports[i]
             // Locals first: reading works[i] inside a closure or beside &works[i] would copy the whole element.
             let region = works[i].report.region
             let id = works[i].report.clusterID
@@ -188,6 +196,7 @@ public struct FleetPlanner: Sendable {
         var regionalPlanned: [String: Double] = [:]
         for i in works.indices {
             let p = finish(&works[i], state: &state, now: now, scratch: &scratch)
+            works[i].retire()
             planned += p.plannedUSDPerHour
             forced += p.forcedUSDPerHour
             shortfall += p.unfundedUSDPerHour
@@ -303,16 +312,17 @@ public struct FleetPlanner: Sendable {
 
     private func assignFailovers(
         _ works: inout [ClusterWork],
+        reports: [ClusterReport],
         indexOf: [ClusterID: Int],
         state: inout PlannerState,
         now: Timestamp,
         reasons: inout [String]
     ) {
         for i in works.indices where works[i].status == .lost || works[i].status == .regionFailed {
-            let id = works[i].report.clusterID
+            let id = reports[i].clusterID
             let why =
                 works[i].status == .lost
-                ? "silent since \(works[i].report.observedAt)" : "region \(works[i].report.region) failed"
+                ? "silent since \(reports[i].observedAt)" : "region \(reports[i].region) failed"
             if let f = state.failovers[id] {
                 works[i].reasons.append("\(why); failed over to \(f.target) since \(f.since)")
                 continue
@@ -332,7 +342,7 @@ public struct FleetPlanner: Sendable {
                 reasons.append("failover of \(id) impossible: no healthy target")
                 continue
             }
-            let r = works[i].report
+            let r = reports[i]
             var demand = r.pending.totalRequests
             for n in r.nodes { demand += n.requested }
             state.failovers[id] = PlannerState.Failover(target: target, demand: demand, since: now)
@@ -1123,7 +1133,9 @@ struct TypeOffer: Sendable {
 
 /// The planner's scratch space for one cluster during a cycle.
 struct ClusterWork {
-    let report: ClusterReport
+    /// The cluster's report, set when pass 2 reaches the cluster (pass 1 reads the fleet's reports in place), then
+    /// read-only until `retire()`.
+    var report = ClusterReport.placeholder
     let policy: ClusterPolicy
     var status: ClusterPlanStatus
     var reasons: [String] = []
@@ -1157,11 +1169,36 @@ struct ClusterWork {
     var launchCost = 0.0
     var unfundedUSD = 0.0
 
-    init(report: ClusterReport, policy: ClusterPolicy, status: ClusterPlanStatus) {
-        self.report = report
+    init(policy: ClusterPolicy, status: ClusterPlanStatus) {
         self.policy = policy
         self.status = status
     }
+
+    /// Lets go of the cluster's arrays once its plan is built, while they are still in cache. Left to the end of
+    /// the cycle, releasing them walks every cluster's records again, and on a large fleet those have long left the
+    /// cache by then.
+    mutating func retire() {
+        report = .placeholder
+        reasons = []
+        active = []
+        activeNodes = []
+        zones = []
+        eligible = []
+        drains = []
+        drainReasons = []
+        launches = []
+    }
+}
+
+extension ClusterReport {
+    /// Stands in for a report in a work record before pass 2 and after `retire()`: empty lists, nothing to release.
+    static let placeholder = ClusterReport(
+        clusterID: "",
+        region: "",
+        availabilityZones: [],
+        nodes: [],
+        observedAt: Timestamp(sinceEpoch: .zero)
+    )
 }
 
 /// An active node's price and where it sits in the cluster's zones and the region's offers, so scale-down and
