@@ -1037,12 +1037,15 @@ public struct FleetPlanner: Sendable {
         now: Timestamp,
         scratch: inout PlanScratch
     ) -> ClusterPlan {
-        let nodes = w.report.nodes
+        // The plan takes the record's arrays over instead of sharing them (the record is retired next): sharing
+        // would write each one's reference count, and on a large fleet their storage has long left the cache by
+        // the time pass 4 comes back to the cluster.
+        let nodes = w.report.nodes.take()
         let cluster = w.report.clusterID
         var kept: [Int]
         var keptCost = 0.0
         if w.drains.isEmpty {
-            kept = w.active  // shares the storage: nothing to copy when nothing drains
+            kept = w.active.take()  // nothing to copy when nothing drains
             keptCost = w.keptCost
         } else {
             var drained = scratch.flags.lend(filledWith: false, count: w.active.count)
@@ -1079,8 +1082,9 @@ public struct FleetPlanner: Sendable {
             log.append(PlannerState.Eviction(at: now, pods: evicted))
             state.evictions[cluster] = log
         }
-        if !w.launches.isEmpty { state.lastScaleUpAt[cluster] = now }
-        if w.status == .planned && w.launches.isEmpty && drains.isEmpty && w.reasons.isEmpty {
+        let launches = w.launches.take()
+        if !launches.isEmpty { state.lastScaleUpAt[cluster] = now }
+        if w.status == .planned && launches.isEmpty && drains.isEmpty && w.reasons.isEmpty {
             w.reasons.append("steady: capacity covers demand at the target utilisation")
         }
         let floorCost = w.floorLaunches > 0 ? w.floorCost : 0
@@ -1093,13 +1097,13 @@ public struct FleetPlanner: Sendable {
             requiredCapacity: w.required,
             reportedNodes: nodes,
             keptNodeIndices: kept,
-            launches: w.launches,
+            launches: launches,
             drains: drains,
             unfundedNodes: w.wanted - w.chosen,
             unfundedUSDPerHour: w.unfundedUSD,
             plannedUSDPerHour: keptCost + w.launchCost,
             forcedUSDPerHour: keptCost + floorCost,
-            reasons: w.reasons
+            reasons: w.reasons.take()
         )
     }
 }
@@ -1237,6 +1241,13 @@ struct PlanScratch {
 }
 
 extension Array {
+    /// The array's value, moved out and replaced by an empty array, without touching its reference count.
+    mutating func take() -> [Element] {
+        var taken: [Element] = []
+        swap(&taken, &self)
+        return taken
+    }
+
     /// This array's storage, emptied, leaving an empty array in its place: the lender holds no reference meanwhile,
     /// so appending to the loan copies nothing. Put it back by assigning it when done.
     mutating func lend() -> [Element] {
