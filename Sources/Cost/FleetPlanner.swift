@@ -125,6 +125,10 @@ public struct FleetPlanner: Sendable {
             }
         }
 
+        // Every cluster's active nodes in one array, each work record knowing where its own start: one growing
+        // allocation for the fleet instead of one per cluster, and nothing per cluster to free once the plan is built.
+        var activeNodes: [ActiveNode] = []
+
         // Pass 2: each cluster on its own: demand, floors and caps, scale-down, launches wanted.
         for i in works.indices {
             works[i].report = reports[i]
@@ -162,13 +166,14 @@ public struct FleetPlanner: Sendable {
                 extraDemand: extra,
                 state: &state,
                 spotNodes: &spotNodes,
+                activeNodes: &activeNodes,
                 scratch: &scratch
             )
         }
         spotNodes.store(in: &state, now: now)
 
         // Pass 3: the budget, regional caps first, then the fleet.
-        let squeeze = BudgetSqueeze(planner: self, input: input, state: state)
+        let squeeze = BudgetSqueeze(planner: self, input: input, state: state, activeNodes: activeNodes)
         for (region, allowance) in input.allowance.regionalUSDPerHour.sorted(by: { $0.key < $1.key }) {
             let members = works.indices.filter { works[$0].report.region == region }
             squeeze.apply(
@@ -195,7 +200,7 @@ public struct FleetPlanner: Sendable {
         var shortfall = 0.0
         var regionalPlanned: [String: Double] = [:]
         for i in works.indices {
-            let p = finish(&works[i], state: &state, now: now, scratch: &scratch)
+            let p = finish(&works[i], state: &state, now: now, activeNodes: activeNodes, scratch: &scratch)
             works[i].retire()
             planned += p.plannedUSDPerHour
             forced += p.forcedUSDPerHour
@@ -361,6 +366,7 @@ public struct FleetPlanner: Sendable {
         extraDemand: Resources?,
         state: inout PlannerState,
         spotNodes: inout SpotNodeCounts,
+        activeNodes: inout [ActiveNode],
         scratch: inout PlanScratch
     ) {
         let report = w.report
@@ -379,7 +385,7 @@ public struct FleetPlanner: Sendable {
         let names = w.offerNames
         let spotTables = w.zoneSpotPrices
         w.active.reserveCapacity(nodes.count)
-        w.activeNodes.reserveCapacity(nodes.count)
+        w.activeStart = activeNodes.count
         // The zones are needed per node below (each node's zone is looked up once here, not in every later pass).
         w.zones =
             (policy.allowedZones.isEmpty
@@ -440,13 +446,13 @@ public struct FleetPlanner: Sendable {
                     offers: offers,
                     input: input
                 )
-                w.activeNodes.append(ActiveNode(usdPerHour: hourly, zone: zoneIndex ?? -1, offer: t ?? -1))
+                activeNodes.append(ActiveNode(usdPerHour: hourly, zone: zoneIndex ?? -1, offer: t ?? -1))
             } else {
                 leaving += 1
             }
         }
         w.capacity = capacity
-        w.keptCost = w.activeNodes.reduce(0) { $0 + $1.usdPerHour }
+        w.keptCost = activeNodes[w.activeStart...].reduce(0) { $0 + $1.usdPerHour }
 
         guard w.status == .planned else {
             if w.status == .paused { w.reasons.append("paused by the operator: no changes") }
@@ -510,7 +516,15 @@ public struct FleetPlanner: Sendable {
         // Rule 6 first (it decides which nodes stay), then rule 2 on the nodes that stay.
         let overMax = w.active.count > policy.maxNodes
         if !report.metricsStale && (shortfall.isZero || overMax) {
-            selectDrains(&w, leaving: leaving, overMax: overMax, state: &state, now: now, scratch: &scratch)
+            selectDrains(
+                &w,
+                leaving: leaving,
+                overMax: overMax,
+                state: &state,
+                now: now,
+                activeNodes: activeNodes,
+                scratch: &scratch
+            )
         } else {
             state.unneededSince[report.clusterID] = nil
             if report.metricsStale && shortfall.isZero { w.reasons.append("metrics are stale: no scale-down") }
@@ -558,6 +572,7 @@ public struct FleetPlanner: Sendable {
             count: w.wanted,
             input: input,
             state: state,
+            activeNodes: activeNodes,
             notes: &notes,
             scratch: &scratch
         )
@@ -643,6 +658,7 @@ public struct FleetPlanner: Sendable {
         count k: Int,
         input: PlannerInput,
         state: PlannerState,
+        activeNodes: [ActiveNode],
         notes: inout [String],
         scratch: inout PlanScratch
     ) -> ([LaunchOrder], Double) {
@@ -663,7 +679,7 @@ public struct FleetPlanner: Sendable {
         defer { scratch.flags = drained }
         for j in w.drains { drained[j] = true }
         for (j, i) in w.active.enumerated() where !drained[j] {
-            let a = w.activeNodes[j]
+            let a = activeNodes[w.activeStart + j]
             if a.zone >= 0 { zoneCount[a.zone] += 1 }
             if nodes[i].market == .spot {
                 spot += 1
@@ -816,12 +832,13 @@ public struct FleetPlanner: Sendable {
         overMax: Bool,
         state: inout PlannerState,
         now: Timestamp,
+        activeNodes: [ActiveNode],
         scratch: inout PlanScratch
     ) {
         let policy = w.policy
         let cluster = w.report.clusterID
         // Pass A: which nodes are unneeded at all (for the timers).
-        let unneeded = greedyRemovals(w, among: nil, overMax: overMax, scratch: &scratch)
+        let unneeded = greedyRemovals(w, among: nil, overMax: overMax, activeNodes: activeNodes, scratch: &scratch)
         // One hash lookup per cluster: the slot found here is read now and written back below.
         let slot = state.unneededSince.index(forKey: cluster)
         let previous = slot.map { state.unneededSince.values[$0] } ?? []
@@ -872,7 +889,8 @@ public struct FleetPlanner: Sendable {
         // When every unneeded node is ripe, pass B would repeat pass A's choices exactly (each was the best of a
         // superset), so its order is reused.
         let order =
-            ripeCount == unneeded.count ? unneeded : greedyRemovals(w, among: ripe, overMax: overMax, scratch: &scratch)
+            ripeCount == unneeded.count
+            ? unneeded : greedyRemovals(w, among: ripe, overMax: overMax, activeNodes: activeNodes, scratch: &scratch)
 
         // Disruption budget, eviction cap and the minimum saving of a consolidation.
         let disruption =
@@ -900,7 +918,7 @@ public struct FleetPlanner: Sendable {
                     break
                 }
                 evictionRoom -= n.podCount
-                savingNonEmpty += w.activeNodes[j].usdPerHour
+                savingNonEmpty += activeNodes[w.activeStart + j].usdPerHour
             }
             chosen.append(j)
         }
@@ -923,7 +941,7 @@ public struct FleetPlanner: Sendable {
             }
             guard podCount == 0 else {
                 return
-                    "unneeded since \(sinceOf[j]); its \(podCount) pod(s) fit on the nodes that stay; \(usd(w.activeNodes[j].usdPerHour))/h, the costliest per unit of capacity"
+                    "unneeded since \(sinceOf[j]); its \(podCount) pod(s) fit on the nodes that stay; \(usd(activeNodes[w.activeStart + j].usdPerHour))/h, the costliest per unit of capacity"
             }
             if let emptyReason, emptyReason.since == sinceOf[j] { return emptyReason.text }
             let text = "empty and unneeded since \(sinceOf[j])"
@@ -940,6 +958,7 @@ public struct FleetPlanner: Sendable {
         _ w: borrowing ClusterWork,
         among allowedSet: [Bool]?,
         overMax: Bool,
+        activeNodes: [ActiveNode],
         scratch: inout PlanScratch
     ) -> [Int] {
         let policy = w.policy
@@ -958,7 +977,7 @@ public struct FleetPlanner: Sendable {
             let alloc = nodes[i].allocatable
             let req = nodes[i].requested
             free += alloc - req
-            let zone = w.activeNodes[j].zone
+            let zone = activeNodes[w.activeStart + j].zone
             if zone >= 0 { zoneCount[zone] += 1 }
             let isSpot = nodes[i].market == .spot
             if isSpot { spot += 1 } else { od += 1 }
@@ -973,7 +992,7 @@ public struct FleetPlanner: Sendable {
                         spot: isSpot,
                         empty: nodes[i].podCount == 0,
                         zone: zone,
-                        unitCost: w.activeNodes[j].usdPerHour / max(1e-9, units)
+                        unitCost: activeNodes[w.activeStart + j].usdPerHour / max(1e-9, units)
                     )
                 )
             }
@@ -1035,6 +1054,7 @@ public struct FleetPlanner: Sendable {
         _ w: inout ClusterWork,
         state: inout PlannerState,
         now: Timestamp,
+        activeNodes: [ActiveNode],
         scratch: inout PlanScratch
     ) -> ClusterPlan {
         // The plan takes the record's arrays over instead of sharing them (the record is retired next): sharing
@@ -1055,7 +1075,7 @@ public struct FleetPlanner: Sendable {
             kept.reserveCapacity(w.active.count)
             for (j, i) in w.active.enumerated() where !drained[j] {
                 kept.append(i)
-                keptCost += w.activeNodes[j].usdPerHour
+                keptCost += activeNodes[w.activeStart + j].usdPerHour
             }
         }
         var drains: [DrainOrder] = []
@@ -1067,7 +1087,7 @@ public struct FleetPlanner: Sendable {
                     cluster: cluster,
                     nodeName: n.name,
                     instanceID: n.instanceID,
-                    usdPerHour: w.activeNodes[j].usdPerHour,
+                    usdPerHour: activeNodes[w.activeStart + j].usdPerHour,
                     reason: w.drainReasons[k]
                 )
             )
@@ -1145,8 +1165,9 @@ struct ClusterWork {
     var reasons: [String] = []
     /// Indices into `report.nodes` of nodes that count as capacity.
     var active: [Int] = []
-    /// What the later passes need of each active node (same order as `active`), worked out once per node.
-    var activeNodes: [ActiveNode] = []
+    /// Where this cluster's entries start in the cycle's array of `ActiveNode`s (one per entry of `active`, same
+    /// order): what the later passes need of each active node, worked out once.
+    var activeStart = 0
     var keptCost = 0.0
     var capacity = Resources.zero
     var demand = Resources.zero
@@ -1185,7 +1206,6 @@ struct ClusterWork {
         report = .placeholder
         reasons = []
         active = []
-        activeNodes = []
         zones = []
         eligible = []
         drains = []
