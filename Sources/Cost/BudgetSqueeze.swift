@@ -7,11 +7,22 @@ struct BudgetSqueeze {
     let input: PlannerInput
     /// The planner state as of this cycle (pool back-offs and storms shape which launches a count buys).
     let state: PlannerState
+    /// The cycle's active nodes, as `ClusterWork.activeStart` indexes them.
+    let activeNodes: [ActiveNode]
 
     /// The launches and their hourly cost if the cluster gets `k` new nodes.
     private func launches(_ w: ClusterWork, _ k: Int) -> ([LaunchOrder], Double) {
         var ignored: [String] = []
-        return planner.assignLaunches(w, count: k, input: input, state: state, notes: &ignored)
+        var scratch = PlanScratch()
+        return planner.assignLaunches(
+            w,
+            count: k,
+            input: input,
+            state: state,
+            activeNodes: activeNodes,
+            notes: &ignored,
+            scratch: &scratch
+        )
     }
 
     func apply(to members: [Int], allowance: Double, scope: String, works: inout [ClusterWork], reasons: inout [String])

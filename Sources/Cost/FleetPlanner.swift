@@ -72,16 +72,24 @@ public struct FleetPlanner: Sendable {
         // Spot nodes per pool this cycle, for the interruption rates (exposure).
         var spotNodes = SpotNodeCounts()
 
+        // Buffers the per-cluster steps reuse, so a large fleet does not allocate them again for every cluster.
+        var scratch = PlanScratch()
+
         // Pass 1: classify every cluster (lost, failed region, paused) and hand lost demand to failover targets.
         var works: [ClusterWork] = []
         works.reserveCapacity(input.reports.count)
         var anyDown = false
-        for report in input.reports {
-            var policy = input.policies[report.clusterID] ?? ClusterPolicy()
+        // Each report's fields are read in place and the report itself reaches its work record only in pass 2 (see
+        // `ClusterWork.report`): copying it here would touch its node list once more, and on a large fleet that
+        // list has left the cache again by the time pass 2 reads it.
+        let reports = input.reports
+        for r in reports.indices {
+            let id = reports[r].clusterID
+            var policy = input.policies[id] ?? ClusterPolicy()
             var status = ClusterPlanStatus.planned
             var policyError: CostError?
             do {
-                try policy.validate(cluster: report.clusterID)
+                try policy.validate(cluster: id)
             } catch {
                 // Plan nothing on a policy that makes no sense; defaults keep the arithmetic below finite.
                 policyError = error
@@ -89,24 +97,26 @@ public struct FleetPlanner: Sendable {
             }
             if policyError != nil {
                 status = .invalidPolicy
-            } else if input.failedRegions.contains(report.region) {
+            } else if input.failedRegions.contains(reports[r].region) {
                 status = .regionFailed
-            } else if now - report.observedAt > settings.clusterLostAfter {
+            } else if now - reports[r].observedAt > settings.clusterLostAfter {
                 status = .lost
             } else if policy.paused {
                 status = .paused
             }
             if status == .lost || status == .regionFailed { anyDown = true }
-            works.append(ClusterWork(report: report, policy: policy, status: status))
+            works.append(ClusterWork(policy: policy, status: status))
             if let policyError { works[works.count - 1].reasons.append("policy refused, no changes: \(policyError)") }
         }
         // The cluster index is only needed when something failed over.
         var indexOf: [ClusterID: Int] = [:]
         if anyDown || !state.failovers.isEmpty {
             indexOf.reserveCapacity(works.count)
-            for (i, w) in works.enumerated() { indexOf[w.report.clusterID] = i }
+            for r in reports.indices { indexOf[reports[r].clusterID] = r }
         }
-        if anyDown { assignFailovers(&works, indexOf: indexOf, state: &state, now: now, reasons: &fleetReasons) }
+        if anyDown {
+            assignFailovers(&works, reports: reports, indexOf: indexOf, state: &state, now: now, reasons: &fleetReasons)
+        }
         var extraDemand: [ClusterID: Resources] = [:]
         for (lost, f) in state.failovers.sorted(by: { $0.key < $1.key }) {
             extraDemand[f.target, default: .zero] += f.demand
@@ -115,8 +125,13 @@ public struct FleetPlanner: Sendable {
             }
         }
 
+        // Every cluster's active nodes in one array, each work record knowing where its own start: one growing
+        // allocation for the fleet instead of one per cluster, and nothing per cluster to free once the plan is built.
+        var activeNodes: [ActiveNode] = []
+
         // Pass 2: each cluster on its own: demand, floors and caps, scale-down, launches wanted.
         for i in works.indices {
+            works[i].report = reports[i]
             // Locals first: reading works[i] inside a closure or beside &works[i] would copy the whole element.
             let region = works[i].report.region
             let id = works[i].report.clusterID
@@ -150,13 +165,15 @@ public struct FleetPlanner: Sendable {
                 forecast: forecast,
                 extraDemand: extra,
                 state: &state,
-                spotNodes: &spotNodes
+                spotNodes: &spotNodes,
+                activeNodes: &activeNodes,
+                scratch: &scratch
             )
         }
         spotNodes.store(in: &state, now: now)
 
         // Pass 3: the budget, regional caps first, then the fleet.
-        let squeeze = BudgetSqueeze(planner: self, input: input, state: state)
+        let squeeze = BudgetSqueeze(planner: self, input: input, state: state, activeNodes: activeNodes)
         for (region, allowance) in input.allowance.regionalUSDPerHour.sorted(by: { $0.key < $1.key }) {
             let members = works.indices.filter { works[$0].report.region == region }
             squeeze.apply(
@@ -183,7 +200,8 @@ public struct FleetPlanner: Sendable {
         var shortfall = 0.0
         var regionalPlanned: [String: Double] = [:]
         for i in works.indices {
-            let p = finish(&works[i], state: &state, now: now)
+            let p = finish(&works[i], state: &state, now: now, activeNodes: activeNodes, scratch: &scratch)
+            works[i].retire()
             planned += p.plannedUSDPerHour
             forced += p.forcedUSDPerHour
             shortfall += p.unfundedUSDPerHour
@@ -299,16 +317,17 @@ public struct FleetPlanner: Sendable {
 
     private func assignFailovers(
         _ works: inout [ClusterWork],
+        reports: [ClusterReport],
         indexOf: [ClusterID: Int],
         state: inout PlannerState,
         now: Timestamp,
         reasons: inout [String]
     ) {
         for i in works.indices where works[i].status == .lost || works[i].status == .regionFailed {
-            let id = works[i].report.clusterID
+            let id = reports[i].clusterID
             let why =
                 works[i].status == .lost
-                ? "silent since \(works[i].report.observedAt)" : "region \(works[i].report.region) failed"
+                ? "silent since \(reports[i].observedAt)" : "region \(reports[i].region) failed"
             if let f = state.failovers[id] {
                 works[i].reasons.append("\(why); failed over to \(f.target) since \(f.since)")
                 continue
@@ -328,7 +347,7 @@ public struct FleetPlanner: Sendable {
                 reasons.append("failover of \(id) impossible: no healthy target")
                 continue
             }
-            let r = works[i].report
+            let r = reports[i]
             var demand = r.pending.totalRequests
             for n in r.nodes { demand += n.requested }
             state.failovers[id] = PlannerState.Failover(target: target, demand: demand, since: now)
@@ -346,7 +365,9 @@ public struct FleetPlanner: Sendable {
         forecast: Resources?,
         extraDemand: Resources?,
         state: inout PlannerState,
-        spotNodes: inout SpotNodeCounts
+        spotNodes: inout SpotNodeCounts,
+        activeNodes: inout [ActiveNode],
+        scratch: inout PlanScratch
     ) {
         let report = w.report
         let policy = w.policy
@@ -364,14 +385,25 @@ public struct FleetPlanner: Sendable {
         let names = w.offerNames
         let spotTables = w.zoneSpotPrices
         w.active.reserveCapacity(nodes.count)
-        w.activePrice.reserveCapacity(nodes.count)
-        var typeMemo: [(type: String, index: Int)] = []
+        w.activeStart = activeNodes.count
+        // The zones are needed per node below (each node's zone is looked up once here, not in every later pass).
+        w.zones =
+            (policy.allowedZones.isEmpty
+                ? report.availabilityZones : report.availabilityZones.filter { policy.allowedZones.contains($0) })
+        if w.zones.isEmpty { w.zones = report.availabilityZones }
+        let zones = w.zones
+        // The spot price tables follow the reported zones; when the cluster may use all of them (the usual case)
+        // one scan of the zone names serves both.
+        let zonesAreReported = zones == report.availabilityZones
+        var typeMemo = scratch.typeMemo.lend()
+        defer { scratch.typeMemo = typeMemo }
         // A silent cluster's nodes may be gone and its interruptions would not be seen: no exposure from them.
         let exposed = w.status != .lost && w.status != .regionFailed
         // Indexing rather than iterating: the iterator would copy every node record.
         for i in nodes.indices {
             requested += nodes[i].requested
-            if nodes[i].isActive && (interrupted.isEmpty || !interrupted.contains(nodes[i].name)) {
+            // The state alone, not `isActive` on the record: calling that copies the whole node record.
+            if nodes[i].state.isActive && (interrupted.isEmpty || !interrupted.contains(nodes[i].name)) {
                 w.active.append(i)
                 capacity += nodes[i].allocatable
                 // Clusters run few types: remember where each sits in the offer list.
@@ -382,9 +414,11 @@ public struct FleetPlanner: Sendable {
                     typeMemo.append((type, found))
                 }
                 let market = nodes[i].market
+                let reportedZone = report.availabilityZones.firstIndex(of: nodes[i].availabilityZone)
+                let zoneIndex = zonesAreReported ? reportedZone : zones.firstIndex(of: nodes[i].availabilityZone)
                 var z: Int? = nil
                 if market == .spot {
-                    z = spotTables.firstIndex { $0.zone == nodes[i].availabilityZone }
+                    z = reportedZone
                     if exposed {
                         if let t, let z {
                             spotNodes.counts[w.zoneSlots[z]][t] += 1
@@ -400,30 +434,25 @@ public struct FleetPlanner: Sendable {
                         }
                     }
                 }
-                w.activePrice.append(
-                    price(
-                        type: type,
-                        typeIndex: t,
-                        zoneIndex: z,
-                        market: market,
-                        zone: nodes[i].availabilityZone,
-                        region: report.region,
-                        names: names,
-                        spotTables: spotTables,
-                        offers: offers,
-                        input: input
-                    )
+                let hourly = price(
+                    type: type,
+                    typeIndex: t,
+                    zoneIndex: z,
+                    market: market,
+                    zone: nodes[i].availabilityZone,
+                    region: report.region,
+                    names: names,
+                    spotTables: spotTables,
+                    offers: offers,
+                    input: input
                 )
+                activeNodes.append(ActiveNode(usdPerHour: hourly, zone: zoneIndex ?? -1, offer: t ?? -1))
             } else {
                 leaving += 1
             }
         }
         w.capacity = capacity
-        w.zones =
-            (policy.allowedZones.isEmpty
-                ? report.availabilityZones : report.availabilityZones.filter { policy.allowedZones.contains($0) })
-        if w.zones.isEmpty { w.zones = report.availabilityZones }
-        w.keptCost = w.activePrice.reduce(0, +)
+        w.keptCost = activeNodes[w.activeStart...].reduce(0) { $0 + $1.usdPerHour }
 
         guard w.status == .planned else {
             if w.status == .paused { w.reasons.append("paused by the operator: no changes") }
@@ -487,7 +516,15 @@ public struct FleetPlanner: Sendable {
         // Rule 6 first (it decides which nodes stay), then rule 2 on the nodes that stay.
         let overMax = w.active.count > policy.maxNodes
         if !report.metricsStale && (shortfall.isZero || overMax) {
-            selectDrains(&w, leaving: leaving, overMax: overMax, state: &state, now: now)
+            selectDrains(
+                &w,
+                leaving: leaving,
+                overMax: overMax,
+                state: &state,
+                now: now,
+                activeNodes: activeNodes,
+                scratch: &scratch
+            )
         } else {
             state.unneededSince[report.clusterID] = nil
             if report.metricsStale && shortfall.isZero { w.reasons.append("metrics are stale: no scale-down") }
@@ -528,7 +565,18 @@ public struct FleetPlanner: Sendable {
         w.wanted = target - kept
         w.floorLaunches = max(0, min(w.wanted, policy.minNodes - kept))
         w.chosen = w.wanted
-        (w.launches, w.launchCost) = assignLaunches(w, count: w.wanted, input: input, state: state, notes: &w.reasons)
+        // Notes go to a local first: passing `w` and `&w.reasons` together would copy the whole work record.
+        var notes: [String] = []
+        (w.launches, w.launchCost) = assignLaunches(
+            w,
+            count: w.wanted,
+            input: input,
+            state: state,
+            activeNodes: activeNodes,
+            notes: &notes,
+            scratch: &scratch
+        )
+        w.reasons += notes
     }
 
     /// A running node's hourly price: through the per-cycle tables (a short scan of small strings, no hashing),
@@ -610,29 +658,32 @@ public struct FleetPlanner: Sendable {
         count k: Int,
         input: PlannerInput,
         state: PlannerState,
-        notes: inout [String]
+        activeNodes: [ActiveNode],
+        notes: inout [String],
+        scratch: inout PlanScratch
     ) -> ([LaunchOrder], Double) {
         guard k > 0, let ref = w.reference else { return ([], 0) }
         let report = w.report
         let policy = w.policy
         let now = input.now
         let nodes = report.nodes
-        var zoneCount = [Int](repeating: 0, count: w.zones.count)
+        var zoneCount = scratch.zoneCount.lend(filledWith: 0, count: w.zones.count)
+        defer { scratch.zoneCount = zoneCount }
         var od = 0
         var spot = 0
         // Spot nodes per pool (zone × offer index), for spreading spot over several pools.
         let offerCount = w.offerNames.count
-        var poolUse = [Int](repeating: 0, count: w.zones.count * max(1, offerCount))
-        var drained = [Bool](repeating: false, count: w.active.count)
+        var poolUse = scratch.poolUse.lend(filledWith: 0, count: w.zones.count * max(1, offerCount))
+        defer { scratch.poolUse = poolUse }
+        var drained = scratch.flags.lend(filledWith: false, count: w.active.count)
+        defer { scratch.flags = drained }
         for j in w.drains { drained[j] = true }
         for (j, i) in w.active.enumerated() where !drained[j] {
-            let zone = w.zones.firstIndex(of: nodes[i].availabilityZone)
-            if let zone { zoneCount[zone] += 1 }
+            let a = activeNodes[w.activeStart + j]
+            if a.zone >= 0 { zoneCount[a.zone] += 1 }
             if nodes[i].market == .spot {
                 spot += 1
-                if let z = zone, let t = w.offerNames.firstIndex(of: nodes[i].instanceType) {
-                    poolUse[z * offerCount + t] += 1
-                }
+                if a.zone >= 0 && a.offer >= 0 { poolUse[a.zone * offerCount + a.offer] += 1 }
             } else {
                 od += 1
             }
@@ -647,7 +698,9 @@ public struct FleetPlanner: Sendable {
         // Pool-level state is usually empty: skip building pool keys then.
         let checkPools = !state.storming.isEmpty || !state.poolFailures.isEmpty || !input.interruptionRisk.isEmpty
 
-        var orders: [NodeGroup: (count: Int, price: Double)] = [:]
+        // A cluster's launches fall in a few groups: a short list searched in place costs less than hashing
+        // three strings per new node. Each group keeps the price of its first node.
+        var orders: [(group: NodeGroup, count: Int, price: Double)] = []
         var cost = 0.0
         var spotFallback = 0
         var spotTotal = spot
@@ -752,7 +805,11 @@ public struct FleetPlanner: Sendable {
                 poolUse[z * offerCount + offerIndex] += 1
                 spotTotal += 1
             }
-            orders[group, default: (0, price)].count += 1
+            if let o = orders.firstIndex(where: { $0.group == group }) {
+                orders[o].count += 1
+            } else {
+                orders.append((group, 1, price))
+            }
             cost += price
         }
         if spotFallback > 0 {
@@ -760,8 +817,9 @@ public struct FleetPlanner: Sendable {
                 "\(spotFallback) spot node(s) went on-demand: no spot pool with a fresh price, outside back-off and storms"
             )
         }
-        let launches = orders.sorted { $0.key < $1.key }.map { g, v in
-            LaunchOrder(cluster: report.clusterID, group: g, count: v.count, usdPerHourEach: v.price)
+        orders.sort { $0.group < $1.group }
+        let launches = orders.map { o in
+            LaunchOrder(cluster: report.clusterID, group: o.group, count: o.count, usdPerHourEach: o.price)
         }
         return (launches, cost)
     }
@@ -773,17 +831,22 @@ public struct FleetPlanner: Sendable {
         leaving: Int,
         overMax: Bool,
         state: inout PlannerState,
-        now: Timestamp
+        now: Timestamp,
+        activeNodes: [ActiveNode],
+        scratch: inout PlanScratch
     ) {
         let policy = w.policy
         let cluster = w.report.clusterID
         // Pass A: which nodes are unneeded at all (for the timers).
-        let unneeded = greedyRemovals(w, among: nil, overMax: overMax)
-        let previous = state.unneededSince.removeValue(forKey: cluster) ?? []
+        let unneeded = greedyRemovals(w, among: nil, overMax: overMax, activeNodes: activeNodes, scratch: &scratch)
+        // One hash lookup per cluster: the slot found here is read now and written back below.
+        let slot = state.unneededSince.index(forKey: cluster)
+        let previous = slot.map { state.unneededSince.values[$0] } ?? []
         // Lists are short; a dictionary only pays off for large ones.
         let lookup: [String: Timestamp]? =
             previous.count > 32 ? Dictionary(previous.map { ($0.name, $0.since) }, uniquingKeysWith: min) : nil
-        var sinceOf = [Timestamp](repeating: now, count: w.active.count)
+        var sinceOf = scratch.sinceOf.lend(filledWith: now, count: w.active.count)
+        defer { scratch.sinceOf = sinceOf }
         var next: [PlannerState.UnneededNode] = []
         next.reserveCapacity(unneeded.count)
         for j in unneeded {
@@ -792,7 +855,15 @@ public struct FleetPlanner: Sendable {
             sinceOf[j] = since
             next.append(PlannerState.UnneededNode(name: name, since: since))
         }
-        if !next.isEmpty { state.unneededSince[cluster] = next }
+        if let slot {
+            if next.isEmpty {
+                state.unneededSince.remove(at: slot)
+            } else {
+                state.unneededSince.values[slot] = next
+            }
+        } else if !next.isEmpty {
+            state.unneededSince[cluster] = next
+        }
         guard !unneeded.isEmpty else { return }
 
         if !overMax, let up = state.lastScaleUpAt[cluster], now - up < policy.scaleDownDelayAfterAdd {
@@ -802,7 +873,8 @@ public struct FleetPlanner: Sendable {
             return
         }
         // Pass B: among the nodes unneeded long enough, the removals that are safe together, in preference order.
-        var ripe = [Bool](repeating: false, count: w.active.count)
+        var ripe = scratch.flags.lend(filledWith: false, count: w.active.count)
+        defer { scratch.flags = ripe }
         var ripeCount = 0
         for j in unneeded where overMax || now - sinceOf[j] >= policy.scaleDownUnneeded {
             ripe[j] = true
@@ -816,7 +888,9 @@ public struct FleetPlanner: Sendable {
         guard ripeCount > 0 else { return }
         // When every unneeded node is ripe, pass B would repeat pass A's choices exactly (each was the best of a
         // superset), so its order is reused.
-        let order = ripeCount == unneeded.count ? unneeded : greedyRemovals(w, among: ripe, overMax: overMax)
+        let order =
+            ripeCount == unneeded.count
+            ? unneeded : greedyRemovals(w, among: ripe, overMax: overMax, activeNodes: activeNodes, scratch: &scratch)
 
         // Disruption budget, eviction cap and the minimum saving of a consolidation.
         let disruption =
@@ -844,7 +918,7 @@ public struct FleetPlanner: Sendable {
                     break
                 }
                 evictionRoom -= n.podCount
-                savingNonEmpty += w.activePrice[j]
+                savingNonEmpty += activeNodes[w.activeStart + j].usdPerHour
             }
             chosen.append(j)
         }
@@ -858,14 +932,21 @@ public struct FleetPlanner: Sendable {
             }
         }
         w.drains = chosen
+        // Empty nodes found unneeded together share one reason text, built once.
+        var emptyReason: (since: Timestamp, text: String)?
         w.drainReasons = chosen.map { j in
-            let n = w.report.nodes[w.active[j]]
+            let podCount = w.report.nodes[w.active[j]].podCount
             if overMax {
-                return "over max \(policy.maxNodes) nodes; its \(n.podCount) pod(s) fit on the nodes that stay"
+                return "over max \(policy.maxNodes) nodes; its \(podCount) pod(s) fit on the nodes that stay"
             }
-            return n.podCount == 0
-                ? "empty and unneeded since \(sinceOf[j])"
-                : "unneeded since \(sinceOf[j]); its \(n.podCount) pod(s) fit on the nodes that stay; \(usd(w.activePrice[j]))/h, the costliest per unit of capacity"
+            guard podCount == 0 else {
+                return
+                    "unneeded since \(sinceOf[j]); its \(podCount) pod(s) fit on the nodes that stay; \(usd(activeNodes[w.activeStart + j].usdPerHour))/h, the costliest per unit of capacity"
+            }
+            if let emptyReason, emptyReason.since == sinceOf[j] { return emptyReason.text }
+            let text = "empty and unneeded since \(sinceOf[j])"
+            emptyReason = (sinceOf[j], text)
+            return text
         }
     }
 
@@ -873,52 +954,45 @@ public struct FleetPlanner: Sendable {
     /// hold, the removed node's pods fit in the free space of the nodes that stay, and the zone spread and spot
     /// mix do not get worse than one node off. Preference: most-loaded zone, then empty nodes, then the costliest
     /// per unit of capacity. Returns indices into `w.active`, in removal order.
-    func greedyRemovals(_ w: borrowing ClusterWork, among allowedSet: [Bool]?, overMax: Bool) -> [Int] {
+    func greedyRemovals(
+        _ w: borrowing ClusterWork,
+        among allowedSet: [Bool]?,
+        overMax: Bool,
+        activeNodes: [ActiveNode],
+        scratch: inout PlanScratch
+    ) -> [Int] {
         let policy = w.policy
         let nodes = w.report.nodes
         let required = w.required
         var count = w.active.count
         var capacity = w.capacity
         var free = Resources.zero
-        var zoneCount = [Int](repeating: 0, count: w.zones.count)
+        var zoneCount = scratch.zoneCount.lend(filledWith: 0, count: w.zones.count)
+        defer { scratch.zoneCount = zoneCount }
         var od = 0
         var spot = 0
-        // Candidates as plain values, so the quadratic loop below touches no strings or reference counts.
-        struct Candidate {
-            var j: Int
-            var allocatable: Resources
-            var requested: Resources
-            var spot: Bool
-            var empty: Bool
-            var zone: Int
-            var unitCost: Double
-            var taken = false
-        }
-        var candidates: [Candidate] = []
-        candidates.reserveCapacity(w.active.count)
+        var candidates = scratch.candidates.lend()
+        defer { scratch.candidates = candidates }
         for (j, i) in w.active.enumerated() {
             let alloc = nodes[i].allocatable
             let req = nodes[i].requested
             free += alloc - req
-            var zone = -1
-            if let z = w.zones.firstIndex(of: nodes[i].availabilityZone) {
-                zoneCount[z] += 1
-                zone = z
-            }
+            let zone = activeNodes[w.activeStart + j].zone
+            if zone >= 0 { zoneCount[zone] += 1 }
             let isSpot = nodes[i].market == .spot
             if isSpot { spot += 1 } else { od += 1 }
             if nodes[i].state == .ready && !nodes[i].hasDrainBlockingPods && (allowedSet?[j] ?? true) {
                 let units =
                     Double(alloc.cpuMillicores) / 1000 + Double(alloc.memoryBytes) / Double(4 * Resources.gibibyte)
                 candidates.append(
-                    Candidate(
+                    RemovalCandidate(
                         j: j,
                         allocatable: alloc,
                         requested: req,
                         spot: isSpot,
                         empty: nodes[i].podCount == 0,
                         zone: zone,
-                        unitCost: w.activePrice[j] / max(1e-9, units)
+                        unitCost: activeNodes[w.activeStart + j].usdPerHour / max(1e-9, units)
                     )
                 )
             }
@@ -976,22 +1050,32 @@ public struct FleetPlanner: Sendable {
 
     // MARK: Emit
 
-    private func finish(_ w: inout ClusterWork, state: inout PlannerState, now: Timestamp) -> ClusterPlan {
-        let nodes = w.report.nodes
+    private func finish(
+        _ w: inout ClusterWork,
+        state: inout PlannerState,
+        now: Timestamp,
+        activeNodes: [ActiveNode],
+        scratch: inout PlanScratch
+    ) -> ClusterPlan {
+        // The plan takes the record's arrays over instead of sharing them (the record is retired next): sharing
+        // would write each one's reference count, and on a large fleet their storage has long left the cache by
+        // the time pass 4 comes back to the cluster.
+        let nodes = w.report.nodes.take()
         let cluster = w.report.clusterID
         var kept: [Int]
         var keptCost = 0.0
         if w.drains.isEmpty {
-            kept = w.active  // shares the storage: nothing to copy when nothing drains
+            kept = w.active.take()  // nothing to copy when nothing drains
             keptCost = w.keptCost
         } else {
-            var drained = [Bool](repeating: false, count: w.active.count)
+            var drained = scratch.flags.lend(filledWith: false, count: w.active.count)
+            defer { scratch.flags = drained }
             for j in w.drains { drained[j] = true }
             kept = []
             kept.reserveCapacity(w.active.count)
             for (j, i) in w.active.enumerated() where !drained[j] {
                 kept.append(i)
-                keptCost += w.activePrice[j]
+                keptCost += activeNodes[w.activeStart + j].usdPerHour
             }
         }
         var drains: [DrainOrder] = []
@@ -1003,20 +1087,24 @@ public struct FleetPlanner: Sendable {
                     cluster: cluster,
                     nodeName: n.name,
                     instanceID: n.instanceID,
-                    usdPerHour: w.activePrice[j],
+                    usdPerHour: activeNodes[w.activeStart + j].usdPerHour,
                     reason: w.drainReasons[k]
                 )
             )
             evicted += n.podCount
-            state.unneededSince[cluster]?.removeAll { $0.name == n.name }
+        }
+        // Drained nodes leave the unneeded list (one lookup per cluster, not per drain).
+        if !drains.isEmpty, let slot = state.unneededSince.index(forKey: cluster) {
+            state.unneededSince.values[slot].removeAll { u in drains.contains { $0.nodeName == u.name } }
         }
         if evicted > 0 {
             var log = (state.evictions[cluster] ?? []).filter { now - $0.at <= .seconds(3_600) }
             log.append(PlannerState.Eviction(at: now, pods: evicted))
             state.evictions[cluster] = log
         }
-        if !w.launches.isEmpty { state.lastScaleUpAt[cluster] = now }
-        if w.status == .planned && w.launches.isEmpty && drains.isEmpty && w.reasons.isEmpty {
+        let launches = w.launches.take()
+        if !launches.isEmpty { state.lastScaleUpAt[cluster] = now }
+        if w.status == .planned && launches.isEmpty && drains.isEmpty && w.reasons.isEmpty {
             w.reasons.append("steady: capacity covers demand at the target utilisation")
         }
         let floorCost = w.floorLaunches > 0 ? w.floorCost : 0
@@ -1029,13 +1117,13 @@ public struct FleetPlanner: Sendable {
             requiredCapacity: w.required,
             reportedNodes: nodes,
             keptNodeIndices: kept,
-            launches: w.launches,
+            launches: launches,
             drains: drains,
             unfundedNodes: w.wanted - w.chosen,
             unfundedUSDPerHour: w.unfundedUSD,
             plannedUSDPerHour: keptCost + w.launchCost,
             forcedUSDPerHour: keptCost + floorCost,
-            reasons: w.reasons
+            reasons: w.reasons.take()
         )
     }
 }
@@ -1069,13 +1157,17 @@ struct TypeOffer: Sendable {
 
 /// The planner's scratch space for one cluster during a cycle.
 struct ClusterWork {
-    let report: ClusterReport
+    /// The cluster's report, set when pass 2 reaches the cluster (pass 1 reads the fleet's reports in place), then
+    /// read-only until `retire()`.
+    var report = ClusterReport.placeholder
     let policy: ClusterPolicy
     var status: ClusterPlanStatus
     var reasons: [String] = []
     /// Indices into `report.nodes` of nodes that count as capacity.
     var active: [Int] = []
-    var activePrice: [Double] = []
+    /// Where this cluster's entries start in the cycle's array of `ActiveNode`s (one per entry of `active`, same
+    /// order): what the later passes need of each active node, worked out once.
+    var activeStart = 0
     var keptCost = 0.0
     var capacity = Resources.zero
     var demand = Resources.zero
@@ -1102,10 +1194,94 @@ struct ClusterWork {
     var launchCost = 0.0
     var unfundedUSD = 0.0
 
-    init(report: ClusterReport, policy: ClusterPolicy, status: ClusterPlanStatus) {
-        self.report = report
+    init(policy: ClusterPolicy, status: ClusterPlanStatus) {
         self.policy = policy
         self.status = status
+    }
+
+    /// Lets go of the cluster's arrays once its plan is built, while they are still in cache. Left to the end of
+    /// the cycle, releasing them walks every cluster's records again, and on a large fleet those have long left the
+    /// cache by then.
+    mutating func retire() {
+        report = .placeholder
+        reasons = []
+        active = []
+        zones = []
+        eligible = []
+        drains = []
+        drainReasons = []
+        launches = []
+    }
+}
+
+extension ClusterReport {
+    /// Stands in for a report in a work record before pass 2 and after `retire()`: empty lists, nothing to release.
+    static let placeholder = ClusterReport(
+        clusterID: "",
+        region: "",
+        availabilityZones: [],
+        nodes: [],
+        observedAt: Timestamp(sinceEpoch: .zero)
+    )
+}
+
+/// An active node's price and where it sits in the cluster's zones and the region's offers, so scale-down and
+/// launch placement compare small integers instead of strings for every node.
+struct ActiveNode {
+    var usdPerHour: Double
+    /// Index into `ClusterWork.zones`, or -1 when the node's zone is not one the cluster may use.
+    var zone: Int
+    /// Index into the region's offers, or -1 when its type is not priced there.
+    var offer: Int
+}
+
+/// A node scale-down may remove, as plain values, so the quadratic loop of `greedyRemovals` touches no strings or
+/// reference counts.
+struct RemovalCandidate {
+    var j: Int
+    var allocatable: Resources
+    var requested: Resources
+    var spot: Bool
+    var empty: Bool
+    var zone: Int
+    var unitCost: Double
+    var taken = false
+}
+
+/// Working arrays the per-cluster steps need only while they run. One set serves a whole cycle: each step lends an
+/// array out (emptied, its storage kept) and puts it back when done, so a fleet of thousands of clusters does not
+/// allocate and free them once per cluster.
+struct PlanScratch {
+    var typeMemo: [(type: String, index: Int)] = []
+    var zoneCount: [Int] = []
+    var poolUse: [Int] = []
+    var flags: [Bool] = []
+    var sinceOf: [Timestamp] = []
+    var candidates: [RemovalCandidate] = []
+}
+
+extension Array {
+    /// The array's value, moved out and replaced by an empty array, without touching its reference count.
+    mutating func take() -> [Element] {
+        var taken: [Element] = []
+        swap(&taken, &self)
+        return taken
+    }
+
+    /// This array's storage, emptied, leaving an empty array in its place: the lender holds no reference meanwhile,
+    /// so appending to the loan copies nothing. Put it back by assigning it when done.
+    mutating func lend() -> [Element] {
+        var loan: [Element] = []
+        swap(&loan, &self)
+        loan.removeAll(keepingCapacity: true)
+        return loan
+    }
+
+    /// A loan (see `lend()`) holding `count` copies of `value`.
+    mutating func lend(filledWith value: Element, count: Int) -> [Element] {
+        var loan = lend()
+        loan.append(contentsOf: repeatElement(value, count: count))
+        return loan
     }
 }
 

@@ -28,6 +28,9 @@ public enum NodeState: String, Codable, Sendable, Hashable {
     case draining
     /// Instance termination requested.
     case terminating
+
+    /// A node in this state counts toward capacity (see `NodeReport.isActive`).
+    var isActive: Bool { self == .launching || self == .ready || self == .notReady }
 }
 
 /// One node as the agent reported it.
@@ -79,7 +82,7 @@ public struct NodeReport: Codable, Sendable, Hashable {
     }
 
     /// The node counts toward capacity: it runs or will soon run pods, and is not leaving.
-    public var isActive: Bool { state == .launching || state == .ready || state == .notReady }
+    public var isActive: Bool { state.isActive }
     /// The node is being removed (drain or termination in progress).
     public var isLeaving: Bool { state == .draining || state == .terminating }
     /// Its age at `now`.

@@ -1,7 +1,7 @@
 /// An amount of CPU and memory, in the units Kubernetes requests use: CPU in millicores, memory in bytes.
 ///
 /// Integers keep sums exact across a fleet of hundreds of thousands of nodes.
-public struct Resources: Codable, Sendable, Hashable, CustomStringConvertible {
+public struct Resources: Codable, Sendable, Hashable, CustomStringConvertible, TextOutputStreamable {
     /// CPU in millicores (1 vCPU = 1000).
     public var cpuMillicores: Int
     /// Memory in bytes.
@@ -59,10 +59,22 @@ public struct Resources: Codable, Sendable, Hashable, CustomStringConvertible {
     public var isZero: Bool { cpuMillicores <= 0 && memoryBytes <= 0 }
 
     public var description: String {
+        var text = ""
+        write(to: &text)
+        return text
+    }
+
+    /// Writes `description` piece by piece, so a reason that interpolates resources builds no string for them.
+    public func write(to target: inout some TextOutputStream) {
         // GiB to two decimals in integer arithmetic: reasons are built for every cluster on every cycle.
         let hundredths = (memoryBytes * 100 + Resources.gibibyte / 2) / Resources.gibibyte
         let frac = abs(hundredths) % 100
-        return "\(cpuMillicores)m CPU / \(hundredths / 100).\(frac < 10 ? "0" : "")\(frac) GiB"
+        target.write(String(cpuMillicores))
+        target.write("m CPU / ")
+        target.write(String(hundredths / 100))
+        target.write(frac < 10 ? ".0" : ".")
+        target.write(String(frac))
+        target.write(" GiB")
     }
 }
 

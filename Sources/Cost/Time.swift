@@ -6,7 +6,7 @@
 /// An instant on the UTC wall clock, as the time elapsed since 1970-01-01T00:00:00Z.
 ///
 /// Reports, prices and spend are stamped with it; the value is passed in by the caller, never read here.
-public struct Timestamp: Codable, Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct Timestamp: Codable, Sendable, Hashable, Comparable, CustomStringConvertible, TextOutputStreamable {
     /// Time since the Unix epoch (UTC).
     public var sinceEpoch: Duration
 
@@ -58,12 +58,34 @@ public struct Timestamp: Codable, Sendable, Hashable, Comparable, CustomStringCo
     }
 
     public var description: String {
+        var text = ""
+        write(to: &text)
+        return text
+    }
+
+    /// Writes `description` (ISO 8601, UTC, whole seconds) piece by piece, so a reason that interpolates an
+    /// instant builds no string for it.
+    public func write(to target: inout some TextOutputStream) {
         let seconds = sinceEpoch.components.seconds
         let days = seconds >= 0 ? seconds / 86_400 : -((-seconds + 86_399) / 86_400)
         let rest = Int(seconds - days * 86_400)
         let (y, m, d) = Timestamp.civilFromDays(Int(days))
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(y)-\(two(m))-\(two(d))T\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))Z"
+        func two(_ v: Int) {
+            if v < 10 { target.write("0") }
+            target.write(String(v))
+        }
+        target.write(String(y))
+        target.write("-")
+        two(m)
+        target.write("-")
+        two(d)
+        target.write("T")
+        two(rest / 3600)
+        target.write(":")
+        two(rest / 60 % 60)
+        target.write(":")
+        two(rest % 60)
+        target.write("Z")
     }
 
     // Howard Hinnant's days-from-civil algorithm: exact for the proleptic Gregorian calendar.
