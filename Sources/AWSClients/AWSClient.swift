@@ -1,7 +1,7 @@
 import AsyncHTTPClient
-import CoreMetrics
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 

@@ -1,4 +1,4 @@
-import CoreMetrics
+import Metrics
 
 /// The metrics of every AWS call an `AWSClient` makes, by `service` (signing name) and `operation`:
 ///
@@ -21,7 +21,7 @@ struct AWSMetrics: Sendable {
         Counter(label: "ballast_aws_attempts_total", dimensions: dimensions + [("outcome", label)], factory: factory)
             .increment()
         CoreMetrics.Timer(label: "ballast_aws_attempt_duration_seconds", dimensions: dimensions, factory: factory)
-            .recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+            .record(duration: took)
     }
 
     func retried(service: String, operation: String) {

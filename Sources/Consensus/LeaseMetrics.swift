@@ -1,4 +1,4 @@
-import CoreMetrics
+import Metrics
 
 /// The metrics one `LeaderElection` keeps, all with a `fleet` dimension: whether this process leads and under
 /// which epoch, how often it became leader and stepped down (and why), and how its lease store calls fare.
@@ -57,9 +57,7 @@ struct LeaseMetrics: Sendable {
 
     /// One finished store call: its duration, and its outcome (`ok`, `version_mismatch` or the error's code).
     func storeCall(_ operation: String, outcome: String, took duration: Duration) {
-        (operation == "read" ? readDuration : writeDuration).recordNanoseconds(
-            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-        )
+        (operation == "read" ? readDuration : writeDuration).record(duration: duration)
         Counter(
             label: "ballast_lease_store_calls_total",
             dimensions: [("fleet", fleet), ("operation", operation), ("outcome", outcome)],
