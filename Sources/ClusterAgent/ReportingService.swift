@@ -1,3 +1,4 @@
+import Clocks
 import Cost
 import FleetAPI
 import Logging
@@ -12,6 +13,7 @@ public actor ReportingService: Service {
     private let system: WireActorSystem
     private let observer: any ClusterObserver
     private let interval: Duration
+    private let clock: any FleetClock
     private let logger: Logger
     private var failing: Set<String> = []
     /// The highest epoch any replica has acknowledged.
@@ -19,20 +21,30 @@ public actor ReportingService: Service {
     /// Reports delivered, for tests and metrics.
     public private(set) var delivered = 0
 
-    public init(system: WireActorSystem, observer: any ClusterObserver, interval: Duration, logger: Logger) {
+    /// - Parameter clock: the reporting schedule and the reports' timestamps (`SystemClock` in production).
+    public init(
+        system: WireActorSystem,
+        observer: any ClusterObserver,
+        interval: Duration,
+        clock: any FleetClock,
+        logger: Logger
+    ) {
         self.system = system
         self.observer = observer
         self.interval = interval
+        self.clock = clock
         self.logger = logger
     }
 
     public func run() async throws {
-        let clock = ContinuousClock()
+        let clock = self.clock
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await reportOnce()
             do {
                 let interval = self.interval
-                try await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) }
+                try await cancelWhenGracefulShutdown {
+                    try await clock.sleep(until: clock.now.advanced(by: interval), tolerance: nil)
+                }
             } catch {
                 return
             }
@@ -43,7 +55,7 @@ public actor ReportingService: Service {
     public func reportOnce() async {
         let report: ClusterReport
         do {
-            var observed = try await observer.observe(at: Timestamp.now())
+            var observed = try await observer.observe(at: clock.timestamp)
             observed.highestEpochSeen = max(observed.highestEpochSeen, highestEpochSeen.rawValue)
             report = observed
         } catch {

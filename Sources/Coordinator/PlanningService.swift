@@ -1,3 +1,4 @@
+import Clocks
 import Cost
 import Logging
 import ServiceLifecycle
@@ -8,29 +9,33 @@ public struct PlanningService: Service {
     private let coordinator: CoordinatorActor
     private let interval: Duration
     private let spotPrices: (any SpotPriceSource)?
+    private let clock: any FleetClock
     private let logger: Logger
 
+    /// - Parameter clock: the rounds' schedule (`SystemClock` in production; virtual time in the simulator).
     /// - Parameter spotPrices: refreshed before every round; nil plans with no spot prices (on-demand only).
     public init(
         coordinator: CoordinatorActor,
         interval: Duration,
         spotPrices: (any SpotPriceSource)? = nil,
+        clock: any FleetClock,
         logger: Logger
     ) {
         self.coordinator = coordinator
         self.interval = interval
         self.spotPrices = spotPrices
+        self.clock = clock
         self.logger = logger
     }
 
     public func run() async throws {
-        let clock = ContinuousClock()
+        let clock = self.clock
         var next = clock.now.advanced(by: interval)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let wakeUp = next
             do {
                 try await cancelWhenGracefulShutdown {
-                    try await clock.sleep(until: wakeUp)
+                    try await clock.sleep(until: wakeUp, tolerance: nil)
                 }
             } catch {
                 return  // Shutdown or cancellation while waiting: stop planning.

@@ -21,7 +21,7 @@ extension CoordinatorActor {
             }
         }
         guard !pools.isEmpty else { return }
-        let now = wallClock()
+        let now = clock.timestamp
         do {
             let prices = try await source.prices(for: pools, at: now)
             for (pool, price) in prices {
