@@ -14,7 +14,7 @@ public enum LeaderElectionEvent: Hashable, Sendable {
 
 /// A participant's current right to act: the epoch to stamp commands with and the instant (on the
 /// election's clock) after which it must not act even if it has not yet processed a `mustStopActing` event.
-public struct Leadership<Instant: InstantProtocol & Sendable>: Sendable {
+public struct LeaderTerm<Instant: InstantProtocol & Sendable>: Sendable {
     public var epoch: FencingEpoch
     public var validUntil: Instant
 
@@ -54,7 +54,7 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
     public nonisolated let events: AsyncStream<LeaderElectionEvent>
     private nonisolated let eventSink: AsyncStream<LeaderElectionEvent>.Continuation
     private nonisolated let clock: C
-    private nonisolated let current: Mutex<Leadership<C.Instant>?>
+    private nonisolated let current: Mutex<LeaderTerm<C.Instant>?>
     private let logger: Logger
     private nonisolated let metrics: LeaseMetrics
 
@@ -84,7 +84,7 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
 
     /// The current leadership, or nil when this participant must not act. Readable from any context without
     /// waiting for the actor, so a command path can check it right before sending.
-    public nonisolated var leadership: Leadership<C.Instant>? { current.withLock { $0 } }
+    public nonisolated var leadership: LeaderTerm<C.Instant>? { current.withLock { $0 } }
 
     /// The epoch to act under now, or nil when this participant must not act at this instant.
     public nonisolated func actingEpoch() -> FencingEpoch? {
@@ -205,12 +205,12 @@ public actor LeaderElection<C: Clock>: Service where C.Duration == Duration, C.I
                     input.yield(.timer(timer, now))
                 }
             case .becomeLeader(let epoch, let validUntil):
-                current.withLock { $0 = Leadership(epoch: epoch, validUntil: validUntil) }
+                current.withLock { $0 = LeaderTerm(epoch: epoch, validUntil: validUntil) }
                 metrics.ledAs(epoch)
                 logger.info("became leader", metadata: ["ballast.epoch": "\(epoch)"])
                 eventSink.yield(.becameLeader(epoch))
             case .extendLeadership(let epoch, let validUntil):
-                current.withLock { $0 = Leadership(epoch: epoch, validUntil: validUntil) }
+                current.withLock { $0 = LeaderTerm(epoch: epoch, validUntil: validUntil) }
                 logger.trace("renewed lease", metadata: ["ballast.epoch": "\(epoch)"])
             case .stepDown(let epoch, let reason):
                 // Withdraw the right to act before telling anyone, so no command slips out after this point.

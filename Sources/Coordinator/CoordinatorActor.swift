@@ -1,3 +1,4 @@
+import Clocks
 import Cost
 import Distributed
 import FleetAPI
@@ -33,25 +34,32 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     }
 
     let settings: Settings
-    let wallClock: @Sendable () -> Timestamp
-    private let clock = ContinuousClock()
+    /// Measures report ages (monotonic) and stamps budgets and plans (wall time).
+    let clock: any FleetClock
+    /// Whether this replica may act now, and under which epoch.
+    let leadership: any Leadership
     let logger: Logger
-    var registry = FleetRegistry<ContinuousClock.Instant>()
+    var registry = FleetRegistry<FleetInstant>()
     private var ledger = SpendLedger()
     var spotPrices = SpotPriceCache()
     private var plannerState = PlannerState()
     private var lastPlan: FleetPlan?
 
-    /// - Parameter wallClock: the current UTC time; reports and budgets are stamped with it.
+    /// - Parameter clock: report ages are measured on its monotonic time, budgets and plans stamped with its wall
+    ///   time (`SystemClock` in production, a `ManualClock` in the simulator and the tests).
+    /// - Parameter leadership: the lease's say on whether this replica leads (`LeaderElection`), or
+    ///   `NeverLeading()` for a replica that runs no election.
     public init(
         actorSystem: WireActorSystem,
         settings: Settings,
-        wallClock: @escaping @Sendable () -> Timestamp,
+        clock: any FleetClock,
+        leadership: any Leadership,
         logger: Logger
     ) {
         self.actorSystem = actorSystem
         self.settings = settings
-        self.wallClock = wallClock
+        self.clock = clock
+        self.leadership = leadership
         self.logger = logger
     }
 
@@ -64,13 +72,15 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         if registry.record(report, at: clock.now) {
             ledger.record(report, catalog: settings.catalog, spotPrices: spotPrices)
         }
-        return ReportAcknowledgement(coordinator: actorSystem.nodeID, isLeader: false, epoch: .none)
+        let epoch = leadership.actingEpoch()
+        return ReportAcknowledgement(coordinator: actorSystem.nodeID, isLeader: epoch != nil, epoch: epoch ?? .none)
     }
 
     // MARK: CoordinatorAdminEndpoint
 
     public distributed func status() async throws -> FleetStatus {
         let now = clock.now
+        let acting = leadership.actingEpoch()
         let plans = Dictionary(
             (lastPlan?.clusters ?? []).map { ($0.cluster, $0) },
             uniquingKeysWith: { first, _ in first }
@@ -98,8 +108,8 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         }
         return FleetStatus(
             coordinator: actorSystem.nodeID,
-            isLeader: false,
-            epoch: .none,
+            isLeader: acting != nil,
+            epoch: acting ?? .none,
             planGeneration: lastPlan?.generation ?? 0,
             clusters: rows,
             planReasons: lastPlan?.reasons ?? []
@@ -112,7 +122,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     /// decision with its reason.
     @discardableResult
     public func plan() -> FleetPlan {
-        let now = wallClock()
+        let now = clock.timestamp
         let allowance = settings.budget.map { ledger.allowance(budget: $0, at: now) } ?? .unlimited
         let input = PlannerInput(
             reports: registry.reports,

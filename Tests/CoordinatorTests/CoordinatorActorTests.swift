@@ -1,9 +1,11 @@
+import Clocks
 import ClusterAgent
 import Coordinator
 import Cost
 import Crypto
 import FleetAPI
 import Logging
+import Synchronization
 import Testing
 import Wire
 import WireFormat
@@ -43,14 +45,11 @@ struct FixedCluster: ClusterObserver {
 struct CoordinatorActorTests {
     static func systems(hub: WireHub = WireHub()) throws -> (coordinator: WireActorSystem, agent: WireActorSystem) {
         func configuration(_ node: String, _ role: WireRole) -> WireActorSystem.Configuration {
-            var configuration = WireActorSystem.Configuration(
+            FleetAPI.wireConfiguration(
                 nodeID: node,
                 role: role,
                 secrets: .shared(SymmetricKey(data: Array("coordinator-test-secret-01234567".utf8)))
             )
-            configuration.endpoints = FleetAPI.endpoints
-            configuration.remoteErrorTypes = FleetAPI.remoteErrorTypes
-            return configuration
         }
         return (
             try WireActorSystem(configuration: configuration("coord-1", .coordinator), hub: hub),
@@ -59,13 +58,11 @@ struct CoordinatorActorTests {
     }
 
     static func admin(on hub: WireHub) throws -> WireActorSystem {
-        var configuration = WireActorSystem.Configuration(
+        let configuration = FleetAPI.wireConfiguration(
             nodeID: "coordctl-1",
             role: .admin,
             secrets: .shared(SymmetricKey(data: Array("coordinator-test-secret-01234567".utf8)))
         )
-        configuration.endpoints = FleetAPI.endpoints
-        configuration.remoteErrorTypes = FleetAPI.remoteErrorTypes
         return try WireActorSystem(configuration: configuration, hub: hub)
     }
 
@@ -80,7 +77,8 @@ struct CoordinatorActorTests {
                     planner: PlannerSettings(),
                     catalog: catalog
                 ),
-                wallClock: { Timestamp.now() },
+                clock: SystemClock(),
+                leadership: NeverLeading(),
                 logger: Logger(label: "test")
             )
         }
@@ -94,6 +92,7 @@ struct CoordinatorActorTests {
             system: agentSystem,
             observer: FixedCluster(),
             interval: .seconds(5),
+            clock: SystemClock(),
             logger: Logger(label: "test")
         )
         await reporting.reportOnce()
@@ -121,7 +120,7 @@ struct CoordinatorActorTests {
         let (coordinatorSystem, agentSystem) = try Self.systems()
         let coordinator = try Self.coordinator(on: coordinatorSystem)
         let remote = try $CoordinatorEndpoint.resolve(id: coordinator.id, using: agentSystem)
-        let report = try await FixedCluster(id: "stranger").observe(at: Timestamp.now())
+        let report = try await FixedCluster(id: "stranger").observe(at: SystemClock().timestamp)
         await #expect(throws: CommandRejectedError.self) { try await remote.report(report) }
         #expect(try await coordinator.status().clusters.isEmpty)
         await agentSystem.shutdown()
@@ -148,7 +147,7 @@ struct CoordinatorActorTests {
         } throws: { ($0 as? WireCallError)?.code == .unknownTarget }
         // An operator cannot pose as an agent either.
         let adminAsAgent = try $CoordinatorEndpoint.resolve(id: coordinator.id, using: adminSystem)
-        let report = try await FixedCluster().observe(at: Timestamp.now())
+        let report = try await FixedCluster().observe(at: SystemClock().timestamp)
         await #expect {
             _ = try await adminAsAgent.report(report)
         } throws: { ($0 as? WireCallError)?.code == .unknownTarget }
@@ -179,6 +178,7 @@ struct CoordinatorActorTests {
             system: agentSystem,
             observer: FixedCluster(),
             interval: .seconds(5),
+            clock: SystemClock(),
             logger: Logger(label: "test")
         )
         await reporting.reportOnce()
@@ -192,6 +192,63 @@ struct CoordinatorActorTests {
         }
         let spot = plan?.launches.filter { $0.group.market == .spot }.reduce(0) { $0 + $1.count } ?? 0
         #expect(spot > 0)
+        await agentSystem.shutdown()
+        await coordinatorSystem.shutdown()
+    }
+}
+
+/// A leadership a test sets by hand.
+final class ManualLeadership: Leadership {
+    private let epoch = Mutex<FencingEpoch?>(nil)
+
+    func set(_ epoch: FencingEpoch?) { self.epoch.withLock { $0 = epoch } }
+    func actingEpoch() -> FencingEpoch? { epoch.withLock { $0 } }
+}
+
+@Suite("coordinator leadership")
+struct CoordinatorLeadershipTests {
+    @Test("the lease's epoch is what the coordinator answers with while it leads, and nothing once it stops")
+    func epochFromLeadership() async throws {
+        let (coordinatorSystem, agentSystem) = try CoordinatorActorTests.systems()
+        let leadership = ManualLeadership()
+        let catalog = try PriceCatalog.bundled()
+        let coordinator = coordinatorSystem.withWellKnownName(WireActorSystem.WellKnownName.coordinator) {
+            CoordinatorActor(
+                actorSystem: coordinatorSystem,
+                settings: .init(
+                    clusters: ["eu-web": (region: "eu-west-1", policy: ClusterPolicy())],
+                    budget: nil,
+                    planner: PlannerSettings(),
+                    catalog: catalog
+                ),
+                clock: ManualClock(),
+                leadership: leadership,
+                logger: Logger(label: "test")
+            )
+        }
+        let reporting = ReportingService(
+            system: agentSystem,
+            observer: FixedCluster(),
+            interval: .seconds(5),
+            clock: ManualClock(),
+            logger: Logger(label: "test")
+        )
+        await reporting.reportOnce()
+        #expect(await reporting.highestEpochSeen == .none)
+        #expect(try await coordinator.status().isLeader == false)
+
+        leadership.set(FencingEpoch(4))
+        await reporting.reportOnce()
+        #expect(await reporting.highestEpochSeen == FencingEpoch(4))
+        let leading = try await coordinator.status()
+        #expect(leading.isLeader && leading.epoch == FencingEpoch(4))
+
+        leadership.set(nil)
+        let stopped = try await coordinator.status()
+        #expect(!stopped.isLeader && stopped.epoch == .none)
+        // The agent keeps the highest epoch it has seen.
+        await reporting.reportOnce()
+        #expect(await reporting.highestEpochSeen == FencingEpoch(4))
         await agentSystem.shutdown()
         await coordinatorSystem.shutdown()
     }
