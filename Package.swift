@@ -54,6 +54,7 @@ let package = Package(
         ),
         .target(name: "WireFormat", swiftSettings: swiftSettings),
         .target(name: "Fencing", swiftSettings: swiftSettings),
+        .target(name: "Clocks", swiftSettings: swiftSettings),
         .target(
             name: "BallastConfig",
             dependencies: [.product(name: "Yams", package: "Yams")],
@@ -88,7 +89,9 @@ let package = Package(
         ),
         .target(
             name: "FleetAPI",
-            dependencies: ["Fencing", "Wire", "Cost", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Fencing", "Wire", "WireFormat", "Cost", "Clocks", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -118,7 +121,8 @@ let package = Package(
         .target(
             name: "ClusterAgent",
             dependencies: [
-                "Wire", "WireFormat", "FleetAPI", "Cost", "BallastConfig",
+                "Wire", "WireFormat", "FleetAPI", "Cost", "Clocks", "BallastConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -127,7 +131,8 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "Wire", "FleetAPI", "Cost", "BallastConfig", "Consensus",
+                "Wire", "FleetAPI", "Cost", "Clocks", "BallastConfig", "Consensus",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -135,8 +140,19 @@ let package = Package(
         ),
 
         .target(
+            name: "CoordCtlCommands",
+            dependencies: [
+                "Wire", "WireFormat", "FleetAPI", "BallastConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
             name: "Simulation",
-            dependencies: ["ClusterAgent", "Coordinator", "Cost"],
+            dependencies: ["ClusterAgent", "Coordinator", "Cost", "Clocks"],
             swiftSettings: swiftSettings
         ),
 
@@ -145,7 +161,7 @@ let package = Package(
             name: "CoordinatorMain",
             dependencies: [
                 "BallastConfig", "Observability",
-                "Coordinator", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost",
+                "Coordinator", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost", "Clocks",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -159,7 +175,7 @@ let package = Package(
             name: "ClusterAgentMain",
             dependencies: [
                 "BallastConfig", "Observability",
-                "ClusterAgent", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost",
+                "ClusterAgent", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost", "Clocks",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -171,12 +187,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "CoordCtl",
-            dependencies: [
-                "Wire", "WireFormat", "FleetAPI", "BallastConfig",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["CoordCtlCommands"],
             path: "Sources/Executables/coordctl",
             swiftSettings: swiftSettings
         ),
@@ -258,6 +269,7 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator", "ClusterAgent", .product(name: "Logging", package: "swift-log"), "BallastConfig", "Cost",
+                "Clocks",
                 "FleetAPI", "Wire", "WireFormat", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -265,12 +277,21 @@ let package = Package(
         .testTarget(
             name: "ClusterAgentTests",
             dependencies: [
-                "ClusterAgent", "BallastConfig", "Cost", "FleetAPI", "Wire", "WireFormat",
+                "ClusterAgent", "BallastConfig", "Cost", "Clocks", "FleetAPI", "Wire", "WireFormat",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Cost"], swiftSettings: swiftSettings),
+        .testTarget(name: "ClocksTests", dependencies: ["Clocks"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoordCtlTests",
+            dependencies: [
+                "CoordCtlCommands", "FleetAPI", "Cost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "BallastTestSupport",
             path: "Tests/Support",

@@ -123,10 +123,8 @@ let echoPort = echoServer.localAddress!.port!
 // The same bytes as the argument of a distributed call over the wire (HMAC handshake, envelopes, call table).
 let secret = SymmetricKey(data: Array("bench-secret-bench-secret-bench!".utf8))
 func makeConfiguration(_ node: String, _ role: WireRole) -> WireActorSystem.Configuration {
-    var configuration = WireActorSystem.Configuration(nodeID: node, role: role, secrets: .shared(secret))
-    configuration.endpoints = FleetAPI.endpoints
-    configuration.remoteErrorTypes = FleetAPI.remoteErrorTypes
-    configuration.jsonCoders = options.foundationJSON ? [] : FleetAPI.jsonCoders
+    var configuration = FleetAPI.wireConfiguration(nodeID: node, role: role, secrets: .shared(secret))
+    if options.foundationJSON { configuration.jsonCoders = [] }
     configuration.runsIncomingCallsOnEventLoop = !options.callsOnPool
     configuration.connection.maxCallsInFlight = max(1024, options.concurrency * 2)
     return configuration

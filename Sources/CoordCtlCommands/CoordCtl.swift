@@ -1,5 +1,6 @@
-// coordctl: the operator's CLI. Connects to a coordinator replica as an admin over the wire (HMAC with the
-// admin secret) and asks it; it never bypasses the coordinators.
+// CoordCtlCommands: the verbs and tables of coordctl, the operator's CLI, as a library the tests reach; the
+// executable only runs `CoordCtl.main()`. It connects to a coordinator replica as an admin over the wire (HMAC
+// with the admin secret) and asks it; it never bypasses the coordinators.
 import ArgumentParser
 import BallastConfig
 import Crypto
@@ -9,9 +10,11 @@ import Logging
 import Wire
 import WireFormat
 
-@main
-struct CoordCtl: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The `coordctl` command and its verbs.
+public struct CoordCtl: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "coordctl",
         abstract: "Operate a Ballast fleet.",
         subcommands: [Status.self]
@@ -19,7 +22,9 @@ struct CoordCtl: AsyncParsableCommand {
 }
 
 /// Where the coordinator is and how to prove we are its operator.
-struct ConnectionOptions: ParsableArguments {
+public struct ConnectionOptions: ParsableArguments {
+    public init() {}
+
     @Option(name: .long, help: "A coordinator replica, host:port.")
     var coordinator: String = "127.0.0.1:7400"
 
@@ -42,19 +47,18 @@ struct ConnectionOptions: ParsableArguments {
         } catch {
             throw ValidationError("admin secret: \(error); pass --admin-secret-file or set BALLAST_ADMIN_SECRET")
         }
-        var wire = WireActorSystem.Configuration(
+        var wire = FleetAPI.wireConfiguration(
             nodeID: "coordctl-\(ProcessInfo.processInfo.processIdentifier)",
             role: .admin,
-            secrets: WireSecrets { _, role in role == .coordinator ? secret : nil }
+            secrets: .coordinatorsOnly(secret)
         )
-        wire.endpoints = FleetAPI.endpoints
-        wire.remoteErrorTypes = FleetAPI.remoteErrorTypes
         wire.callTimeout = .milliseconds(Int(timeout * 1000))
         wire.dialTimeout = .milliseconds(Int(timeout * 1000))
         var quiet = Logger(label: "coordctl")
         quiet.logLevel = .critical
         let system = try WireActorSystem(configuration: wire, logger: quiet)
         do {
+            let timeout = self.timeout
             let peer = try await withThrowingTaskGroup(of: WirePeerIdentity?.self) { group in
                 group.addTask { try await system.connect(host: address.host, port: address.port) }
                 group.addTask {
@@ -82,8 +86,10 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
-struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show every cluster as the coordinator sees it.")
+public struct Status: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(abstract: "Show every cluster as the coordinator sees it.")
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -93,7 +99,7 @@ struct Status: AsyncParsableCommand {
     @Flag(name: .long, help: "Also print the last plan's reasons.")
     var reasons = false
 
-    func run() async throws {
+    public func run() async throws {
         let status = try await connection.withCoordinator { try await $0.status() }
         if json {
             let encoder = JSONEncoder()
@@ -105,8 +111,9 @@ struct Status: AsyncParsableCommand {
     }
 }
 
-enum StatusTable {
-    static func render(_ status: FleetStatus, withReasons: Bool) -> String {
+/// The fleet table `coordctl status` prints: one row per cluster, columns padded to their widest cell.
+public enum StatusTable {
+    public static func render(_ status: FleetStatus, withReasons: Bool) -> String {
         var lines: [String] = []
         let role = status.isLeader ? "leader, epoch \(status.epoch)" : "follower"
         lines.append("coordinator \(status.coordinator) (\(role)), plan generation \(status.planGeneration)")

@@ -65,6 +65,12 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
             case allowedInstanceTypes = "instance-types"
         }
 
+        /// The YAML key of each policy field this entry can set, for errors from the planner's validation.
+        static let yamlKeys: [String: String] = [
+            "minNodes": "min-nodes", "maxNodes": "max-nodes", "onDemandBase": "on-demand-base",
+            "targetSpotShare": "target-spot-share", "allowedInstanceTypes": "instance-types",
+        ]
+
         /// The planner's policy for this cluster: its defaults with this entry's overrides.
         public var policy: ClusterPolicy {
             var policy = ClusterPolicy()
@@ -135,14 +141,12 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
             guard !cluster.region.isEmpty else {
                 throw ConfigValidationError(key: key + ".region", expected: "an AWS region such as eu-west-1")
             }
-            if let minNodes = cluster.minNodes, minNodes < 0 {
-                throw ConfigValidationError(key: key + ".min-nodes", expected: "zero or more nodes")
-            }
-            if let maxNodes = cluster.maxNodes, maxNodes < (cluster.minNodes ?? 0) || maxNodes < 1 {
-                throw ConfigValidationError(key: key + ".max-nodes", expected: "at least 1 and at least min-nodes")
-            }
-            if let share = cluster.targetSpotShare, !(0...1).contains(share) {
-                throw ConfigValidationError(key: key + ".target-spot-share", expected: "a share from 0 to 1")
+            // The planner's own rule for a policy, reported under the key the value came from.
+            do throws(CostError) {
+                try cluster.policy.validate(cluster: ClusterID(cluster.id))
+            } catch {
+                let yamlKey = error.field.flatMap { ClusterEntry.yamlKeys[$0] } ?? error.field ?? "policy"
+                throw ConfigValidationError(key: key + "." + yamlKey, expected: "a value that \(error.message)")
             }
         }
         guard planInterval.duration > .zero else {
@@ -151,8 +155,25 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         guard clusterLostAfter.duration > planInterval.duration else {
             throw ConfigValidationError(key: "cluster-lost-after", expected: "a duration longer than plan-interval")
         }
-        if let budget, !(budget.monthlyUSD > 0) {
-            throw ConfigValidationError(key: "budget.monthly-usd", expected: "a positive amount of USD")
+        if let budget = fleetBudget {
+            // The planner's own rule for a budget, reported under the key the value came from.
+            do throws(CostError) {
+                try budget.validate()
+            } catch {
+                let yamlKey =
+                    error.field.map {
+                        $0 == "monthlyUSD"
+                            ? "budget.monthly-usd" : "budget.regions." + $0.dropFirst("regionalMonthlyUSD.".count)
+                    } ?? "budget"
+                throw ConfigValidationError(key: yamlKey, expected: "a value that \(error.message)")
+            }
+            let regions = Set(clusters.map(\.region))
+            for region in budget.regionalMonthlyUSD.keys.sorted() where !regions.contains(region) {
+                throw ConfigValidationError(
+                    key: "budget.regions.\(region)",
+                    expected: "a region one of the clusters is in (\(regions.sorted().joined(separator: ", ")))"
+                )
+            }
         }
     }
 }

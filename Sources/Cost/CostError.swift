@@ -20,11 +20,16 @@ public struct CostError: Error, Codable, Sendable, Hashable, CustomStringConvert
     public var context: String
     /// What is wrong and what to do.
     public var message: String
+    /// The model field that is out of range (`minNodes`, `regionalMonthlyUSD.eu-west-1`), for a caller that maps
+    /// it back to where the value came from (a configuration key, a CLI flag); nil when no single field is at
+    /// fault.
+    public var field: String?
 
-    public init(_ code: Code, context: String, message: String) {
+    public init(_ code: Code, context: String, message: String, field: String? = nil) {
         self.code = code
         self.context = context
         self.message = message
+        self.field = field
     }
 
     public var description: String { "\(code.rawValue) (\(context)): \(message)" }

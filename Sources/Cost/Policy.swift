@@ -102,7 +102,7 @@ public struct ClusterPolicy: Codable, Sendable, Hashable {
     /// Checks every field; the error names the first one out of range.
     public func validate(cluster: ClusterID) throws(CostError) {
         func fail(_ key: String, _ message: String) -> CostError {
-            CostError(.invalidPolicy, context: "cluster \(cluster), \(key)", message: message)
+            CostError(.invalidPolicy, context: "cluster \(cluster), \(key)", message: message, field: key)
         }
         if minNodes < 0 { throw fail("minNodes", "must be 0 or more, is \(minNodes)") }
         if maxNodes < minNodes { throw fail("maxNodes", "must be at least minNodes (\(minNodes)), is \(maxNodes)") }
@@ -145,15 +145,24 @@ public struct FleetBudget: Codable, Sendable, Hashable {
         self.regionalMonthlyUSD = regionalMonthlyUSD
     }
 
+    /// The one rule for a budget, wherever it comes from (configuration, coordctl, the simulator): the fleet's
+    /// monthly limit is positive (a fleet that may spend nothing is paused, not budgeted); a region's cap is 0 or
+    /// more (0 closes the region to new spend).
     public func validate() throws(CostError) {
-        if !(monthlyUSD >= 0) {
-            throw CostError(.invalidBudget, context: "monthlyUSD", message: "must be 0 or more, is \(monthlyUSD)")
+        if !(monthlyUSD > 0) || !monthlyUSD.isFinite {
+            throw CostError(
+                .invalidBudget,
+                context: "monthlyUSD",
+                message: "must be a positive amount of USD, is \(monthlyUSD)",
+                field: "monthlyUSD"
+            )
         }
-        for (region, usd) in regionalMonthlyUSD.sorted(by: { $0.key < $1.key }) where !(usd >= 0) {
+        for (region, usd) in regionalMonthlyUSD.sorted(by: { $0.key < $1.key }) where !(usd >= 0) || !usd.isFinite {
             throw CostError(
                 .invalidBudget,
                 context: "regionalMonthlyUSD.\(region)",
-                message: "must be 0 or more, is \(usd)"
+                message: "must be 0 or more USD, is \(usd)",
+                field: "regionalMonthlyUSD.\(region)"
             )
         }
     }

@@ -122,3 +122,32 @@ public actor TraceDrivenCluster: ClusterObserver {
         )
     }
 }
+
+extension TraceDrivenCluster {
+    /// The simulated cluster an agent's `simulation:` section describes (the demo), its trace loaded from the
+    /// file the section names; unset keys take the defaults documented on `AgentConfiguration.SimulationEntry`.
+    public init(agent configuration: AgentConfiguration, bootedAt: Timestamp) throws {
+        guard let simulation = configuration.simulation else {
+            throw CostError(
+                .invalidSeries,
+                context: "simulation",
+                message: "the agent's configuration has no `simulation:` section"
+            )
+        }
+        let trace = try RequestTrace.load(csv: simulation.trace)
+        self.init(
+            shape: Shape(
+                clusterID: ClusterID(configuration.clusterID),
+                region: configuration.region,
+                zones: simulation.zones ?? ["a", "b", "c"].map { configuration.region + $0 },
+                instanceType: simulation.instanceType ?? "m6i.large",
+                nodes: simulation.nodes ?? 6,
+                requestsPerPod: simulation.requestsPerPod ?? max(1, trace.median / 40),
+                minutesPerSecond: simulation.minutesPerSecond ?? 1,
+                startMinute: Double(simulation.startMinute ?? 0)
+            ),
+            trace: trace,
+            bootedAt: bootedAt
+        )
+    }
+}

@@ -41,14 +41,11 @@ struct EndpointCallTests {
     static func systems() throws -> (coordinator: WireActorSystem, agent: WireActorSystem) {
         let hub = WireHub()
         func configuration(_ node: String, _ role: WireRole) -> WireActorSystem.Configuration {
-            var configuration = WireActorSystem.Configuration(
+            FleetAPI.wireConfiguration(
                 nodeID: node,
                 role: role,
                 secrets: .shared(SymmetricKey(data: Array("endpoint-test-secret-0123456789a".utf8)))
             )
-            configuration.remoteErrorTypes = FleetAPI.remoteErrorTypes
-            configuration.endpoints = FleetAPI.endpoints
-            return configuration
         }
         return (
             try WireActorSystem(configuration: configuration("coord-1", .coordinator), hub: hub),

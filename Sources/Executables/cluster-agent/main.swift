@@ -3,17 +3,14 @@
 // SIGTERM or SIGINT.
 import ArgumentParser
 import BallastConfig
+import Clocks
 import ClusterAgent
-import Cost
-import Crypto
 import FleetAPI
-import Foundation
 import Logging
 import Observability
 import ServiceLifecycle
 import Simulation
 import Wire
-import WireFormat
 
 @main
 struct ClusterAgentCommand: AsyncParsableCommand {
@@ -27,76 +24,43 @@ struct ClusterAgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings: AgentConfiguration
+        let secrets: WireSecrets
         do {
             settings = try ConfigLoader.load(AgentConfiguration.self, from: config)
+            secrets = try settings.wireSecrets()
+        } catch let error as ConfigValidationError {
+            throw ValidationError("\(config): \(error.key): expected \(error.expected)")
         } catch {
             throw ValidationError("\(error)")
         }
         let registry = Observability.bootstrap(logLevel: Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info)
         var logger = Logger(label: "ballast.agent")
         logger[metadataKey: "ballast.cluster"] = "\(settings.clusterID)"
+        let clock = SystemClock()
 
-        guard let simulation = settings.simulation else {
+        guard settings.simulation != nil else {
             // The real observer (Prometheus, Kubernetes API, EC2) is not built yet; refuse rather than pretend.
             throw ValidationError(
                 "\(config): simulation: this build observes only simulated clusters; add a `simulation:` section (see deploy/examples)"
             )
         }
-        let trace = try RequestTrace.load(csv: simulation.trace)
-        let observer = TraceDrivenCluster(
-            shape: .init(
-                clusterID: ClusterID(settings.clusterID),
-                region: settings.region,
-                zones: simulation.zones ?? ["a", "b", "c"].map { settings.region + $0 },
-                instanceType: simulation.instanceType ?? "m6i.large",
-                nodes: simulation.nodes ?? 6,
-                requestsPerPod: simulation.requestsPerPod ?? max(1, trace.median / 40),
-                minutesPerSecond: simulation.minutesPerSecond ?? 1,
-                startMinute: Double(simulation.startMinute ?? 0)
-            ),
-            trace: trace,
-            bootedAt: Timestamp.now()
+        let observer = try TraceDrivenCluster(agent: settings, bootedAt: clock.timestamp)
+
+        let system = try WireActorSystem(
+            configuration: FleetAPI.wireConfiguration(nodeID: settings.clusterID, role: .agent, secrets: secrets),
+            logger: Logger(label: "ballast.wire")
         )
-
-        let secret = SymmetricKey(data: try settings.secret.resolve())
-        var wire = WireActorSystem.Configuration(
-            nodeID: settings.clusterID,
-            role: .agent,
-            secrets: WireSecrets { _, role in role == .coordinator ? secret : nil }
-        )
-        wire.endpoints = FleetAPI.endpoints
-        wire.remoteErrorTypes = FleetAPI.remoteErrorTypes
-        wire.jsonCoders = FleetAPI.jsonCoders
-        let system = try WireActorSystem(configuration: wire, logger: Logger(label: "ballast.wire"))
-
-        // Each coordinator is dialled in the background and redialled with backoff whenever it drops; the first
-        // failure of each is logged, not fatal: a coordinator may start after its agents.
-        for coordinator in settings.coordinators {
-            Task {
-                do {
-                    let peer = try await system.connect(host: coordinator.host, port: coordinator.port)
-                    logger.notice(
-                        "connected to coordinator",
-                        metadata: ["ballast.peer": "\(peer.nodeID)", "address": "\(coordinator)"]
-                    )
-                } catch {
-                    logger.error(
-                        "cannot connect to coordinator",
-                        metadata: ["address": "\(coordinator)", "error": "\(error)"]
-                    )
-                }
-            }
-        }
-
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: WireSystemService(system: system)),
+                    .init(service: WireDialService(system: system, peers: settings.coordinatorPeers, logger: logger)),
                     .init(
                         service: ReportingService(
                             system: system,
                             observer: observer,
                             interval: settings.reportInterval.duration,
+                            clock: clock,
                             logger: logger
                         )
                     ),

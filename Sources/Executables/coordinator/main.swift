@@ -2,17 +2,15 @@
 // planning and metrics, and runs them in a ServiceGroup that stops gracefully on SIGTERM or SIGINT.
 import ArgumentParser
 import BallastConfig
+import Clocks
 import Coordinator
 import Cost
-import Crypto
 import FleetAPI
-import Foundation
 import Logging
 import Observability
 import ServiceLifecycle
 import Simulation
 import Wire
-import WireFormat
 
 @main
 struct CoordinatorCommand: AsyncParsableCommand {
@@ -27,53 +25,30 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings: CoordinatorConfiguration
+        let secrets: WireSecrets
         do {
             settings = try ConfigLoader.load(CoordinatorConfiguration.self, from: config)
+            secrets = try settings.wireSecrets()
+        } catch let error as ConfigValidationError {
+            throw ValidationError("\(config): \(error.key): expected \(error.expected)")
         } catch {
             throw ValidationError("\(error)")
         }
         let registry = Observability.bootstrap(logLevel: Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info)
         let logger = Logger(label: "ballast.coordinator")
-
-        let clusterSecrets = try Dictionary(
-            uniqueKeysWithValues: settings.clusters.map { ($0.id, SymmetricKey(data: try $0.secret.resolve())) }
-        )
-        let adminSecret = try settings.adminSecret.map { SymmetricKey(data: try $0.resolve()) }
-        var wire = WireActorSystem.Configuration(
-            nodeID: settings.nodeID,
-            role: .coordinator,
-            secrets: WireSecrets { node, role in
-                switch role {
-                case .agent: return clusterSecrets[node]
-                case .admin: return adminSecret
-                default: return nil
-                }
-            }
-        )
-        wire.endpoints = FleetAPI.endpoints
-        wire.remoteErrorTypes = FleetAPI.remoteErrorTypes
-        wire.jsonCoders = FleetAPI.jsonCoders
-        let system = try WireActorSystem(configuration: wire, logger: Logger(label: "ballast.wire"))
-
-        var planner = PlannerSettings()
-        planner.clusterLostAfter = settings.clusterLostAfter.duration
+        let clock = SystemClock()
         let catalog = try PriceCatalog.bundled()
+
+        let system = try WireActorSystem(
+            configuration: FleetAPI.wireConfiguration(nodeID: settings.nodeID, role: .coordinator, secrets: secrets),
+            logger: Logger(label: "ballast.wire")
+        )
         let coordinator = system.withWellKnownName(WireActorSystem.WellKnownName.coordinator) {
             CoordinatorActor(
                 actorSystem: system,
-                settings: .init(
-                    clusters: Dictionary(
-                        uniqueKeysWithValues: settings.clusters.map {
-                            (ClusterID($0.id), (region: $0.region, policy: $0.policy))
-                        }
-                    ),
-                    budget: settings.budget.map {
-                        FleetBudget(monthlyUSD: $0.monthlyUSD, regionalMonthlyUSD: $0.regions ?? [:])
-                    },
-                    planner: planner,
-                    catalog: catalog
-                ),
-                wallClock: { Timestamp.now() },
+                settings: settings.actorSettings(catalog: catalog),
+                clock: clock,
+                leadership: NeverLeading(),  // No election yet: this replica plans and shows, and sends nothing.
                 logger: logger
             )
         }
@@ -95,6 +70,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                             coordinator: coordinator,
                             interval: settings.planInterval.duration,
                             spotPrices: settings.spotPrices == .simulated ? SimulatedSpotMarket(catalog: catalog) : nil,
+                            clock: clock,
                             logger: logger
                         )
                     ),

@@ -1,0 +1,55 @@
+import BallastConfig
+import Cost
+import Crypto
+import Wire
+
+// From a validated configuration file to what the coordinator's parts are built with. The executable calls these
+// and nothing else, so the mapping is tested here and the same file means the same fleet wherever it is loaded.
+
+extension CoordinatorConfiguration {
+    /// The fleet budget this file sets, in the planner's model; nil for an unlimited fleet.
+    public var fleetBudget: FleetBudget? {
+        budget.map { FleetBudget(monthlyUSD: $0.monthlyUSD, regionalMonthlyUSD: $0.regions ?? [:]) }
+    }
+
+    /// The planner's settings: its defaults, with what this file sets.
+    public var plannerSettings: PlannerSettings {
+        var planner = PlannerSettings()
+        planner.clusterLostAfter = clusterLostAfter.duration
+        return planner
+    }
+
+    /// What the coordinator actor plans with: every cluster's region and policy, the budget and the planner's
+    /// settings, priced from `catalog`.
+    public func actorSettings(catalog: PriceCatalog) -> CoordinatorActor.Settings {
+        CoordinatorActor.Settings(
+            clusters: Dictionary(
+                uniqueKeysWithValues: clusters.map { (ClusterID($0.id), (region: $0.region, policy: $0.policy)) }
+            ),
+            budget: fleetBudget,
+            planner: plannerSettings,
+            catalog: catalog
+        )
+    }
+
+    /// Who may connect: each cluster's agent with its own secret (its node id is its cluster id), coordctl with
+    /// the admin secret; any other peer is refused as unknown. Reads the secrets now, so a missing file or
+    /// variable is reported at start, naming the key (never the secret).
+    public func wireSecrets() throws(ConfigValidationError) -> WireSecrets {
+        func read(_ secret: SecretReference, key: String) throws(ConfigValidationError) -> SymmetricKey {
+            do {
+                return SymmetricKey(data: try secret.resolve())
+            } catch {
+                throw ConfigValidationError(key: key, expected: "a readable, non-empty secret (\(error))")
+            }
+        }
+        var agents: [String: SymmetricKey] = [:]
+        for (index, cluster) in clusters.enumerated() {
+            agents[cluster.id] = try read(cluster.secret, key: "clusters.\(index).secret")
+        }
+        let admin = try adminSecret.map { secret throws(ConfigValidationError) in
+            try read(secret, key: "admin-secret")
+        }
+        return .perNode(agents, admin: admin)
+    }
+}
