@@ -1,5 +1,6 @@
 import BallastConfig
 import Coordinator
+import Cost
 import Foundation
 import Testing
 
@@ -45,6 +46,19 @@ struct CoordinatorConfigurationTests {
             ),
             ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}, min-node: 2}]\n", "clusters.0.min-node"),
             ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}]\nspot-prices: ec3\n", "spot-prices"),
+            (
+                "node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}]\nbudget: {monthly-usd: 10, regions: {r: -1}}\n",
+                "budget.regions.r"
+            ),
+            (
+                "node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}]\nbudget: {monthly-usd: 10, regions: {q: 5}}\n",
+                "budget.regions.q"
+            ),
+            ("node-id: c\nclusters: [{id: a, region: r, secret: {env: X}, min-nodes: -1}]\n", "clusters.0.min-nodes"),
+            (
+                "node-id: c\nclusters: [{id: a, region: r, secret: {env: X}, on-demand-base: -2}]\n",
+                "clusters.0.on-demand-base"
+            ),
         ]
     )
     func refused(yaml: String, key: String) throws {
@@ -52,5 +66,48 @@ struct CoordinatorConfigurationTests {
             try ConfigLoader.decode(CoordinatorConfiguration.self, yaml: yaml, file: "coordinator.yaml")
         }
         #expect(error?.key == key)
+    }
+
+    @Test("a budget is checked by the planner's own rule: the fleet's positive, a region's zero or more")
+    func oneBudgetRule() throws {
+        let base = "node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}]\n"
+        let closed = try ConfigLoader.decode(
+            CoordinatorConfiguration.self,
+            yaml: base + "budget: {monthly-usd: 100, regions: {r: 0}}\n",
+            file: "coordinator.yaml"
+        )
+        #expect(closed.fleetBudget == FleetBudget(monthlyUSD: 100, regionalMonthlyUSD: ["r": 0]))
+        #expect(throws: CostError.self) { try FleetBudget(monthlyUSD: 0).validate() }
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.decode(CoordinatorConfiguration.self, yaml: base + "budget: {monthly-usd: 0}\n", file: "c")
+        }
+    }
+
+    @Test(
+        "the example maps to the actor's settings: every cluster's region and policy, the budget, the planner's timings"
+    )
+    func settingsFromExample() throws {
+        let config = try ConfigLoader.load(
+            CoordinatorConfiguration.self,
+            from: Self.examples.appendingPathComponent("coordinator.yaml").path
+        )
+        let settings = config.actorSettings(catalog: try PriceCatalog.bundled())
+        #expect(Set(settings.clusters.keys) == ["eu-web", "us-api"])
+        #expect(settings.clusters["eu-web"]?.region == "eu-west-1")
+        #expect(settings.clusters["eu-web"]?.policy == config.clusters[0].policy)
+        #expect(settings.budget == config.fleetBudget)
+        #expect(settings.planner.clusterLostAfter == config.clusterLostAfter.duration)
+    }
+
+    @Test("a secret that cannot be read is reported at start under its key, without the secret")
+    func unreadableSecret() throws {
+        let config = try ConfigLoader.decode(
+            CoordinatorConfiguration.self,
+            yaml: "node-id: c\nclusters: [{id: a, region: r, secret: {file: /nonexistent/ballast.key}}]\n",
+            file: "coordinator.yaml"
+        )
+        let error = #expect(throws: ConfigValidationError.self) { try config.wireSecrets() }
+        #expect(error?.key == "clusters.0.secret")
+        #expect(error?.expected.contains("/nonexistent/ballast.key") == true)
     }
 }
