@@ -60,7 +60,7 @@ distributed actor BenchCoordinator: CoordinatorEndpoint {
     typealias ActorSystem = WireActorSystem
     private var received = 0
 
-    distributed func report(_ report: ClusterReport) async throws -> ReportAcknowledgement {
+    distributed func report(_ report: AgentReport) async throws -> ReportAcknowledgement {
         received += 1
         return ReportAcknowledgement(coordinator: "coord-1", isLeader: true, epoch: FencingEpoch(7))
     }
@@ -100,8 +100,7 @@ func sampleReport() -> ClusterReport {
         pending: PendingPods(count: 4, totalRequests: .vcpu(2, gib: 4), largestRequest: .vcpu(1, gib: 2)),
         utilisation: Utilisation(cpu: 0.71, memory: 0.64),
         observedAt: now,
-        launchToReadyP90: .seconds(95),
-        highestEpochSeen: 7
+        launchToReadyP90: .seconds(95)
     )
 }
 
@@ -112,7 +111,7 @@ func percentile(_ sorted: [UInt64], _ p: Double) -> Double {
 func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
 
 let options = try Options(arguments: CommandLine.arguments)
-let report = sampleReport()
+let report = AgentReport(cluster: sampleReport(), highestEpochSeen: FencingEpoch(7))
 let reportBytes = try Array(JSONEncoder().encode(report))
 
 // The floor: a bare NIO echo of the report's bytes.

@@ -53,11 +53,12 @@ public actor ReportingService: Service {
 
     /// Observes the cluster once and sends the report to every coordinator connected now.
     public func reportOnce() async {
-        let report: ClusterReport
+        let report: AgentReport
         do {
-            var observed = try await observer.observe(at: clock.timestamp)
-            observed.highestEpochSeen = max(observed.highestEpochSeen, highestEpochSeen.rawValue)
-            report = observed
+            report = AgentReport(
+                cluster: try await observer.observe(at: clock.timestamp),
+                highestEpochSeen: highestEpochSeen
+            )
         } catch {
             logger.warning("cannot observe the cluster", metadata: ["error": "\(error)"])
             return

@@ -65,7 +65,8 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
 
     // MARK: CoordinatorEndpoint
 
-    public distributed func report(_ report: ClusterReport) async throws -> ReportAcknowledgement {
+    public distributed func report(_ agentReport: AgentReport) async throws -> ReportAcknowledgement {
+        let report = agentReport.cluster
         guard settings.clusters[report.clusterID] != nil else {
             throw CommandRejectedError(.wrongCluster, "cluster \(report.clusterID) is not managed by this fleet")
         }

@@ -6,7 +6,7 @@ extension ClusterReport {
         case clusterID, region, availabilityZones, nodes, pending, utilisation, notices, launchFailures
         case observedAt
         case launchToReadyP90Milliseconds
-        case metricsStale, highestEpochSeen
+        case metricsStale
     }
 
     public init(from decoder: any Decoder) throws {
@@ -24,8 +24,7 @@ extension ClusterReport {
             launchToReadyP90: try container.decodeIfPresent(Int64.self, forKey: .launchToReadyP90Milliseconds).map {
                 Duration.milliseconds($0)
             },
-            metricsStale: try container.decode(Bool.self, forKey: .metricsStale),
-            highestEpochSeen: try container.decode(UInt64.self, forKey: .highestEpochSeen)
+            metricsStale: try container.decode(Bool.self, forKey: .metricsStale)
         )
     }
 
@@ -48,6 +47,5 @@ extension ClusterReport {
             )
         }
         try container.encode(metricsStale, forKey: .metricsStale)
-        try container.encode(highestEpochSeen, forKey: .highestEpochSeen)
     }
 }

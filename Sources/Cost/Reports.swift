@@ -176,8 +176,6 @@ public struct ClusterReport: Codable, Sendable, Hashable {
     public var launchToReadyP90: Duration?
     /// The agent's metrics source is stale (Prometheus down): the planner never scales down on stale data.
     public var metricsStale: Bool
-    /// The highest fencing epoch the agent has seen.
-    public var highestEpochSeen: UInt64
 
     public init(
         clusterID: ClusterID,
@@ -190,8 +188,7 @@ public struct ClusterReport: Codable, Sendable, Hashable {
         launchFailures: [LaunchFailure] = [],
         observedAt: Timestamp,
         launchToReadyP90: Duration? = nil,
-        metricsStale: Bool = false,
-        highestEpochSeen: UInt64 = 0
+        metricsStale: Bool = false
     ) {
         self.clusterID = clusterID
         self.region = region
@@ -204,6 +201,5 @@ public struct ClusterReport: Codable, Sendable, Hashable {
         self.observedAt = observedAt
         self.launchToReadyP90 = launchToReadyP90
         self.metricsStale = metricsStale
-        self.highestEpochSeen = highestEpochSeen
     }
 }

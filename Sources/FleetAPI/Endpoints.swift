@@ -20,7 +20,7 @@ public protocol ClusterAgentEndpoint: DistributedActor where ActorSystem == Wire
 @Resolvable
 public protocol CoordinatorEndpoint: DistributedActor where ActorSystem == WireActorSystem {
     /// Takes a cluster's report; answers who leads, with the highest epoch known.
-    distributed func report(_ report: ClusterReport) async throws -> ReportAcknowledgement
+    distributed func report(_ report: AgentReport) async throws -> ReportAcknowledgement
 }
 
 extension WireEndpoint {

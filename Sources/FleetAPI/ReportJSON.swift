@@ -3,11 +3,11 @@ import Fencing
 import Wire
 
 extension FleetAPI {
-    /// Hand-written JSON coders for the values sent on every report cycle (`ClusterReport` and its answer), for
+    /// Hand-written JSON coders for the values sent on every report cycle (`AgentReport` and its answer), for
     /// `WireActorSystem.Configuration.jsonCoders`. They write the same bytes as Foundation's `JSONEncoder` with
     /// sorted keys and leave any document they do not fully understand to `JSONDecoder`.
     public static let jsonCoders: [WireJSONCoder] = [
-        WireJSONCoder(ClusterReport.self, write: ReportJSON.write, read: ReportJSON.readReport),
+        WireJSONCoder(AgentReport.self, write: ReportJSON.write, read: ReportJSON.readReport),
         WireJSONCoder(ReportAcknowledgement.self, write: ReportJSON.write, read: ReportJSON.readAcknowledgement),
     ]
 }
@@ -21,7 +21,8 @@ enum ReportJSON {
 
     // MARK: Writing
 
-    static func write(_ report: ClusterReport, to writer: inout WireJSONWriter) {
+    static func write(_ agentReport: AgentReport, to writer: inout WireJSONWriter) {
+        let report = agentReport.cluster
         writer.beginObject()
         writer.key("availabilityZones")
         writer.beginArray()
@@ -33,7 +34,7 @@ enum ReportJSON {
         writer.key("clusterID")
         writer.write(report.clusterID.rawValue)
         writer.key("highestEpochSeen")
-        writer.write(report.highestEpochSeen)
+        writer.write(agentReport.highestEpochSeen.rawValue)
         writer.key("launchFailures")
         writer.beginArray()
         for failure in report.launchFailures {
@@ -171,7 +172,7 @@ enum ReportJSON {
 
     // MARK: Reading
 
-    static func readReport(_ reader: inout WireJSONReader) throws(Mismatch) -> ClusterReport {
+    static func readReport(_ reader: inout WireJSONReader) throws(Mismatch) -> AgentReport {
         var zones: [String]?
         var clusterID: String?
         var highestEpochSeen: UInt64?
@@ -213,7 +214,7 @@ enum ReportJSON {
         guard let zones, let clusterID, let highestEpochSeen, let launchFailures, let metricsStale, let nodes,
             let notices, let observedAt, let pending, let region, let utilisation
         else { throw Mismatch() }
-        return ClusterReport(
+        let report = ClusterReport(
             clusterID: ClusterID(clusterID),
             region: region,
             availabilityZones: zones,
@@ -224,9 +225,9 @@ enum ReportJSON {
             launchFailures: launchFailures,
             observedAt: observedAt,
             launchToReadyP90: p90 ?? nil,
-            metricsStale: metricsStale,
-            highestEpochSeen: highestEpochSeen
+            metricsStale: metricsStale
         )
+        return AgentReport(cluster: report, highestEpochSeen: FencingEpoch(highestEpochSeen))
     }
 
     static func readNode(_ reader: inout WireJSONReader) throws(Mismatch) -> NodeReport {

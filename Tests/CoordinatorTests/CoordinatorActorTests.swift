@@ -121,7 +121,7 @@ struct CoordinatorActorTests {
         let coordinator = try Self.coordinator(on: coordinatorSystem)
         let remote = try $CoordinatorEndpoint.resolve(id: coordinator.id, using: agentSystem)
         let report = try await FixedCluster(id: "stranger").observe(at: SystemClock().timestamp)
-        await #expect(throws: CommandRejectedError.self) { try await remote.report(report) }
+        await #expect(throws: CommandRejectedError.self) { try await remote.report(AgentReport(cluster: report)) }
         #expect(try await coordinator.status().clusters.isEmpty)
         await agentSystem.shutdown()
         await coordinatorSystem.shutdown()
@@ -149,7 +149,7 @@ struct CoordinatorActorTests {
         let adminAsAgent = try $CoordinatorEndpoint.resolve(id: coordinator.id, using: adminSystem)
         let report = try await FixedCluster().observe(at: SystemClock().timestamp)
         await #expect {
-            _ = try await adminAsAgent.report(report)
+            _ = try await adminAsAgent.report(AgentReport(cluster: report))
         } throws: { ($0 as? WireCallError)?.code == .unknownTarget }
         await adminSystem.shutdown()
         await agentSystem.shutdown()

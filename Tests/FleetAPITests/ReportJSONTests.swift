@@ -78,7 +78,7 @@ struct ReportGenerator {
         )
     }
 
-    mutating func report() -> ClusterReport {
+    mutating func report() -> AgentReport {
         let p90: Duration? =
             Bool.random(using: &random)
             ? nil
@@ -86,7 +86,7 @@ struct ReportGenerator {
                 secondsComponent: Int64.random(in: -(1 << 40)...(1 << 40), using: &random),
                 attosecondsComponent: Int64.random(in: 0..<1_000_000_000_000_000_000, using: &random)
             )
-        return ClusterReport(
+        let report = ClusterReport(
             clusterID: ClusterID(string()),
             region: string(),
             availabilityZones: (0..<Int.random(in: 0...3, using: &random)).map { _ in string() },
@@ -113,9 +113,9 @@ struct ReportGenerator {
             },
             observedAt: timestamp(),
             launchToReadyP90: p90,
-            metricsStale: Bool.random(using: &random),
-            highestEpochSeen: random.next()
+            metricsStale: Bool.random(using: &random)
         )
+        return AgentReport(cluster: report, highestEpochSeen: FencingEpoch(random.next()))
     }
 }
 
@@ -127,7 +127,7 @@ struct ReportJSONTests {
         return Array(try encoder.encode(value))
     }
 
-    static func read(_ bytes: [UInt8]) throws -> ClusterReport {
+    static func read(_ bytes: [UInt8]) throws -> AgentReport {
         var reader = WireJSONReader(bytes)
         return try reader.readDocument(ReportJSON.readReport)
     }
@@ -151,7 +151,7 @@ struct ReportJSONTests {
         for _ in 0..<300 {
             // Compared with what Foundation reads, not with the report: the JSON keeps whole milliseconds only.
             let bytes = try Self.foundationBytes(generator.report())
-            let expected = try JSONDecoder().decode(ClusterReport.self, from: Data(bytes))
+            let expected = try JSONDecoder().decode(AgentReport.self, from: Data(bytes))
             #expect(try Self.read(bytes) == expected)
             let pretty = JSONEncoder()
             pretty.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
@@ -219,7 +219,7 @@ struct ReportJSONTests {
             guard let fast = try? Self.read(bytes) else { continue }
             accepted += 1
             #expect(
-                (try? JSONDecoder().decode(ClusterReport.self, from: Data(bytes))) == fast,
+                (try? JSONDecoder().decode(AgentReport.self, from: Data(bytes))) == fast,
                 "\(String(decoding: bytes, as: UTF8.self))"
             )
         }
@@ -230,8 +230,10 @@ struct ReportJSONTests {
     @Test("every stored property of the report types is one the hand-written coder knows")
     func coversEveryProperty() {
         // A property added to one of these types must be added to ReportJSON too; then update the count here.
-        let report = ReportGenerator.sample
-        #expect(Mirror(reflecting: report).children.count == 12)
+        let agentReport = ReportGenerator.sample
+        #expect(Mirror(reflecting: agentReport).children.count == 2)
+        let report = agentReport.cluster
+        #expect(Mirror(reflecting: report).children.count == 11)
         #expect(Mirror(reflecting: report.nodes[0]).children.count == 11)
         #expect(Mirror(reflecting: report.pending).children.count == 3)
         #expect(Mirror(reflecting: report.utilisation).children.count == 2)
@@ -248,18 +250,14 @@ struct ReportJSONTests {
 /// Keeps the last report it was sent, to prove what arrived.
 distributed actor ReportKeeper: CoordinatorEndpoint {
     typealias ActorSystem = WireActorSystem
-    private(set) var last: ClusterReport?
+    private(set) var last: AgentReport?
 
-    distributed func report(_ report: ClusterReport) async throws -> ReportAcknowledgement {
+    distributed func report(_ report: AgentReport) async throws -> ReportAcknowledgement {
         last = report
-        return ReportAcknowledgement(
-            coordinator: "coord-1",
-            isLeader: true,
-            epoch: FencingEpoch(report.highestEpochSeen)
-        )
+        return ReportAcknowledgement(coordinator: "coord-1", isLeader: true, epoch: report.highestEpochSeen)
     }
 
-    distributed func lastReport() -> ClusterReport? { last }
+    distributed func lastReport() -> AgentReport? { last }
 }
 
 @Suite("reports over the wire with the hand-written coders")
@@ -293,11 +291,11 @@ struct ReportCallTests {
         for _ in 0..<20 {
             let sent = generator.report()
             let report = try JSONDecoder().decode(
-                ClusterReport.self,
+                AgentReport.self,
                 from: Data(try ReportJSONTests.foundationBytes(sent))
             )
             let answer = try await remote.report(sent)
-            #expect(answer.epoch == FencingEpoch(report.highestEpochSeen))
+            #expect(answer.epoch == report.highestEpochSeen)
             #expect(try await keeper.lastReport() == report)
         }
         await agentSystem.shutdown()
@@ -307,9 +305,9 @@ struct ReportCallTests {
 
 extension ReportGenerator {
     /// A plain report with one of everything, values written in their plain JSON form.
-    static var sample: ClusterReport {
+    static var sample: AgentReport {
         let now = Timestamp(sinceEpoch: .seconds(1_790_000_000))
-        return ClusterReport(
+        let report = ClusterReport(
             clusterID: "eu-web",
             region: "eu-west-1",
             availabilityZones: ["eu-west-1a"],
@@ -348,8 +346,8 @@ extension ReportGenerator {
                 )
             ],
             observedAt: now,
-            launchToReadyP90: .seconds(95),
-            highestEpochSeen: 7
+            launchToReadyP90: .seconds(95)
         )
+        return AgentReport(cluster: report, highestEpochSeen: FencingEpoch(7))
     }
 }
