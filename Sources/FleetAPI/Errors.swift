@@ -33,6 +33,9 @@ public struct CommandRejectedError: WireRemoteError, Hashable, CustomStringConve
         case invalid
         /// The cluster is paused by the operator.
         case paused
+        /// The caller authenticated as one node and asked for another's (an agent reporting for a cluster not its
+        /// own).
+        case identityMismatch = "identity-mismatch"
     }
 
     public var reason: Reason
