@@ -131,7 +131,9 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "Wire", "FleetAPI", "Cost", "Clocks", "BallastConfig", "Consensus",
+                "Wire", "FleetAPI", "Cost", "Clocks", "BallastConfig", "Consensus", "AWSClients",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -161,7 +163,8 @@ let package = Package(
             name: "CoordinatorMain",
             dependencies: [
                 "BallastConfig", "Observability",
-                "Coordinator", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost", "Clocks",
+                "Coordinator", "Consensus", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost", "Clocks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

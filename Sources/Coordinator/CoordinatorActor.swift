@@ -19,17 +19,21 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         public var budget: FleetBudget?
         public var planner: PlannerSettings
         public var catalog: PriceCatalog
+        /// How long an agent may try to drain a node before it gives up and leaves it cordoned. Default 10 min.
+        public var drainDeadline: Duration
 
         public init(
             clusters: [ClusterID: (region: String, policy: ClusterPolicy)],
             budget: FleetBudget?,
             planner: PlannerSettings,
-            catalog: PriceCatalog
+            catalog: PriceCatalog,
+            drainDeadline: Duration = .seconds(600)
         ) {
             self.clusters = clusters
             self.budget = budget
             self.planner = planner
             self.catalog = catalog
+            self.drainDeadline = drainDeadline
         }
     }
 
@@ -44,6 +48,8 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     var spotPrices = SpotPriceCache()
     private var plannerState = PlannerState()
     private var lastPlan: FleetPlan?
+    /// Commands sent and not yet seen done; the planner sees the fleet through it.
+    public private(set) var commands = CommandLedger()
 
     /// - Parameter clock: report ages are measured on its monotonic time, budgets and plans stamped with its wall
     ///   time (`SystemClock` in production, a `ManualClock` in the simulator and the tests).
@@ -70,8 +76,26 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         guard settings.clusters[report.clusterID] != nil else {
             throw CommandRejectedError(.wrongCluster, "cluster \(report.clusterID) is not managed by this fleet")
         }
-        if registry.record(report, at: clock.now) {
+        // An agent reports for its own cluster only: the node id it authenticated with is its cluster id.
+        if let caller = WireActorSystem.caller, caller.role == .agent, caller.nodeID != report.clusterID.rawValue {
+            logger.warning(
+                "report refused: agent reported for another cluster",
+                metadata: ["ballast.peer": "\(caller.nodeID)", "ballast.cluster": "\(report.clusterID)"]
+            )
+            throw CommandRejectedError(
+                .identityMismatch,
+                "agent \(caller.nodeID) may report only for its own cluster, not \(report.clusterID)"
+            )
+        }
+        let now = clock.now
+        if registry.record(report, at: now) {
             ledger.record(report, catalog: settings.catalog, spotPrices: spotPrices)
+            for drain in commands.reconcile(with: report, at: now) {
+                logger.error(
+                    "drain stuck: the node is still there past its deadline; not resent",
+                    metadata: ["ballast.cluster": "\(drain.cluster)", "node": "\(drain.nodeName)"]
+                )
+            }
         }
         let epoch = leadership.actingEpoch()
         return ReportAcknowledgement(coordinator: actorSystem.nodeID, isLeader: epoch != nil, epoch: epoch ?? .none)
@@ -126,7 +150,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         let now = clock.timestamp
         let allowance = settings.budget.map { ledger.allowance(budget: $0, at: now) } ?? .unlimited
         let input = PlannerInput(
-            reports: registry.reports,
+            reports: registry.reports.map { commands.overlay($0, catalog: settings.catalog) },
             policies: settings.clusters.mapValues(\.policy),
             allowance: allowance,
             catalog: settings.catalog,
@@ -160,6 +184,107 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
             logger.notice("plan: fleet", metadata: ["ballast.generation": "\(plan.generation)", "reason": "\(reason)"])
         }
         return plan
+    }
+}
+
+extension CoordinatorActor {
+    /// One leader's round: plans when this replica leads and sends the plan's commands, each stamped with the
+    /// lease's epoch and the plan's generation; does nothing on a follower (it keeps its state warm from the
+    /// reports). Returns the plan, or nil when not leading.
+    @discardableResult
+    public func planAndCommand() async -> FleetPlan? {
+        guard let epoch = leadership.actingEpoch() else { return nil }
+        let plan = plan()
+        await sendCommands(for: plan, epoch: epoch)
+        return plan
+    }
+
+    /// Sends the commands of `plan` under `epoch`: per cluster in order, clusters in parallel. Launch tokens come
+    /// from (cluster, epoch, generation, slot), so a resend never launches twice; a drain already under way is
+    /// not sent again.
+    public func sendCommands(for plan: FleetPlan, epoch: FencingEpoch) async {
+        let stamp = CommandStamp(epoch: epoch, generation: plan.generation, leader: actorSystem.nodeID)
+        var work: [(ClusterID, [LaunchCommand], [DrainCommand])] = []
+        for cluster in plan.clusters where cluster.status == .planned {
+            let launches = cluster.launches.enumerated().map { slot, order in
+                LaunchCommand(
+                    stamp: stamp,
+                    cluster: cluster.cluster,
+                    instanceType: order.group.instanceType,
+                    market: order.group.market,
+                    availabilityZone: order.group.availabilityZone,
+                    count: order.count,
+                    token: LaunchToken.derive(
+                        cluster: cluster.cluster,
+                        epoch: epoch,
+                        generation: plan.generation,
+                        slot: slot
+                    ),
+                    reason: order.reason
+                )
+            }.filter { !commands.hasLaunch($0.token) }
+            let drains = cluster.drains.filter { !commands.isDraining($0.nodeName, in: cluster.cluster) }.map {
+                DrainCommand(
+                    stamp: stamp,
+                    cluster: cluster.cluster,
+                    nodeName: $0.nodeName,
+                    deadlineSeconds: Int(settings.drainDeadline.components.seconds),
+                    reason: $0.reason
+                )
+            }
+            guard !launches.isEmpty || !drains.isEmpty else { continue }
+            // Counted as in flight before the first byte leaves, so a plan made meanwhile does not ask again.
+            let now = clock.now
+            let time = clock.timestamp
+            for launch in launches { commands.launchSent(launch, at: now, time: time) }
+            for drain in drains { commands.drainSent(drain, at: now) }
+            work.append((cluster.cluster, launches, drains))
+        }
+        // What an agent has not answered yet goes again, unchanged (the same token, the same node).
+        let unanswered = commands.unconfirmed(under: epoch)
+        let alreadyQueued = Set(work.flatMap { $0.1.map(\.token) })
+        for launch in unanswered.launches where !alreadyQueued.contains(launch.token) {
+            work.append((launch.cluster, [launch], []))
+        }
+        for drain in unanswered.drains where !work.contains(where: { $0.2.contains(drain) }) {
+            work.append((drain.cluster, [], [drain]))
+        }
+        guard !work.isEmpty else { return }
+        let sender = CommandSender(system: actorSystem, leadership: leadership, clock: clock, logger: logger)
+        enum Result: Sendable {
+            case launch(LaunchCommand, CommandSender.Outcome<LaunchReceipt>)
+            case drain(DrainCommand, CommandSender.Outcome<DrainReceipt>)
+        }
+        await withTaskGroup(of: [Result].self) { group in
+            for (_, launches, drains) in work {
+                group.addTask {
+                    var results: [Result] = []
+                    for launch in launches { results.append(.launch(launch, await sender.send(launch))) }
+                    for drain in drains { results.append(.drain(drain, await sender.send(drain))) }
+                    return results
+                }
+            }
+            for await results in group {
+                for result in results {
+                    switch result {
+                    case .launch(_, .accepted(let receipt)):
+                        commands.launchAccepted(receipt)
+                    case .launch(_, .unreachable):
+                        break  // It may have launched: it keeps counting and goes again, unchanged, next round.
+                    case .launch(let command, _):
+                        // Refused, failed or not sent: it does not count; the next plan decides again (a capacity
+                        // failure reaches the planner through the agent's report).
+                        commands.launchFailed(command.token)
+                    case .drain(let command, .accepted):
+                        commands.drainAccepted(cluster: command.cluster, nodeName: command.nodeName)
+                    case .drain(_, .unreachable):
+                        break
+                    case .drain(let command, _):
+                        commands.drainFailed(cluster: command.cluster, nodeName: command.nodeName)
+                    }
+                }
+            }
+        }
     }
 }
 

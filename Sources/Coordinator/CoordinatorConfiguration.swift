@@ -24,6 +24,11 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
     /// Where spot prices come from: `none` (default: plan on-demand only) or `simulated` (the demo's market,
     /// priced from the on-demand catalog). EC2's price history comes with the coordinator's AWS wiring.
     public var spotPrices: SpotPriceSetting
+    /// Where this replica keeps its files (the SQLite lease by default). Default /var/lib/ballast, the
+    /// `StateDirectory=` of deploy/systemd's unit.
+    public var stateDirectory: String
+    /// The fleet's leader lease: store and timings. Default: SQLite in the state directory.
+    public var lease: LeaseEntry
 
     public enum SpotPriceSetting: String, Codable, Equatable, Sendable, CaseIterable {
         case none
@@ -104,6 +109,8 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         case clusterLostAfter = "cluster-lost-after"
         case budget
         case spotPrices = "spot-prices"
+        case stateDirectory = "state-directory"
+        case lease
     }
 
     public init(from decoder: any Decoder) throws {
@@ -118,6 +125,8 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         clusterLostAfter = try container.decode(.clusterLostAfter, default: ConfigDuration(.seconds(60)))
         budget = try container.decodeIfPresent(BudgetEntry.self, forKey: .budget)
         spotPrices = try container.decode(.spotPrices, default: .none)
+        stateDirectory = try container.decode(.stateDirectory, default: "/var/lib/ballast")
+        lease = try container.decode(.lease, default: LeaseEntry())
     }
 
     public func validate() throws(ConfigValidationError) {
@@ -152,6 +161,10 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         guard planInterval.duration > .zero else {
             throw ConfigValidationError(key: "plan-interval", expected: "a positive duration")
         }
+        guard !stateDirectory.isEmpty else {
+            throw ConfigValidationError(key: "state-directory", expected: "a directory this replica may write")
+        }
+        try lease.validate()
         guard clusterLostAfter.duration > planInterval.duration else {
             throw ConfigValidationError(key: "cluster-lost-after", expected: "a duration longer than plan-interval")
         }
