@@ -144,7 +144,7 @@ let package = Package(
         .target(
             name: "CoordCtlCommands",
             dependencies: [
-                "Wire", "WireFormat", "FleetAPI", "BallastConfig",
+                "Wire", "WireFormat", "FleetAPI", "Cost", "BallastConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -272,7 +272,7 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator", "ClusterAgent", .product(name: "Logging", package: "swift-log"), "BallastConfig", "Cost",
-                "Clocks",
+                "Clocks", "Consensus", "CoordCtlCommands", "BallastTestSupport",
                 "FleetAPI", "Wire", "WireFormat", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

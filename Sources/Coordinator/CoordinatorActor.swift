@@ -42,30 +42,43 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     let clock: any FleetClock
     /// Whether this replica may act now, and under which epoch.
     let leadership: any Leadership
+    /// Where the operator's changes and the journal persist, fenced by epoch.
+    let stateStore: any FleetStateStore
     let logger: Logger
     var registry = FleetRegistry<FleetInstant>()
-    private var ledger = SpendLedger()
+    var ledger = SpendLedger()
     var spotPrices = SpotPriceCache()
     private var plannerState = PlannerState()
     private var lastPlan: FleetPlan?
     /// Commands sent and not yet seen done; the planner sees the fleet through it.
-    public private(set) var commands = CommandLedger()
+    public internal(set) var commands = CommandLedger()
+    /// The operator's changes over the configuration, as last read from or written to the store.
+    var durable = DurableFleetState()
+    /// The decision journal, newest last (bounded); `unsavedJournal` is what the leader has not yet stored.
+    var journal: [JournalEntry] = []
+    var unsavedJournal: [JournalEntry] = []
+    /// The epoch this replica last acted under: a new one means it has just taken over.
+    var actedUnder: FencingEpoch?
 
     /// - Parameter clock: report ages are measured on its monotonic time, budgets and plans stamped with its wall
     ///   time (`SystemClock` in production, a `ManualClock` in the simulator and the tests).
     /// - Parameter leadership: the lease's say on whether this replica leads (`LeaderElection`), or
     ///   `NeverLeading()` for a replica that runs no election.
+    /// - Parameter stateStore: the operator's changes and the journal (`LeaseBackedStateStore` on the lease's store
+    ///   in production).
     public init(
         actorSystem: WireActorSystem,
         settings: Settings,
         clock: any FleetClock,
         leadership: any Leadership,
+        stateStore: any FleetStateStore = InMemoryFleetStateStore(),
         logger: Logger
     ) {
         self.actorSystem = actorSystem
         self.settings = settings
         self.clock = clock
         self.leadership = leadership
+        self.stateStore = stateStore
         self.logger = logger
     }
 
@@ -95,6 +108,14 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
                     "drain stuck: the node is still there past its deadline; not resent",
                     metadata: ["ballast.cluster": "\(drain.cluster)", "node": "\(drain.nodeName)"]
                 )
+                if let epoch = leadership.actingEpoch() {
+                    record(
+                        "stuck-drain",
+                        cluster: drain.cluster,
+                        "\(drain.nodeName) still there past its deadline",
+                        epoch: epoch
+                    )
+                }
             }
         }
         let epoch = leadership.actingEpoch()
@@ -104,6 +125,11 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     // MARK: CoordinatorAdminEndpoint
 
     public distributed func status() async throws -> FleetStatus {
+        status(with: lastPlan)
+    }
+
+    /// The fleet table for `plan`: every cluster's last report, and what `plan` wants of it.
+    func status(with lastPlan: FleetPlan?) -> FleetStatus {
         let now = clock.now
         let acting = leadership.actingEpoch()
         let plans = Dictionary(
@@ -147,11 +173,27 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     /// decision with its reason.
     @discardableResult
     public func plan() -> FleetPlan {
+        let plan = FleetPlanner(settings: settings.planner).plan(plannerInput(), state: &plannerState)
+        lastPlan = plan
+        log(plan)
+        return plan
+    }
+
+    /// What a plan made now would say, leaving the planner's state and the last plan as they are.
+    func previewedPlan() -> FleetPlan {
+        var scratch = plannerState
+        return FleetPlanner(settings: settings.planner).plan(plannerInput(), state: &scratch)
+    }
+
+    /// The generation of the last plan (0 before the first).
+    var lastPlanGeneration: UInt64 { lastPlan?.generation ?? 0 }
+
+    private func plannerInput() -> PlannerInput {
         let now = clock.timestamp
-        let allowance = settings.budget.map { ledger.allowance(budget: $0, at: now) } ?? .unlimited
-        let input = PlannerInput(
+        let allowance = effectiveBudget.map { ledger.allowance(budget: $0, at: now) } ?? .unlimited
+        return PlannerInput(
             reports: registry.reports.map { commands.overlay($0, catalog: settings.catalog) },
-            policies: settings.clusters.mapValues(\.policy),
+            policies: Dictionary(uniqueKeysWithValues: settings.clusters.keys.map { ($0, effectivePolicy($0)) }),
             allowance: allowance,
             catalog: settings.catalog,
             spotPrices: spotPrices,
@@ -160,8 +202,9 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
             failedRegions: [],
             now: now
         )
-        let plan = FleetPlanner(settings: settings.planner).plan(input, state: &plannerState)
-        lastPlan = plan
+    }
+
+    private func log(_ plan: FleetPlan) {
         for launch in plan.launches {
             logger.info(
                 "plan: launch",
@@ -183,7 +226,6 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         for reason in plan.reasons {
             logger.notice("plan: fleet", metadata: ["ballast.generation": "\(plan.generation)", "reason": "\(reason)"])
         }
-        return plan
     }
 }
 
@@ -193,9 +235,20 @@ extension CoordinatorActor {
     /// reports). Returns the plan, or nil when not leading.
     @discardableResult
     public func planAndCommand() async -> FleetPlan? {
-        guard let epoch = leadership.actingEpoch() else { return nil }
+        guard let epoch = leadership.actingEpoch() else {
+            actedUnder = nil
+            await refreshDurableState()  // A follower keeps the operator's changes warm for when it leads.
+            return nil
+        }
+        if actedUnder != epoch {
+            // Taking over: what the previous leader stored is the truth from here on.
+            await refreshDurableState()
+            actedUnder = epoch
+            record("leader", cluster: nil, "\(actorSystem.nodeID) leads under epoch \(epoch)", epoch: epoch)
+        }
         let plan = plan()
         await sendCommands(for: plan, epoch: epoch)
+        await saveJournal(epoch: epoch)
         return plan
     }
 
@@ -267,8 +320,22 @@ extension CoordinatorActor {
             for await results in group {
                 for result in results {
                     switch result {
-                    case .launch(_, .accepted(let receipt)):
+                    case .launch(let command, .accepted(let receipt)):
                         commands.launchAccepted(receipt)
+                        record(
+                            "launch",
+                            cluster: command.cluster,
+                            "\(command.count) × \(command.instanceType)/\(command.market)/\(command.availabilityZone): \(command.reason)",
+                            epoch: epoch
+                        )
+                    case .launch(let command, .refused(let code, let message)):
+                        commands.launchFailed(command.token)
+                        record(
+                            "refused",
+                            cluster: command.cluster,
+                            "launch \(command.token) refused (\(code)): \(message)",
+                            epoch: epoch
+                        )
                     case .launch(_, .unreachable):
                         break  // It may have launched: it keeps counting and goes again, unchanged, next round.
                     case .launch(let command, _):
@@ -277,6 +344,20 @@ extension CoordinatorActor {
                         commands.launchFailed(command.token)
                     case .drain(let command, .accepted):
                         commands.drainAccepted(cluster: command.cluster, nodeName: command.nodeName)
+                        record(
+                            "drain",
+                            cluster: command.cluster,
+                            "\(command.nodeName): \(command.reason)",
+                            epoch: epoch
+                        )
+                    case .drain(let command, .refused(let code, let message)):
+                        commands.drainFailed(cluster: command.cluster, nodeName: command.nodeName)
+                        record(
+                            "refused",
+                            cluster: command.cluster,
+                            "drain \(command.nodeName) refused (\(code)): \(message)",
+                            epoch: epoch
+                        )
                     case .drain(_, .unreachable):
                         break
                     case .drain(let command, _):

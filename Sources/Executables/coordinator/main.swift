@@ -68,6 +68,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 settings: settings.actorSettings(catalog: catalog),
                 clock: clock,
                 leadership: election,
+                stateStore: LeaseBackedStateStore(
+                    store: election.store,
+                    fleet: settings.lease.fleet,
+                    holder: election.configuration.holder.id
+                ),
                 logger: logger
             )
         }
