@@ -60,6 +60,12 @@ public struct WatchRequest: Sendable {
 extension FakeKubernetesAPI {
     /// Serves one non-streaming request, or says which watch to open.
     public func handle(_ request: APIRequest) -> APIResponse {
+        let response = answer(request)
+        let status: Int
+        switch response {
+        case .object(let code, _): status = code
+        case .watch: status = 200
+        }
         store.withLock {
             $0.requests.append(
                 RequestRecord(
@@ -67,10 +73,15 @@ extension FakeKubernetesAPI {
                     path: request.path,
                     query: request.rawQuery,
                     contentType: request.contentType,
-                    user: request.user
+                    user: request.user,
+                    status: status
                 )
             )
         }
+        return response
+    }
+
+    private func answer(_ request: APIRequest) -> APIResponse {
         let segments = request.path.split(separator: "/").map(String.init)
         if request.method == "GET", let document = Discovery.document(for: segments) {
             return .object(status: 200, document)

@@ -58,6 +58,8 @@ public final class FakeKubernetesAPI: Sendable {
         public var query: String
         public var contentType: String?
         public var user: String?
+        /// The status code of the answer (200 for a watch).
+        public var status: Int
     }
 
     struct Watcher {
@@ -188,6 +190,15 @@ public final class FakeKubernetesAPI: Sendable {
                 store.history.removeAll()
                 store.oldestWatchable = store.resourceVersion
             }
+        }
+    }
+
+    /// Records a request the server refused before it reached the API (no valid credentials).
+    func recordUnauthorized(method: String, path: String) {
+        store.withLock {
+            $0.requests.append(
+                RequestRecord(method: method, path: path, query: "", contentType: nil, user: nil, status: 401)
+            )
         }
     }
 

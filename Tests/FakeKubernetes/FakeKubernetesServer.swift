@@ -165,6 +165,7 @@ private final class APIHandler: ChannelInboundHandler, RemovableChannelHandler {
         let user = user(context: context, head: head)
         let components = head.uri.split(separator: "?", maxSplits: 1).map(String.init)
         if configuration.requireAuthentication, user == nil {
+            api.recordUnauthorized(method: head.method.rawValue, path: components[0])
             write(context: context, head: head, status: 401, document: Status.unauthorized)
             return
         }

@@ -108,6 +108,23 @@ struct FakeClusterFiles {
 
 @Suite("The fake API server against kubectl and the Python client")
 struct RealClientTests {
+    /// Requests answered with an error other than the ones the command meets by design (`expected`): a path
+    /// or a verb the fake does not serve would show here.
+    static func unexpectedFailures(
+        _ api: FakeKubernetesAPI,
+        expected: (FakeKubernetesAPI.RequestRecord) -> Bool = { _ in false }
+    ) -> [String] {
+        if let dump = ProcessInfo.processInfo.environment["BALLAST_KUBE_DUMP_REQUESTS"] {
+            let lines = api.requests.map { "\($0.status) \($0.method) \($0.path)?\($0.query) \($0.contentType ?? "")" }
+            try? Data((lines.joined(separator: "\n") + "\n---\n").utf8).write(
+                to: URL(fileURLWithPath: dump + "-" + UUID().uuidString)
+            )
+        }
+        return api.requests.filter { $0.status >= 400 && !expected($0) }.map {
+            "\($0.status) \($0.method) \($0.path)?\($0.query)"
+        }
+    }
+
     @Test("kubectl get nodes -o json reads the fake's nodes")
     func kubectlGetNodes() async throws {
         try await FakeClusterFiles.with { cluster in
@@ -121,6 +138,7 @@ struct RealClientTests {
             #expect(names == ["agent-1", "agent-2"])
             #expect(items.allSatisfy { $0["kind"] as? String == "Node" })
             #expect((items[0]["spec"] as? [String: Any])?["providerID"] as? String == "aws:///us-east-1a/i-1")
+            #expect(Self.unexpectedFailures(cluster.api) == [])
         }
     }
 
@@ -138,6 +156,7 @@ struct RealClientTests {
             #expect(lines.contains { $0.prefix(4) == ["kube-system", "coredns-1", "1/1", "Running"] })
             #expect(lines.contains { $0.prefix(4) == ["default", "big", "0/1", "Pending"] })
             #expect(lines.count == 4)
+            #expect(Self.unexpectedFailures(cluster.api) == [])
         }
     }
 
@@ -154,6 +173,7 @@ struct RealClientTests {
             let again = try await cluster.kubectl("uncordon", "agent-1")
             #expect(again.status == 0, "\(again.errors)")
             #expect(cluster.api.object(.nodes, name: "agent-1")?[path: ["spec", "unschedulable"]] == nil)
+            #expect(Self.unexpectedFailures(cluster.api) == [])
         }
     }
 
@@ -209,6 +229,11 @@ struct RealClientTests {
             #expect(left == ["default/web-2", "default/web-3", "default/web-4", "kube-system/svclb-x"])
             #expect(cluster.api.evictions.contains { $0.name == "web-1" && $0.status == 201 })
             #expect(!cluster.api.evictions.contains { $0.name == "svclb-x" })
+            // Refusals by the budget, and 404s while drain waits for evicted pods to be gone, are by design.
+            let failures = Self.unexpectedFailures(cluster.api) {
+                $0.status == 429 || ($0.status == 404 && $0.method == "GET" && $0.path.contains("/pods/"))
+            }
+            #expect(failures == [])
         }
     }
 
@@ -239,6 +264,7 @@ struct RealClientTests {
             #expect(result["second_eviction"] as? Int == 429)
             #expect(cluster.api.names(.pods) == ["default/web-1"])
             #expect(cluster.api.evictions.map(\.status) == [201, 429])
+            #expect(Self.unexpectedFailures(cluster.api) { $0.status == 429 } == [])
         }
     }
 
