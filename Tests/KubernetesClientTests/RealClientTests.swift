@@ -146,7 +146,10 @@ struct RealClientTests {
     func kubectlGetPods() async throws {
         try await FakeClusterFiles.with { cluster in
             cluster.api.put(.pods, FakeObjects.pod("web-0", node: "agent-1"))
-            cluster.api.put(.pods, FakeObjects.pod("coredns-1", namespace: "kube-system", node: "agent-1"))
+            cluster.api.put(
+                .pods,
+                FakeObjects.pod("coredns-1", namespace: "kube-system", node: "agent-1", labels: ["app": "dns"])
+            )
             cluster.api.put(.pods, FakeObjects.pod("big", phase: "Pending", unschedulable: true))
             let run = try await cluster.kubectl("get", "pods", "-A")
             #expect(run.status == 0, "\(run.errors)")
@@ -156,6 +159,19 @@ struct RealClientTests {
             #expect(lines.contains { $0.prefix(4) == ["kube-system", "coredns-1", "1/1", "Running"] })
             #expect(lines.contains { $0.prefix(4) == ["default", "big", "0/1", "Pending"] })
             #expect(lines.count == 4)
+            let selected = try await cluster.kubectl(
+                "get",
+                "pods",
+                "-A",
+                "--field-selector",
+                "spec.nodeName=agent-1",
+                "-l",
+                "app!=dns",
+                "-o",
+                "name"
+            )
+            #expect(selected.status == 0, "\(selected.errors)")
+            #expect(selected.output.split(separator: "\n") == ["pod/web-0"])
             #expect(Self.unexpectedFailures(cluster.api) == [])
         }
     }
