@@ -383,7 +383,7 @@ extension FakeKubernetesAPI {
             }
             return .object(
                 status: 200,
-                Self.put(route.resource, patched, into: &store, historyLimit: historyLimit)
+                Self.put(route.resource, patched, into: &store)
             )
         }
     }
@@ -460,8 +460,7 @@ extension FakeKubernetesAPI {
                 namespace: namespace,
                 name: name,
                 body: body,
-                store: &store,
-                historyLimit: historyLimit
+                store: &store
             )
             store.evictions.append(EvictionRecord(namespace: namespace, name: name, status: status))
             return .object(status: status, document)
@@ -472,8 +471,7 @@ extension FakeKubernetesAPI {
         namespace: String,
         name: String,
         body: JSONValue,
-        store: inout Store,
-        historyLimit: Int
+        store: inout Store
     ) -> (Int, JSONValue) {
         let key = key(namespace: namespace, name)
         guard let pod = store.objects[.pods]?[key] else {

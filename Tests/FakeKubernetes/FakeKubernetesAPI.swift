@@ -81,6 +81,8 @@ public final class FakeKubernetesAPI: Sendable {
     }
 
     struct Store {
+        /// The event history kept for watches; older changes are compacted away as etcd compacts.
+        let historyLimit: Int
         var resourceVersion: Int64 = 1
         var objects: [Resource: [String: JSONValue]] = [:]
         var history: [Change] = []
@@ -93,12 +95,11 @@ public final class FakeKubernetesAPI: Sendable {
         var uidCounter = 0
     }
 
-    let store = Mutex(Store())
-    /// The event history kept for watches; older changes are compacted away as etcd compacts.
-    public let historyLimit: Int
+    let store: Mutex<Store>
 
+    /// `historyLimit`: how many changes watches can resume from; older ones are compacted away as etcd does.
     public init(historyLimit: Int = 1000) {
-        self.historyLimit = historyLimit
+        store = Mutex(Store(historyLimit: historyLimit))
     }
 
     // MARK: Test-facing state
@@ -129,7 +130,7 @@ public final class FakeKubernetesAPI: Sendable {
     /// resourceVersion, kind, apiVersion), and tells watches. Returns the stored object.
     @discardableResult
     public func put(_ resource: Resource, _ object: JSONValue) -> JSONValue {
-        store.withLock { store in Self.put(resource, object, into: &store, historyLimit: historyLimit) }
+        store.withLock { store in Self.put(resource, object, into: &store) }
     }
 
     /// Applies a JSON merge patch to a stored object as a controller or kubelet would (e.g. to mark a pod Ready).
@@ -143,7 +144,7 @@ public final class FakeKubernetesAPI: Sendable {
         store.withLock { store in
             let key = Self.key(namespace: resource.namespaced ? namespace : nil, name)
             guard let current = store.objects[resource]?[key] else { return nil }
-            return Self.put(resource, current.mergePatched(with: mergePatch), into: &store, historyLimit: historyLimit)
+            return Self.put(resource, current.mergePatched(with: mergePatch), into: &store)
         }
     }
 
@@ -184,7 +185,7 @@ public final class FakeKubernetesAPI: Sendable {
             store.watchers.removeAll()
             for watcher in watchers.values { watcher.end() }
             for (resource, object) in changes {
-                Self.put(resource, object, into: &store, historyLimit: historyLimit)
+                Self.put(resource, object, into: &store)
             }
             if compact {
                 store.history.removeAll()
@@ -248,8 +249,7 @@ public final class FakeKubernetesAPI: Sendable {
     }
 
     @discardableResult
-    static func put(_ resource: Resource, _ object: JSONValue, into store: inout Store, historyLimit: Int) -> JSONValue
-    {
+    static func put(_ resource: Resource, _ object: JSONValue, into store: inout Store) -> JSONValue {
         var object = object
         object["kind"] = .string(resource.kind)
         object["apiVersion"] = .string(resource.apiVersion)
@@ -283,8 +283,7 @@ public final class FakeKubernetesAPI: Sendable {
                 old: old,
                 new: object
             ),
-            in: &store,
-            historyLimit: historyLimit
+            in: &store
         )
         return object
     }
@@ -301,16 +300,15 @@ public final class FakeKubernetesAPI: Sendable {
                 old: object,
                 new: object
             ),
-            in: &store,
-            historyLimit: 1000
+            in: &store
         )
         return object
     }
 
-    private static func record(_ change: Change, in store: inout Store, historyLimit: Int) {
+    private static func record(_ change: Change, in store: inout Store) {
         store.history.append(change)
-        if store.history.count > historyLimit {
-            store.history.removeFirst(store.history.count - historyLimit)
+        if store.history.count > store.historyLimit {
+            store.history.removeFirst(store.history.count - store.historyLimit)
             store.oldestWatchable = store.history.first.map { $0.resourceVersion - 1 } ?? store.resourceVersion
         }
         for watcher in store.watchers.values {
