@@ -77,6 +77,8 @@ enum KubernetesPeers {
 struct FakeClusterFiles {
     let api: FakeKubernetesAPI
     let kubeconfig: String
+    /// The same cluster with a bearer token instead of the client certificate.
+    let tokenKubeconfig: String
 
     static func with(_ body: (FakeClusterFiles) async throws -> Void) async throws {
         let pki = try FakeClusterPKI()
@@ -86,7 +88,11 @@ struct FakeClusterFiles {
         )
         do {
             let path = try pki.write(try pki.kubeconfig(server: server.url), to: "k3s.yaml")
-            try await body(FakeClusterFiles(api: server.api, kubeconfig: path))
+            let tokenPath = try pki.write(
+                try pki.kubeconfig(server: server.url, token: FakeCluster.token),
+                to: "token.yaml"
+            )
+            try await body(FakeClusterFiles(api: server.api, kubeconfig: path, tokenKubeconfig: tokenPath))
             try await server.stop()
         } catch {
             try? await server.stop()
@@ -95,6 +101,14 @@ struct FakeClusterFiles {
     }
 
     func kubectl(_ arguments: String..., timeout: Duration = .seconds(60)) async throws -> KubernetesPeers.Run {
+        try await kubectl(arguments, kubeconfig: kubeconfig, timeout: timeout)
+    }
+
+    func kubectl(
+        _ arguments: [String],
+        kubeconfig: String,
+        timeout: Duration = .seconds(60)
+    ) async throws -> KubernetesPeers.Run {
         // A fresh cache directory per run, so discovery is read from this server and not from an earlier one.
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("kube-cache-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: cache) }
@@ -138,6 +152,14 @@ struct RealClientTests {
             #expect(names == ["agent-1", "agent-2"])
             #expect(items.allSatisfy { $0["kind"] as? String == "Node" })
             #expect((items[0]["spec"] as? [String: Any])?["providerID"] as? String == "aws:///us-east-1a/i-1")
+            #expect(cluster.api.requests.allSatisfy { $0.user?.hasPrefix("certificate:") == true })
+            let withToken = try await cluster.kubectl(
+                ["get", "nodes", "-o", "name"],
+                kubeconfig: cluster.tokenKubeconfig
+            )
+            #expect(withToken.status == 0, "\(withToken.errors)")
+            #expect(withToken.output.split(separator: "\n") == ["node/agent-1", "node/agent-2"])
+            #expect(cluster.api.requests.last?.user == "token")
             #expect(Self.unexpectedFailures(cluster.api) == [])
         }
     }
