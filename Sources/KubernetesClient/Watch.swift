@@ -265,6 +265,8 @@ public struct ResourceEvents<Object: KubernetesObject>: AsyncSequence, Sendable 
         /// The resourceVersion to resume from; nil when a list is due.
         var resourceVersion: String?
         var watch: WatchEvents<Object>.AsyncIterator?
+        /// Events the open watch has delivered, bookmarks included.
+        var eventsOnWatch = 0
         var backoff: Backoff
 
         init(events: ResourceEvents) {
@@ -293,6 +295,7 @@ public struct ResourceEvents<Object: KubernetesObject>: AsyncSequence, Sendable 
                 }
                 do {
                     if watch == nil {
+                        eventsOnWatch = 0
                         watch = try client.watch(
                             Object.self,
                             namespace: events.namespace,
@@ -302,10 +305,13 @@ public struct ResourceEvents<Object: KubernetesObject>: AsyncSequence, Sendable 
                         ).makeAsyncIterator()
                     }
                     guard let event = try await watch?.next() else {
-                        // The server closed the stream at its timeout: reopen from where we are.
+                        // The server closed the stream at its timeout: reopen from where we are. A stream that
+                        // ended without even a bookmark is a server in trouble: wait before asking again.
                         watch = nil
+                        if eventsOnWatch == 0 { try await wait(after: EmptyWatch()) }
                         continue
                     }
+                    eventsOnWatch += 1
                     backoff.reset()
                     if let version = event.resourceVersion, !version.isEmpty { self.resourceVersion = version }
                     switch event {
@@ -327,6 +333,10 @@ public struct ResourceEvents<Object: KubernetesObject>: AsyncSequence, Sendable 
                 }
             }
             return nil
+        }
+
+        private struct EmptyWatch: Error, CustomStringConvertible {
+            var description: String { "the watch ended without an event" }
         }
 
         private mutating func wait(after error: any Error) async throws {

@@ -173,6 +173,49 @@ struct WatchTests {
         }
     }
 
+    @Test("list-and-watch ends soon after its task is cancelled, closing its watch")
+    func cancellation() async throws {
+        try await FakeCluster.with { cluster in
+            cluster.api.put(.nodes, FakeObjects.node("agent-1"))
+            let client = cluster.client
+            let watching = Task {
+                var seen = 0
+                for try await _ in client.listAndWatch(Node.self) { seen += 1 }
+                return seen
+            }
+            while cluster.api.openWatches == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            let cancelled = ContinuousClock.now
+            watching.cancel()
+            #expect(try await watching.value == 1)
+            #expect(ContinuousClock.now - cancelled < .seconds(5))
+            // The connection itself goes with the TLS shutdown, which takes a few seconds (5 s measured here).
+            for _ in 0..<1500 where cluster.api.openWatches > 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(cluster.api.openWatches == 0)
+        }
+    }
+
+    @Test("a watch that keeps ending without events is reopened only after a backoff")
+    func emptyWatchesBackOff() async throws {
+        let sleeps = SleepLog()
+        var configuration = FakeCluster.fastClientConfiguration()
+        configuration.sleep = { duration in
+            sleeps.append(duration)
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        configuration.watchTimeout = .seconds(1)
+        try await FakeCluster.with(clientConfiguration: configuration) { cluster in
+            let client = cluster.client
+            let watching = Task {
+                for try await _ in client.listAndWatch(Node.self) {}
+            }
+            defer { watching.cancel() }
+            // Each watch asks for timeoutSeconds=1 and the cluster is quiet: every reopen waits first.
+            while sleeps.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            let watches = cluster.api.requests.filter { $0.query.contains("watch=true") }.count
+            #expect(watches >= 2 && watches <= sleeps.count + 1)
+        }
+    }
+
     @Test("backoff doubles from its base to its cap and starts over after a success")
     func backoff() {
         var backoff = Backoff(base: .milliseconds(100), cap: .seconds(1))
