@@ -154,8 +154,9 @@ public struct KubeConfig: Sendable, CustomStringConvertible {
                 throw failure(.missingKey, "\(userKey).client-key-data", "a client certificate without its key")
             } else if key != nil {
                 throw failure(.missingKey, "\(userKey).client-certificate-data", "a client key without its certificate")
-            } else if let token = user["token"] as? String, !token.isEmpty {
-                credentials = .token(token)
+            } else if let value = user["token"], !(value is NSNull), !"\(value)".isEmpty {
+                // YAML reads an all-digit token as a number: take it back as the text it was.
+                credentials = .token(value as? String ?? "\(value)")
             } else if let tokenFile = user["tokenFile"] as? String {
                 credentials = .tokenFile(resolve(tokenFile))
             } else if user["exec"] != nil || user["auth-provider"] != nil {

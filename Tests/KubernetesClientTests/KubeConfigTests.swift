@@ -71,6 +71,20 @@ struct KubeConfigTests {
         #expect(!config.description.contains("s3cret"))
     }
 
+    @Test("a token YAML reads as a number is still the token's text")
+    func numericToken() throws {
+        let yaml = Self.k3s.replacingOccurrences(
+            of: "    client-certificate-data: Q0VSVA==\n    client-key-data: S0VZ\n",
+            with: "    token: 123456789\n"
+        )
+        let config = try KubeConfig.parse(yaml: yaml, file: "k3s.yaml")
+        guard case .token(let token) = config.credentials else {
+            Issue.record("expected a token, got \(config.credentials)")
+            return
+        }
+        #expect(token == "123456789")
+    }
+
     @Test("relative certificate and token file paths resolve against the kubeconfig's directory")
     func relativeFiles() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID())")
