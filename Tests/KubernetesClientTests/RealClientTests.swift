@@ -206,6 +206,15 @@ struct RealClientTests {
             #expect(run.status == 0, "\(run.errors)")
             #expect(run.output.contains("node/agent-1 cordoned"))
             #expect(cluster.api.object(.nodes, name: "agent-1")?[path: ["spec", "unschedulable"]] == true)
+            let listed = try await cluster.kubectl("get", "nodes")
+            #expect(listed.status == 0, "\(listed.errors)")
+            let rows = listed.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(rows.first == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"])
+            #expect(
+                rows.dropFirst().first.map { [$0[0], $0[1], $0[2], $0[4]] } == [
+                    "agent-1", "Ready,SchedulingDisabled", "<none>", "v1.37.0+k3s1",
+                ]
+            )
             let patch = cluster.api.requests.first { $0.method == "PATCH" }
             #expect(patch?.contentType?.hasPrefix("application/strategic-merge-patch+json") == true)
             let again = try await cluster.kubectl("uncordon", "agent-1")
