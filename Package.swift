@@ -8,6 +8,7 @@
 //   WireFormat    pure: frame, handshake and envelope encoding; no dependencies (fuzzed on its own)
 //   Wire          SwiftNIO transport + the distributed actor system (WireFormat below it)
 //   AWSClients    SigV4, DynamoDB, EC2, SQS over AsyncHTTPClient
+//   KubernetesClient  kubeconfig, typed nodes and pods, list/watch/cordon/evict over AsyncHTTPClient
 //   Consensus     lease stores (DynamoDB, SQLite) and leader election with fencing
 //   ClusterAgent  the agent actor and its ports
 //   Coordinator   the coordinator actor: registry, planner, reconciler
@@ -103,6 +104,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KubernetesClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -304,6 +318,28 @@ let package = Package(
             name: "AWSClientsTests",
             dependencies: [
                 "AWSClients", "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FakeKubernetes",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/FakeKubernetes",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KubernetesClientTests",
+            dependencies: [
+                "KubernetesClient", "FakeKubernetes", "BallastTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
