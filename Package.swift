@@ -302,6 +302,11 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Cost"], swiftSettings: swiftSettings),
         .testTarget(name: "ClocksTests", dependencies: ["Clocks"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "FleetEndToEndTests",
+            dependencies: ["BallastTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CoordCtlTests",
             dependencies: [
                 "CoordCtlCommands", "FleetAPI", "Cost",

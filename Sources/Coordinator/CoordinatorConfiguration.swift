@@ -8,6 +8,9 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
     public var nodeID: String
     /// Where agents and coordctl connect. Default 0.0.0.0:7400.
     public var listen: ListenAddress
+    /// The address agents and coordctl reach this replica at, written into the lease when it leads so followers
+    /// can name the leader. Default: the listen address (with this host's name when listening on all addresses).
+    public var advertise: PeerAddress?
     /// Where `/metrics` and `/healthz` are served. Default 127.0.0.1:9464.
     public var metrics: ListenAddress
     public var logLevel: LogLevelSetting
@@ -101,7 +104,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case nodeID = "node-id"
-        case listen, metrics
+        case listen, metrics, advertise
         case logLevel = "log-level"
         case adminSecret = "admin-secret"
         case clusters
@@ -118,6 +121,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         nodeID = try container.decode(String.self, forKey: .nodeID)
         listen = try container.decode(.listen, default: ListenAddress(host: "0.0.0.0", port: 7400))
         metrics = try container.decode(.metrics, default: ListenAddress(host: "127.0.0.1", port: 9464))
+        advertise = try container.decodeIfPresent(PeerAddress.self, forKey: .advertise)
         logLevel = try container.decode(.logLevel, default: .info)
         adminSecret = try container.decodeIfPresent(SecretReference.self, forKey: .adminSecret)
         clusters = try container.decode([ClusterEntry].self, forKey: .clusters)

@@ -53,3 +53,13 @@ extension CoordinatorConfiguration {
         return .perNode(agents, admin: admin)
     }
 }
+
+extension CoordinatorConfiguration {
+    /// The address to advertise in the lease: `advertise`, else the listen address with the port actually bound
+    /// (`boundPort`, for a listen port of 0) and, when listening on every address, `hostName`.
+    public func advertisedAddress(boundPort: Int, hostName: String) -> String {
+        if let advertise { return "\(advertise)" }
+        let host = ["0.0.0.0", "::", ""].contains(listen.host) ? hostName : listen.host
+        return host.contains(":") ? "[\(host)]:\(boundPort)" : "\(host):\(boundPort)"
+    }
+}

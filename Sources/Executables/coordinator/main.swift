@@ -8,6 +8,7 @@ import Consensus
 import Coordinator
 import Cost
 import FleetAPI
+import Foundation
 import Logging
 import Observability
 import ServiceLifecycle
@@ -53,7 +54,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 store: try settings.makeLeaseStore(httpClient: httpClient, logger: Logger(label: "ballast.lease")),
                 configuration: .init(
                     fleet: settings.lease.fleet,
-                    holder: .unique(name: settings.nodeID, address: "\(address)"),
+                    holder: .unique(
+                        name: settings.nodeID,
+                        address: settings.advertisedAddress(
+                            boundPort: address.port ?? settings.listen.port,
+                            hostName: ProcessInfo.processInfo.hostName
+                        )
+                    ),
                     timing: settings.lease.timing
                 ),
                 clock: clock,
