@@ -59,6 +59,10 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     var unsavedJournal: [JournalEntry] = []
     /// The epoch this replica last acted under: a new one means it has just taken over.
     var actedUnder: FencingEpoch?
+    var metrics = CoordinatorMetrics()
+    /// When this replica started, on its clock: a follower is ready once every cluster has reported or has been
+    /// silent for `clusterLostAfter` since then.
+    let startedAt: FleetInstant
 
     /// - Parameter clock: report ages are measured on its monotonic time, budgets and plans stamped with its wall
     ///   time (`SystemClock` in production, a `ManualClock` in the simulator and the tests).
@@ -79,6 +83,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         self.clock = clock
         self.leadership = leadership
         self.stateStore = stateStore
+        self.startedAt = clock.now
         self.logger = logger
     }
 
@@ -176,6 +181,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         let plan = FleetPlanner(settings: settings.planner).plan(plannerInput(), state: &plannerState)
         lastPlan = plan
         log(plan)
+        recordMetrics(plan)
         return plan
     }
 
@@ -238,6 +244,7 @@ extension CoordinatorActor {
         guard let epoch = leadership.actingEpoch() else {
             actedUnder = nil
             await refreshDurableState()  // A follower keeps the operator's changes warm for when it leads.
+            recordMetrics(nil)
             return nil
         }
         if actedUnder != epoch {
@@ -246,10 +253,38 @@ extension CoordinatorActor {
             actedUnder = epoch
             record("leader", cluster: nil, "\(actorSystem.nodeID) leads under epoch \(epoch)", epoch: epoch)
         }
+        let started = clock.now
         let plan = plan()
         await sendCommands(for: plan, epoch: epoch)
         await saveJournal(epoch: epoch)
+        metrics.record(planDuration: clock.now - started)
         return plan
+    }
+
+    /// Sets the gauges from `plan` and the ledger (every replica: a follower's spend figures are as warm).
+    func recordMetrics(_ plan: FleetPlan?) {
+        let regions = settings.clusters.mapValues(\.region)
+        let now = clock.now
+        if let plan {
+            let lost = Set(registry.silentClusters(at: now, lostAfter: settings.planner.clusterLostAfter))
+            metrics.record(plan: plan, lost: lost, clusters: regions)
+        }
+        metrics.record(spend: ledger, budget: effectiveBudget, clusters: regions, at: clock.timestamp)
+        metrics.record(
+            connectedAgents: actorSystem.connectedPeers.filter { settings.clusters[ClusterID($0)] != nil }.count
+        )
+    }
+
+    /// Ready to serve: the leader always; a follower once every cluster has reported to it, or has been silent
+    /// for `clusterLostAfter` since it started (then it is lost to the leader too).
+    public func readiness() -> (ready: Bool, reason: String) {
+        if let epoch = leadership.actingEpoch() { return (true, "leader under epoch \(epoch)") }
+        let missing = settings.clusters.keys.filter { registry.entries[$0] == nil }.map(\.rawValue).sorted()
+        if missing.isEmpty { return (true, "follower with reports from every cluster") }
+        if clock.now - startedAt >= settings.planner.clusterLostAfter {
+            return (true, "follower; no report yet from \(missing.joined(separator: ", ")) (lost)")
+        }
+        return (false, "follower waiting for reports from \(missing.joined(separator: ", "))")
     }
 
     /// Sends the commands of `plan` under `epoch`: per cluster in order, clusters in parallel. Launch tokens come

@@ -57,6 +57,22 @@ struct FleetEndToEndTests {
         }
         #expect(warm, "the follower has not heard both agents\n\(fleet.logs)")
 
+        // Operations: the leader is ready, the follower too once it has every cluster's report; the leader's
+        // /metrics carries the lease and the plan.
+        let leaderMetrics = try #require(fleet.metricsPorts[leaderNode])
+        #expect(try await httpGet(port: leaderMetrics, "/readyz").status == 200)
+        let followerReady = try await fleet.eventually(timeout: .seconds(10)) {
+            try await httpGet(port: fleet.metricsPorts[follower] ?? 0, "/readyz").status == 200
+        }
+        #expect(followerReady)
+        let planned = try await fleet.eventually(timeout: .seconds(10)) {
+            let body = try await httpGet(port: leaderMetrics, "/metrics").body
+            return body.contains("ballast_lease_leader") && body.contains("ballast_desired_nodes")
+                && body.contains("ballast_spend_month_to_date_usd") && body.contains("ballast_connected_agents 2")
+        }
+        let exported = try await httpGet(port: leaderMetrics, "/metrics").body
+        #expect(planned, "\(exported)")
+
         // A change sent to the follower reaches the leader (coordctl follows the redirect once).
         let set = try await fleet.coordctl(follower, ["budget", "set", "777", "--region", "eu-west-1=300"])
         #expect(set.status == 0, "\(set)")

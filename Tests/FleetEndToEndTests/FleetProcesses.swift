@@ -92,6 +92,7 @@ final class LocalFleet: @unchecked Sendable {
     var coordinators: [String: FleetProcess] = [:]
     var agents: [String: FleetProcess] = [:]
     var ports: [String: Int] = [:]
+    var metricsPorts: [String: Int] = [:]
     let adminSecretFile: URL
 
     init(clusters: [(id: String, region: String)]) throws {
@@ -113,10 +114,12 @@ final class LocalFleet: @unchecked Sendable {
     func startCoordinator(_ node: String, budget: Double = 5_000) throws {
         let port = try FreePort.next()
         ports[node] = port
+        let metricsPort = try FreePort.next()
+        metricsPorts[node] = metricsPort
         var yaml = """
             node-id: \(node)
             listen: {host: 127.0.0.1, port: \(port)}
-            metrics: {host: 127.0.0.1, port: \(try FreePort.next())}
+            metrics: {host: 127.0.0.1, port: \(metricsPort)}
             admin-secret: {file: \(adminSecretFile.path)}
             plan-interval: 1s
             cluster-lost-after: 30s
@@ -195,4 +198,18 @@ final class LocalFleet: @unchecked Sendable {
         for process in Array(agents.values) + Array(coordinators.values) { await process.stop() }
         try? FileManager.default.removeItem(at: directory)
     }
+}
+
+/// GETs `path` from a process's metrics endpoint: the status and the body.
+func httpGet(port: Int, _ path: String) async throws -> (status: Int, body: String) {
+    let run = try await runToCompletionAllowingFailure(
+        "curl",
+        ["-s", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"]
+    )
+    let lines = run.split(separator: "\n", omittingEmptySubsequences: false)
+    return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+}
+
+private func runToCompletionAllowingFailure(_ executable: String, _ arguments: [String]) async throws -> String {
+    String(decoding: try await runToCompletion(executable, arguments), as: UTF8.self)
 }

@@ -112,7 +112,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
                         service: MetricsEndpoint(
                             configuration: .init(host: settings.metrics.host, port: settings.metrics.port),
                             registry: registry,
-                            logger: logger
+                            logger: logger,
+                            readiness: { await coordinator.whenLocal { $0.readiness() } ?? (false, "not local") }
                         )
                     ),
                 ],
