@@ -6,7 +6,8 @@
 //
 //   Cost          pure: prices, budgets, the planner; no I/O, no dependencies
 //   WireFormat    pure: frame, handshake and envelope encoding; no dependencies (fuzzed on its own)
-//   Wire          SwiftNIO transport + the distributed actor system (WireFormat below it)
+//   WireJSON      pure: the JSON reader and writer of the hand-written coders; no dependencies (fuzzed on its own)
+//   Wire          SwiftNIO transport + the distributed actor system (WireFormat, WireJSON below it)
 //   AWSClients    SigV4, DynamoDB, EC2, SQS over AsyncHTTPClient
 //   Consensus     lease stores (DynamoDB, SQLite) and leader election with fencing
 //   ClusterAgent  the agent actor and its ports
@@ -53,6 +54,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
         ),
         .target(name: "WireFormat", swiftSettings: swiftSettings),
+        .target(name: "WireJSON", swiftSettings: swiftSettings),
         .target(name: "Fencing", swiftSettings: swiftSettings),
         .target(
             name: "BallastConfig",
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "Wire",
             dependencies: [
-                "WireFormat",
+                "WireFormat", "WireJSON",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -88,7 +90,7 @@ let package = Package(
         ),
         .target(
             name: "FleetAPI",
-            dependencies: ["Fencing", "Wire", "Cost", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Fencing", "Wire", "WireJSON", "Cost", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -224,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "WireTests",
             dependencies: [
-                "Wire", "WireFormat", "BallastTestSupport",
+                "Wire", "WireFormat", "WireJSON", "BallastTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -250,7 +252,7 @@ let package = Package(
         .testTarget(
             name: "FleetAPITests",
             dependencies: [
-                "FleetAPI", "Wire", "WireFormat", "Cost", .product(name: "Crypto", package: "swift-crypto"),
+                "FleetAPI", "Wire", "WireFormat", "WireJSON", "Cost", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

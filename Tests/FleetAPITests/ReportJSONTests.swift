@@ -6,6 +6,7 @@ import Foundation
 import Testing
 import Wire
 import WireFormat
+import WireJSON
 
 @testable import FleetAPI
 
