@@ -252,7 +252,8 @@ let package = Package(
         .testTarget(
             name: "FleetAPITests",
             dependencies: [
-                "FleetAPI", "Wire", "WireFormat", "WireJSON", "Cost", .product(name: "Crypto", package: "swift-crypto"),
+                "FleetAPI", "Wire", "WireFormat", "WireJSON", "Cost", "BallastTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
