@@ -276,6 +276,7 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Cost"], swiftSettings: swiftSettings),
         .target(
             name: "BallastTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),
