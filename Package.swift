@@ -6,7 +6,8 @@
 //
 //   Cost          pure: prices, budgets, the planner; no I/O, no dependencies
 //   WireFormat    pure: frame, handshake and envelope encoding; no dependencies (fuzzed on its own)
-//   Wire          SwiftNIO transport + the distributed actor system (WireFormat below it)
+//   WireJSON      pure: the JSON reader and writer of the hand-written coders; no dependencies (fuzzed on its own)
+//   Wire          SwiftNIO transport + the distributed actor system (WireFormat, WireJSON below it)
 //   AWSClients    SigV4, DynamoDB, EC2, SQS over AsyncHTTPClient
 //   KubernetesClient  kubeconfig, typed nodes and pods, list/watch/cordon/evict over AsyncHTTPClient
 //   Consensus     lease stores (DynamoDB, SQLite) and leader election with fencing
@@ -54,6 +55,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
         ),
         .target(name: "WireFormat", swiftSettings: swiftSettings),
+        .target(name: "WireJSON", swiftSettings: swiftSettings),
         .target(name: "Fencing", swiftSettings: swiftSettings),
         .target(name: "Clocks", swiftSettings: swiftSettings),
         .target(
@@ -64,7 +66,7 @@ let package = Package(
         .target(
             name: "Wire",
             dependencies: [
-                "WireFormat",
+                "WireFormat", "WireJSON",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,7 +93,8 @@ let package = Package(
         .target(
             name: "FleetAPI",
             dependencies: [
-                "Fencing", "Wire", "WireFormat", "Cost", "Clocks", .product(name: "Crypto", package: "swift-crypto"),
+                "Fencing", "Wire", "WireFormat", "WireJSON", "Cost", "Clocks",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -252,7 +255,7 @@ let package = Package(
         .testTarget(
             name: "WireTests",
             dependencies: [
-                "Wire", "WireFormat", "BallastTestSupport",
+                "Wire", "WireFormat", "WireJSON", "BallastTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -278,7 +281,8 @@ let package = Package(
         .testTarget(
             name: "FleetAPITests",
             dependencies: [
-                "FleetAPI", "Wire", "WireFormat", "Cost", .product(name: "Crypto", package: "swift-crypto"),
+                "FleetAPI", "Wire", "WireFormat", "WireJSON", "Cost", "BallastTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -316,6 +320,7 @@ let package = Package(
         ),
         .target(
             name: "BallastTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),
