@@ -60,6 +60,11 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     /// The epoch this replica last acted under: a new one means it has just taken over.
     var actedUnder: FencingEpoch?
     var metrics = CoordinatorMetrics()
+    /// Each cluster's demand profile, learnt from its reports on every replica (so a new leader forecasts at
+    /// once), stored by the leader when an hour of it is complete.
+    var forecasters: [ClusterID: ClusterDemandForecaster] = [:]
+    /// The hour whose forecasters the leader stored last.
+    var forecastersStoredForHour: Int64?
     /// When this replica started, on its clock: a follower is ready once every cluster has reported or has been
     /// silent for `clusterLostAfter` since then.
     let startedAt: FleetInstant
@@ -108,6 +113,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         let now = clock.now
         if registry.record(report, at: now) {
             ledger.record(report, catalog: settings.catalog, spotPrices: spotPrices)
+            forecasters[report.clusterID, default: ClusterDemandForecaster()].observe(report)
             for drain in commands.reconcile(with: report, at: now) {
                 logger.error(
                     "drain stuck: the node is still there past its deadline; not resent",
@@ -191,6 +197,20 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         return FleetPlanner(settings: settings.planner).plan(plannerInput(), state: &scratch)
     }
 
+    /// Each cluster's demand one lead time ahead: its agent's measured launch-to-Ready p90, or
+    /// `defaultLeadTime` until it has measured one (SYSTEM.md §2 rule 1).
+    func forecasts(at now: Timestamp) -> [ClusterID: Resources] {
+        var forecasts: [ClusterID: Resources] = [:]
+        for (cluster, forecaster) in forecasters {
+            let leadTime = registry.entries[cluster]?.report.launchToReadyP90 ?? Self.defaultLeadTime
+            if let forecast = forecaster.forecast(now: now, leadTime: leadTime) { forecasts[cluster] = forecast }
+        }
+        return forecasts
+    }
+
+    /// The lead time of a cluster whose agent has not measured one yet (EC2's usual launch to Ready).
+    static let defaultLeadTime: Duration = .seconds(180)
+
     /// The generation of the last plan (0 before the first).
     var lastPlanGeneration: UInt64 { lastPlan?.generation ?? 0 }
 
@@ -204,7 +224,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
             catalog: settings.catalog,
             spotPrices: spotPrices,
             interruptionRisk: [:],
-            forecasts: [:],
+            forecasts: forecasts(at: now),
             failedRegions: [],
             now: now
         )
@@ -257,6 +277,7 @@ extension CoordinatorActor {
         let plan = plan()
         await sendCommands(for: plan, epoch: epoch)
         await saveJournal(epoch: epoch)
+        await saveForecasters(epoch: epoch)
         metrics.record(planDuration: clock.now - started)
         return plan
     }

@@ -22,6 +22,9 @@ extension CoordinatorActor {
     func refreshDurableState() async {
         do {
             durable = try await stateStore.load()
+            for (cluster, stored) in try await stateStore.forecasters() where forecasters[cluster] == nil {
+                forecasters[cluster] = stored  // A replica that restarted picks up what the fleet has learnt.
+            }
             let stored = try await stateStore.journal()
             let newest = journal.last?.sequence ?? 0
             if (stored.last?.sequence ?? 0) > newest || journal.isEmpty { journal = stored }
@@ -46,6 +49,17 @@ extension CoordinatorActor {
         journal.append(entry)
         if journal.count > 2_000 { journal.removeFirst(journal.count - 2_000) }
         unsavedJournal.append(entry)
+    }
+
+    /// Stores the demand profiles once per completed hour (they learn hourly means), fenced by `epoch`.
+    func saveForecasters(epoch: FencingEpoch) async {
+        let hour = DemandProfile.hourIndex(clock.timestamp)
+        guard forecastersStoredForHour != hour, !forecasters.isEmpty else { return }
+        do {
+            if try await stateStore.save(forecasters: forecasters, epoch: epoch) { forecastersStoredForHour = hour }
+        } catch {
+            logger.warning("demand history not stored; will retry", metadata: ["error": "\(error)"])
+        }
     }
 
     func saveJournal(epoch: FencingEpoch) async {

@@ -35,6 +35,10 @@ public protocol FleetStateStore: Sendable {
     func append(_ entries: [JournalEntry], epoch: FencingEpoch) async throws -> Bool
     /// The journal as stored, oldest first (at most its bound).
     func journal() async throws -> [JournalEntry]
+    /// Stores every cluster's demand profile (the forecaster's history), fenced like `save`.
+    func save(forecasters: [ClusterID: ClusterDemandForecaster], epoch: FencingEpoch) async throws -> Bool
+    /// The stored demand profiles.
+    func forecasters() async throws -> [ClusterID: ClusterDemandForecaster]
 }
 
 /// A `FleetStateStore` on the lease store's fenced state items: the state as one JSON item, the journal as a ring
@@ -74,6 +78,17 @@ public struct LeaseBackedStateStore: FleetStateStore {
             guard try await write(key, StateJSON.encode(kept), epoch: epoch) else { return false }
         }
         return true
+    }
+
+    public func save(forecasters: [ClusterID: ClusterDemandForecaster], epoch: FencingEpoch) async throws -> Bool {
+        let byName = Dictionary(uniqueKeysWithValues: forecasters.map { ($0.key.rawValue, $0.value) })
+        return try await write("demand-history", StateJSON.encode(byName), epoch: epoch)
+    }
+
+    public func forecasters() async throws -> [ClusterID: ClusterDemandForecaster] {
+        guard let item = try await store.readState(fleet: fleet, key: "demand-history") else { return [:] }
+        let byName = try StateJSON.decode([String: ClusterDemandForecaster].self, item.value, key: "demand-history")
+        return Dictionary(uniqueKeysWithValues: byName.map { (ClusterID($0.key), $0.value) })
     }
 
     public func journal() async throws -> [JournalEntry] {
@@ -126,6 +141,17 @@ public actor InMemoryFleetStateStore: FleetStateStore {
     }
 
     public func journal() -> [JournalEntry] { entries }
+
+    private var demand: [ClusterID: ClusterDemandForecaster] = [:]
+
+    public func save(forecasters: [ClusterID: ClusterDemandForecaster], epoch: FencingEpoch) -> Bool {
+        guard epoch >= highestEpoch else { return false }
+        highestEpoch = epoch
+        demand = forecasters
+        return true
+    }
+
+    public func forecasters() -> [ClusterID: ClusterDemandForecaster] { demand }
 }
 
 /// The JSON of stored state: sorted keys, so the same state is the same bytes.

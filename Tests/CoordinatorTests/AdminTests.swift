@@ -1,6 +1,5 @@
 import Clocks
 import Consensus
-import Coordinator
 import Cost
 import Crypto
 import FleetAPI
@@ -10,9 +9,12 @@ import Testing
 import Wire
 import WireFormat
 
+@testable import Coordinator
+
 @Suite("coordinator admin")
 struct AdminTests {
     struct Replica {
+        let hub: WireHub
         let system: WireActorSystem
         let coordinator: CoordinatorActor
         let leadership: ManualLeadership
@@ -60,6 +62,7 @@ struct AdminTests {
         }
         let admin = try $CoordinatorAdminEndpoint.resolve(id: coordinator.id, using: adminSystem)
         return Replica(
+            hub: hub,
             system: system,
             coordinator: coordinator,
             leadership: leadership,
@@ -164,5 +167,47 @@ struct AdminTests {
         for entry in entries { #expect(try await store.append([entry], epoch: FencingEpoch(4))) }
         let kept = try await store.journal()
         #expect(kept.map(\.sequence) == [3, 4, 5, 6, 7, 8])
+    }
+}
+
+@Suite("coordinator forecasts")
+struct ForecastWiringTests {
+    @Test("reports teach every replica the demand profile; the leader stores it and a restarted replica reads it")
+    func demandHistory() async throws {
+        let store = InMemoryFleetStateStore()
+        let first = try AdminTests.replica(store: store)
+        let agentSystem = try WireActorSystem(
+            configuration: FleetAPI.wireConfiguration(
+                nodeID: "eu-web",
+                role: .agent,
+                secrets: .shared(AdminTests.secret)
+            ),
+            hub: first.hub
+        )
+        let remote = try $CoordinatorEndpoint.resolve(id: first.coordinator.id, using: agentSystem)
+        let clock = try #require(await first.coordinator.whenLocal { $0.clock as? ManualClock } ?? nil)
+        // Two hours of reports, one a minute.
+        for _ in 0..<120 {
+            let report = try await FixedCluster().observe(at: clock.timestamp)
+            _ = try await remote.report(AgentReport(cluster: report))
+            clock.advance(by: Duration.seconds(60))
+        }
+        let forecasts = try #require(await first.coordinator.whenLocal { $0.forecasts(at: clock.timestamp) })
+        let expected = try await FixedCluster().observe(at: clock.timestamp)
+        let requested = expected.nodes.reduce(expected.pending.totalRequests) { $0 + $1.requested }
+        #expect(forecasts["eu-web"]?.cpuMillicores == requested.cpuMillicores)
+
+        first.leadership.set(FencingEpoch(1))
+        _ = await first.coordinator.whenLocal { await $0.planAndCommand() }
+        #expect(try await store.forecasters()["eu-web"] != nil)
+
+        let restarted = try AdminTests.replica("coord-2", store: store)
+        restarted.leadership.set(FencingEpoch(2))
+        _ = await restarted.coordinator.whenLocal { await $0.planAndCommand() }
+        let learnt = await restarted.coordinator.whenLocal { $0.forecasters["eu-web"] }
+        #expect(learnt != nil)
+        await agentSystem.shutdown()
+        await first.shutdown()
+        await restarted.shutdown()
     }
 }
