@@ -291,6 +291,9 @@ let package = Package(
             dependencies: [
                 "Coordinator", "ClusterAgent", .product(name: "Logging", package: "swift-log"), "BallastConfig", "Cost",
                 "Clocks", "Consensus", "CoordCtlCommands", "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "FleetAPI", "Wire", "WireFormat", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

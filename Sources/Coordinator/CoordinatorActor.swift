@@ -44,6 +44,11 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     let leadership: any Leadership
     /// Where the operator's changes and the journal persist, fenced by epoch.
     let stateStore: any FleetStateStore
+    /// Who hears about what the leader does (Slack, or nobody).
+    let notifier: any Notifier
+    /// Interruption notices already told (by cluster, node and time), and clusters already told lost.
+    var toldNotices: Set<String> = []
+    var toldLost: Set<ClusterID> = []
     let logger: Logger
     var registry = FleetRegistry<FleetInstant>()
     var ledger = SpendLedger()
@@ -81,8 +86,10 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         clock: any FleetClock,
         leadership: any Leadership,
         stateStore: any FleetStateStore = InMemoryFleetStateStore(),
+        notifier: any Notifier = NoNotifier(),
         logger: Logger
     ) {
+        self.notifier = notifier
         self.actorSystem = actorSystem
         self.settings = settings
         self.clock = clock
@@ -274,12 +281,51 @@ extension CoordinatorActor {
             record("leader", cluster: nil, "\(actorSystem.nodeID) leads under epoch \(epoch)", epoch: epoch)
         }
         let started = clock.now
+        noteFleetEvents(epoch: epoch)
         let plan = plan()
         await sendCommands(for: plan, epoch: epoch)
         await saveJournal(epoch: epoch)
         await saveForecasters(epoch: epoch)
         metrics.record(planDuration: clock.now - started)
         return plan
+    }
+
+    /// Journals (and so notifies) what the reports and the ledger say since the last round: budget thresholds
+    /// crossed, interruption notices, clusters lost and back.
+    func noteFleetEvents(epoch: FencingEpoch) {
+        if let budget = effectiveBudget {
+            for alert in ledger.newAlerts(budget: budget, at: clock.timestamp) {
+                record("budget-alert", cluster: nil, "\(alert)", epoch: epoch)
+            }
+        }
+        let now = clock.now
+        for (cluster, entry) in registry.entries.sorted(by: { $0.key < $1.key }) {
+            for notice in entry.report.notices {
+                let key = "\(cluster)/\(notice.nodeName)/\(notice.receivedAt.millisecondsSinceEpoch)"
+                guard toldNotices.insert(key).inserted else { continue }
+                record(
+                    "interruption",
+                    cluster: cluster,
+                    "\(notice.kind.rawValue) for \(notice.nodeName) (\(notice.instanceType) in \(notice.availabilityZone))",
+                    epoch: epoch
+                )
+            }
+        }
+        if toldNotices.count > 10_000 { toldNotices.removeAll() }
+        let lost = Set(registry.silentClusters(at: now, lostAfter: settings.planner.clusterLostAfter))
+        for cluster in lost.subtracting(toldLost).sorted() {
+            let targets = effectivePolicy(cluster).failoverTargets.map(\.rawValue)
+            record(
+                "cluster-lost",
+                cluster: cluster,
+                "no report for \(settings.planner.clusterLostAfter); its demand goes to \(targets.isEmpty ? "no failover target" : targets.joined(separator: ", "))",
+                epoch: epoch
+            )
+        }
+        for cluster in toldLost.subtracting(lost).sorted() {
+            record("cluster-back", cluster: cluster, "reports again", epoch: epoch)
+        }
+        toldLost = lost
     }
 
     /// Sets the gauges from `plan` and the ledger (every replica: a follower's spend figures are as warm).

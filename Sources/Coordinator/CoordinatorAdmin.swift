@@ -49,6 +49,9 @@ extension CoordinatorActor {
         journal.append(entry)
         if journal.count > 2_000 { journal.removeFirst(journal.count - 2_000) }
         unsavedJournal.append(entry)
+        if let kind = Self.notificationKinds[kind] {
+            notifier.notify(FleetNotification(kind, "\(cluster.map { "\($0): " } ?? "")\(message)"))
+        }
     }
 
     /// Stores the demand profiles once per completed hour (they learn hourly means), fenced by `epoch`.
@@ -212,6 +215,13 @@ extension CoordinatorActor {
         _ = try await requireLeading()
         return status(with: previewedPlan())
     }
+
+    /// Which journal entries people hear about, and as what.
+    static let notificationKinds: [String: FleetNotification.Kind] = [
+        "launch": .scaleUp, "drain": .scaleDown, "refused": .failure, "stuck-drain": .failure,
+        "leader": .leader, "budget": .budget, "budget-alert": .budget, "interruption": .interruption,
+        "cluster-lost": .clusterLost, "cluster-back": .clusterLost, "failover": .failover,
+    ]
 
     static func describe(_ change: PolicyChange) -> String {
         var parts: [String] = []

@@ -32,6 +32,20 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
     public var stateDirectory: String
     /// The fleet's leader lease: store and timings. Default: SQLite in the state directory.
     public var lease: LeaseEntry
+    /// Where people hear about what the leader does. Default: nowhere.
+    public var notifications: NotificationsEntry?
+
+    /// `notifications:`: a Slack incoming webhook (its URL is a secret: from a file or the environment).
+    public struct NotificationsEntry: Codable, Equatable, Sendable {
+        public var slackWebhook: SecretReference
+        /// Lines gathered into one message. Default 10 s.
+        public var batchInterval: ConfigDuration?
+
+        private enum CodingKeys: String, CodingKey {
+            case slackWebhook = "slack-webhook"
+            case batchInterval = "batch-interval"
+        }
+    }
 
     public enum SpotPriceSetting: String, Codable, Equatable, Sendable, CaseIterable {
         case none
@@ -113,7 +127,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         case budget
         case spotPrices = "spot-prices"
         case stateDirectory = "state-directory"
-        case lease
+        case lease, notifications
     }
 
     public init(from decoder: any Decoder) throws {
@@ -131,6 +145,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         spotPrices = try container.decode(.spotPrices, default: .none)
         stateDirectory = try container.decode(.stateDirectory, default: "/var/lib/ballast")
         lease = try container.decode(.lease, default: LeaseEntry())
+        notifications = try container.decodeIfPresent(NotificationsEntry.self, forKey: .notifications)
     }
 
     public func validate() throws(ConfigValidationError) {
@@ -169,6 +184,9 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
             throw ConfigValidationError(key: "state-directory", expected: "a directory this replica may write")
         }
         try lease.validate()
+        if let interval = notifications?.batchInterval, !(interval.duration > .zero) {
+            throw ConfigValidationError(key: "notifications.batch-interval", expected: "a positive duration")
+        }
         guard clusterLostAfter.duration > planInterval.duration else {
             throw ConfigValidationError(key: "cluster-lost-after", expected: "a duration longer than plan-interval")
         }

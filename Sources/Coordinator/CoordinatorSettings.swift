@@ -1,6 +1,9 @@
+import AsyncHTTPClient
 import BallastConfig
+import Clocks
 import Cost
 import Crypto
+import Logging
 import Wire
 
 // From a validated configuration file to what the coordinator's parts are built with. The executable calls these
@@ -61,5 +64,37 @@ extension CoordinatorConfiguration {
         if let advertise { return "\(advertise)" }
         let host = ["0.0.0.0", "::", ""].contains(listen.host) ? hostName : listen.host
         return host.contains(":") ? "[\(host)]:\(boundPort)" : "\(host):\(boundPort)"
+    }
+}
+
+extension CoordinatorConfiguration {
+    /// The Slack notifier this file asks for, its webhook read now (a missing secret is reported at start, by key);
+    /// nil when `notifications:` is absent.
+    public func slackNotifier(
+        httpClient: HTTPClient,
+        clock: any FleetClock,
+        logger: Logger
+    ) throws(ConfigValidationError)
+        -> SlackNotifier?
+    {
+        guard let notifications else { return nil }
+        let url: String
+        do {
+            url = String(decoding: try notifications.slackWebhook.resolve(), as: UTF8.self)
+        } catch {
+            throw ConfigValidationError(
+                key: "notifications.slack-webhook",
+                expected: "a readable webhook URL (\(error))"
+            )
+        }
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+            throw ConfigValidationError(
+                key: "notifications.slack-webhook",
+                expected: "an http(s) URL such as https://hooks.slack.com/services/…"
+            )
+        }
+        var configuration = SlackNotifier.Configuration(webhookURL: url)
+        if let interval = notifications.batchInterval { configuration.batchInterval = interval.duration }
+        return SlackNotifier(configuration: configuration, httpClient: httpClient, clock: clock, logger: logger)
     }
 }

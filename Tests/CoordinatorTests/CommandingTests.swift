@@ -84,7 +84,7 @@ struct CommandingTests {
         }
     }
 
-    static func fleet(cluster: ClusterID = "eu-web") throws -> Fleet {
+    static func fleet(cluster: ClusterID = "eu-web", notifier: any Notifier = NoNotifier()) throws -> Fleet {
         let hub = WireHub()
         let secret = SymmetricKey(data: Array("commanding-test-secret-012345678".utf8))
         let coordinatorSystem = try WireActorSystem(
@@ -109,6 +109,7 @@ struct CommandingTests {
                 ),
                 clock: clock,
                 leadership: leadership,
+                notifier: notifier,
                 logger: Logger(label: "test")
             )
         }
@@ -171,6 +172,20 @@ struct CommandingTests {
         let second = try #require(await fleet.planAndCommand())
         #expect(second.launches.isEmpty)
         #expect(try await fleet.agent.launchedNodes() == first)
+        await fleet.shutdown()
+    }
+
+    @Test("what the leader does is told: taking over, and each launch with its reason")
+    func notifications() async throws {
+        let told = RecordingNotifier()
+        let fleet = try Self.fleet(notifier: told)
+        fleet.leadership.set(FencingEpoch(3))
+        try await fleet.report(try await Self.busyCluster(at: fleet.clock.timestamp))
+        _ = await fleet.planAndCommand()
+        let kinds = told.notifications.map(\.kind)
+        #expect(kinds.first == .leader)
+        #expect(kinds.contains(.scaleUp))
+        #expect(told.notifications.filter { $0.kind == .scaleUp }.allSatisfy { $0.text.hasPrefix("eu-web: ") })
         await fleet.shutdown()
     }
 
@@ -321,4 +336,10 @@ struct CommandLedgerTests {
         _ = ledger.reconcile(with: Self.report(nodes: []), at: FleetInstant(offset: .seconds(800)))
         #expect(!ledger.isDraining("n1", in: "eu-web"))
     }
+}
+
+final class RecordingNotifier: Notifier {
+    private let told = Mutex<[FleetNotification]>([])
+    var notifications: [FleetNotification] { told.withLock { $0 } }
+    func notify(_ notification: FleetNotification) { told.withLock { $0.append(notification) } }
 }

@@ -69,6 +69,16 @@ struct CoordinatorCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(config): lease: \(error)")
         }
+        let notifier: SlackNotifier?
+        do {
+            notifier = try settings.slackNotifier(
+                httpClient: httpClient,
+                clock: clock,
+                logger: Logger(label: "ballast.notify")
+            )
+        } catch {
+            throw ValidationError("\(config): \(error.key): expected \(error.expected)")
+        }
         let coordinator = system.withWellKnownName(WireActorSystem.WellKnownName.coordinator) {
             CoordinatorActor(
                 actorSystem: system,
@@ -80,6 +90,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                     fleet: settings.lease.fleet,
                     holder: election.configuration.holder.id
                 ),
+                notifier: notifier ?? NoNotifier(),
                 logger: logger
             )
         }
@@ -96,7 +107,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 // Shutdown runs in reverse order: stop planning and commanding, then release the lease, then close
                 // the connections.
                 services: [
-                    .init(service: WireSystemService(system: system)),
+                    .init(service: WireSystemService(system: system))
+                ] + (notifier.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
                     .init(service: election),
                     .init(
                         service: PlanningService(
