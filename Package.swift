@@ -9,6 +9,7 @@
 //   Wire          SwiftNIO transport + the distributed actor system (WireFormat below it)
 //   AWSClients    SigV4, DynamoDB, EC2, SQS over AsyncHTTPClient
 //   Consensus     lease stores (DynamoDB, SQLite) and leader election with fencing
+//   PrometheusClient  PromQL instant queries over AsyncHTTPClient
 //   ClusterAgent  the agent actor and its ports
 //   Coordinator   the coordinator actor: registry, planner, reconciler
 //   executables   coordinator, cluster-agent, coordctl: thin, parse config and run a ServiceGroup
@@ -107,6 +108,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "PrometheusClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Consensus",
             dependencies: [
                 "Fencing",
@@ -138,7 +151,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-
         .target(
             name: "CoordCtlCommands",
             dependencies: [
@@ -304,6 +316,16 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PrometheusClientTests",
+            dependencies: [
+                "PrometheusClient", "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
