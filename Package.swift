@@ -11,6 +11,7 @@
 //   Consensus     lease stores (DynamoDB, SQLite) and leader election with fencing
 //   PrometheusClient  PromQL instant queries over AsyncHTTPClient
 //   ClusterAgent  the agent actor and its ports
+//   AgentAdapters the real implementations of the agent's ports (EC2, SQS, Prometheus)
 //   Coordinator   the coordinator actor: registry, planner, reconciler
 //   executables   coordinator, cluster-agent, coordctl: thin, parse config and run a ServiceGroup
 import PackageDescription
@@ -151,6 +152,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "AgentAdapters",
+            dependencies: [
+                "ClusterAgent", "AWSClients", "PrometheusClient", "Cost", "FleetAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .target(
             name: "CoordCtlCommands",
             dependencies: [
@@ -326,6 +336,16 @@ let package = Package(
                 "PrometheusClient", "BallastTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentAdaptersTests",
+            dependencies: [
+                "AgentAdapters", "ClusterAgent", "AWSClients", "PrometheusClient", "Cost", "FleetAPI",
+                "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
