@@ -11,7 +11,9 @@
 //   AWSClients    SigV4, DynamoDB, EC2, SQS over AsyncHTTPClient
 //   KubernetesClient  kubeconfig, typed nodes and pods, list/watch/cordon/evict over AsyncHTTPClient
 //   Consensus     lease stores (DynamoDB, SQLite) and leader election with fencing
+//   PrometheusClient  PromQL instant queries over AsyncHTTPClient
 //   ClusterAgent  the agent actor and its ports
+//   AgentAdapters the real implementations of the agent's ports (EC2, SQS, Prometheus)
 //   Coordinator   the coordinator actor: registry, planner, reconciler
 //   executables   coordinator, cluster-agent, coordctl: thin, parse config and run a ServiceGroup
 import PackageDescription
@@ -124,6 +126,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "PrometheusClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Consensus",
             dependencies: [
                 "Fencing",
@@ -154,6 +168,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AgentAdapters",
+            dependencies: [
+                "ClusterAgent", "AWSClients", "PrometheusClient", "Cost", "FleetAPI",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -356,6 +378,26 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PrometheusClientTests",
+            dependencies: [
+                "PrometheusClient", "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentAdaptersTests",
+            dependencies: [
+                "AgentAdapters", "ClusterAgent", "AWSClients", "PrometheusClient", "Cost", "FleetAPI",
+                "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
