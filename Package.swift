@@ -316,6 +316,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "AWSClients",
                 "FleetAPI", "Wire", "WireFormat", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

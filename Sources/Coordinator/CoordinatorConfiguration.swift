@@ -24,8 +24,9 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
     public var clusterLostAfter: ConfigDuration
     /// The fleet's money. Default: no budget (unlimited).
     public var budget: BudgetEntry?
-    /// Where spot prices come from: `none` (default: plan on-demand only) or `simulated` (the demo's market,
-    /// priced from the on-demand catalog). EC2's price history comes with the coordinator's AWS wiring.
+    /// Where spot prices come from: `none` (default: plan on-demand only), `ec2` (DescribeSpotPriceHistory in each
+    /// cluster's region, with the standard AWS credentials) or `simulated` (the demo's market, priced from the
+    /// on-demand catalog).
     public var spotPrices: SpotPriceSetting
     /// Where this replica keeps its files (the SQLite lease by default). Default /var/lib/ballast, the
     /// `StateDirectory=` of deploy/systemd's unit.
@@ -49,6 +50,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
 
     public enum SpotPriceSetting: String, Codable, Equatable, Sendable, CaseIterable {
         case none
+        case ec2
         case simulated
 
         public init(from decoder: any Decoder) throws {

@@ -1,3 +1,4 @@
+import AWSClients
 import AsyncHTTPClient
 import BallastConfig
 import Clocks
@@ -96,5 +97,29 @@ extension CoordinatorConfiguration {
         var configuration = SlackNotifier.Configuration(webhookURL: url)
         if let interval = notifications.batchInterval { configuration.batchInterval = interval.duration }
         return SlackNotifier(configuration: configuration, httpClient: httpClient, clock: clock, logger: logger)
+    }
+}
+
+extension CoordinatorConfiguration {
+    /// EC2's spot price history through `httpClient`, one client per region with the standard credentials chain
+    /// (environment, shared files, instance metadata); nil unless `spot-prices: ec2`.
+    public func ec2SpotPrices(httpClient: HTTPClient, logger: Logger) -> EC2SpotPriceSource? {
+        guard spotPrices == .ec2 else { return nil }
+        let credentials = CredentialsProviderChain.standard(
+            metadata: InstanceMetadataCredentialsProvider(httpClient: httpClient)
+        )
+        return EC2SpotPriceSource(
+            configuration: .init { region in
+                EC2(
+                    client: AWSClient(
+                        httpClient: httpClient,
+                        credentialsProvider: credentials,
+                        configuration: AWSClient.Configuration(region: region),
+                        logger: logger
+                    )
+                )
+            },
+            logger: logger
+        )
     }
 }

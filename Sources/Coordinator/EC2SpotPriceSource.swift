@@ -81,7 +81,11 @@ public actor EC2SpotPriceSource: SpotPriceSource {
         var newest: [SpotPool: (Date, Double)] = [:]
         for price in history {
             guard let usd = Double(price.price), usd > 0 else { continue }
-            let pool = SpotPool(region: region, availabilityZone: price.availabilityZone, instanceType: price.instanceType)
+            let pool = SpotPool(
+                region: region,
+                availabilityZone: price.availabilityZone,
+                instanceType: price.instanceType
+            )
             let at = price.timestamp ?? .distantPast
             if let seen = newest[pool], seen.0 >= at { continue }
             newest[pool] = (at, usd)

@@ -114,7 +114,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
                         service: PlanningService(
                             coordinator: coordinator,
                             interval: settings.planInterval.duration,
-                            spotPrices: settings.spotPrices == .simulated ? SimulatedSpotMarket(catalog: catalog) : nil,
+                            spotPrices: settings.spotPrices == .simulated
+                                ? SimulatedSpotMarket(catalog: catalog)
+                                : settings.ec2SpotPrices(httpClient: httpClient, logger: Logger(label: "ballast.spot")),
                             leadershipEvents: election.events,
                             clock: clock,
                             logger: logger
