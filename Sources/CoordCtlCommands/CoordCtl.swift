@@ -25,8 +25,8 @@ public struct CoordCtl: AsyncParsableCommand {
             77 the admin secret was refused; 78 the admin secret could not be read. See docs/operations.md.
             """,
         subcommands: [
-            Status.self, Leader.self, Budget.self, Policy.self, Pause.self, Resume.self, Drain.self, Events.self,
-            PlanPreview.self,
+            Status.self, Leader.self, Budget.self, Policy.self, Pause.self, Resume.self, Drain.self, Failover.self,
+            Failback.self, Events.self, PlanPreview.self,
         ]
     )
 }
@@ -446,6 +446,49 @@ public struct Drain: AsyncParsableCommand {
             let receipt = try await connection.withLeader { try await $0.drain(ClusterID(cluster), node: node) }
             try connection.output(receipt) {
                 receipt.alreadyDraining ? "\(cluster)/\(node): already draining" : "\(cluster)/\(node): draining"
+            }
+        }
+    }
+}
+
+public struct Failover: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
+        abstract: "Mark a region failed: its clusters' demand moves to their failover targets, within budget.",
+        discussion: "coordctl failover eu-west-1 --to us-api; undo with coordctl failback eu-west-1."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The failed region.") var region: String
+    @Option(
+        name: .customLong("to"),
+        help: "A cluster to move the demand to (repeatable; default: each cluster's own targets)."
+    )
+    var targets: [String] = []
+
+    public func run() async throws {
+        try await reportingFailures {
+            let state = try await connection.withLeader {
+                try await $0.failover(region: region, targets: targets.map { ClusterID($0) })
+            }
+            try connection.output(state) { "failed over: \(state.failedRegions.joined(separator: ", "))" }
+        }
+    }
+}
+
+public struct Failback: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(abstract: "End a region's failover.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The region to fail back.") var region: String
+
+    public func run() async throws {
+        try await reportingFailures {
+            let state = try await connection.withLeader { try await $0.failback(region: region) }
+            try connection.output(state) {
+                state.failedRegions.isEmpty
+                    ? "no region is failed over" : "still failed over: \(state.failedRegions.joined(separator: ", "))"
             }
         }
     }

@@ -232,7 +232,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
             spotPrices: spotPrices,
             interruptionRisk: [:],
             forecasts: forecasts(at: now),
-            failedRegions: [],
+            failedRegions: durable.failedRegions,
             now: now
         )
     }

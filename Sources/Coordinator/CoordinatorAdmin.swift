@@ -223,6 +223,51 @@ extension CoordinatorActor {
         "cluster-lost": .clusterLost, "cluster-back": .clusterLost, "failover": .failover,
     ]
 
+    public distributed func failover(region: String, targets: [ClusterID]) async throws -> FailoverState {
+        let inRegion = settings.clusters.filter { $0.value.region == region }.map(\.key).sorted()
+        guard !inRegion.isEmpty else {
+            throw CommandRejectedError(.invalid, "no cluster of this fleet is in region \(region)")
+        }
+        for target in targets where settings.clusters[target] == nil {
+            throw CommandRejectedError(.wrongCluster, "failover target \(target) is not managed by this fleet")
+        }
+        for target in targets where settings.clusters[target]?.region == region {
+            throw CommandRejectedError(.invalid, "failover target \(target) is in the failed region \(region)")
+        }
+        let epoch = try await requireLeading()
+        var changed = durable
+        changed.failedRegions.insert(region)
+        if !targets.isEmpty {
+            for cluster in inRegion {
+                changed.policyChanges[cluster.rawValue] = (changed.policyChanges[cluster.rawValue] ?? PolicyChange())
+                    .merged(with: PolicyChange(failoverTargets: targets))
+            }
+        }
+        try await commit(changed, epoch: epoch)
+        let destinations = inRegion.map { effectivePolicy($0).failoverTargets.map(\.rawValue) }
+        record(
+            "failover",
+            cluster: nil,
+            "region \(region) failed over: \(zip(inRegion, destinations).map { "\($0) → \($1.isEmpty ? "no target" : $1.joined(separator: ", "))" }.joined(separator: "; "))",
+            epoch: epoch
+        )
+        await saveJournal(epoch: epoch)
+        return FailoverState(failedRegions: durable.failedRegions.sorted())
+    }
+
+    public distributed func failback(region: String) async throws -> FailoverState {
+        let epoch = try await requireLeading()
+        guard durable.failedRegions.contains(region) else {
+            throw CommandRejectedError(.invalid, "region \(region) is not failed over")
+        }
+        var changed = durable
+        changed.failedRegions.remove(region)
+        try await commit(changed, epoch: epoch)
+        record("failover", cluster: nil, "region \(region) failed back: it plans for itself again", epoch: epoch)
+        await saveJournal(epoch: epoch)
+        return FailoverState(failedRegions: durable.failedRegions.sorted())
+    }
+
     static func describe(_ change: PolicyChange) -> String {
         var parts: [String] = []
         if let value = change.minNodes { parts.append("min-nodes \(value)") }

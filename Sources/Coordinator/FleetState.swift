@@ -11,15 +11,31 @@ public struct DurableFleetState: Codable, Sendable, Hashable {
     public var budgetOverride: BudgetOverride?
     /// Set by `coordctl policy set`, `pause`, `resume`: each cluster's changes over the file's policy.
     public var policyChanges: [String: PolicyChange]
+    /// Regions failed over by `coordctl failover`, until `failback`.
+    public var failedRegions: Set<String> = []
 
     public struct BudgetOverride: Codable, Sendable, Hashable {
         public var budget: FleetBudget?
         public init(budget: FleetBudget?) { self.budget = budget }
     }
 
-    public init(budgetOverride: BudgetOverride? = nil, policyChanges: [String: PolicyChange] = [:]) {
+    public init(
+        budgetOverride: BudgetOverride? = nil,
+        policyChanges: [String: PolicyChange] = [:],
+        failedRegions: Set<String> = []
+    ) {
         self.budgetOverride = budgetOverride
         self.policyChanges = policyChanges
+        self.failedRegions = failedRegions
+    }
+
+    private enum CodingKeys: String, CodingKey { case budgetOverride, policyChanges, failedRegions }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        budgetOverride = try container.decodeIfPresent(BudgetOverride.self, forKey: .budgetOverride)
+        policyChanges = try container.decodeIfPresent([String: PolicyChange].self, forKey: .policyChanges) ?? [:]
+        failedRegions = try container.decodeIfPresent(Set<String>.self, forKey: .failedRegions) ?? []
     }
 }
 

@@ -24,6 +24,20 @@ public protocol CoordinatorAdminEndpoint: DistributedActor where ActorSystem == 
     distributed func events(after: UInt64, cluster: ClusterID?, limit: Int) async throws -> [JournalEntry]
     /// What the leader would do now, without doing it.
     distributed func previewPlan() async throws -> FleetStatus
+    /// Marks a region failed: its clusters' demand goes to their failover targets (`targets`, when given, become
+    /// the failover targets of every cluster in the region). Leader only, fenced; answers what is failed now.
+    distributed func failover(region: String, targets: [ClusterID]) async throws -> FailoverState
+    /// Ends a failover: the region plans for itself again. Leader only, fenced.
+    distributed func failback(region: String) async throws -> FailoverState
+}
+
+/// What is failed over now.
+public struct FailoverState: Codable, Hashable, Sendable {
+    public var failedRegions: [String]
+
+    public init(failedRegions: [String]) {
+        self.failedRegions = failedRegions
+    }
 }
 
 /// Who leads a fleet, for `coordctl leader` and for a follower's redirect.
@@ -47,6 +61,7 @@ public struct LeaderInfo: Codable, Hashable, Sendable {
 
 /// A change to some fields of a cluster's policy; a nil field is left as it is.
 public struct PolicyChange: Codable, Hashable, Sendable {
+    public var failoverTargets: [ClusterID]?
     public var minNodes: Int?
     public var maxNodes: Int?
     public var onDemandBase: Int?
@@ -62,8 +77,10 @@ public struct PolicyChange: Codable, Hashable, Sendable {
         targetSpotShare: Double? = nil,
         priorityClass: PriorityClass? = nil,
         weight: Double? = nil,
-        paused: Bool? = nil
+        paused: Bool? = nil,
+        failoverTargets: [ClusterID]? = nil
     ) {
+        self.failoverTargets = failoverTargets
         self.minNodes = minNodes
         self.maxNodes = maxNodes
         self.onDemandBase = onDemandBase
@@ -83,6 +100,7 @@ public struct PolicyChange: Codable, Hashable, Sendable {
         if let priorityClass { policy.priorityClass = priorityClass }
         if let weight { policy.weight = weight }
         if let paused { policy.paused = paused }
+        if let failoverTargets { policy.failoverTargets = failoverTargets }
         return policy
     }
 
@@ -95,7 +113,8 @@ public struct PolicyChange: Codable, Hashable, Sendable {
             targetSpotShare: later.targetSpotShare ?? targetSpotShare,
             priorityClass: later.priorityClass ?? priorityClass,
             weight: later.weight ?? weight,
-            paused: later.paused ?? paused
+            paused: later.paused ?? paused,
+            failoverTargets: later.failoverTargets ?? failoverTargets
         )
     }
 }

@@ -211,3 +211,89 @@ struct ForecastWiringTests {
         await restarted.shutdown()
     }
 }
+
+@Suite("coordinator failover")
+struct FailoverTests {
+    @Test("a region failed over hands its clusters' demand to the target in the next plan; failback ends it")
+    func regionFailover() async throws {
+        let hub = WireHub()
+        let system = try WireActorSystem(
+            configuration: FleetAPI.wireConfiguration(
+                nodeID: "coord-1",
+                role: .coordinator,
+                secrets: .shared(AdminTests.secret)
+            ),
+            hub: hub
+        )
+        let agents = try WireActorSystem(
+            configuration: FleetAPI.wireConfiguration(
+                nodeID: "eu-web",
+                role: .agent,
+                secrets: .shared(AdminTests.secret)
+            ),
+            hub: hub
+        )
+        let usAgent = try WireActorSystem(
+            configuration: FleetAPI.wireConfiguration(
+                nodeID: "us-api",
+                role: .agent,
+                secrets: .shared(AdminTests.secret)
+            ),
+            hub: hub
+        )
+        let leadership = ManualLeadership()
+        leadership.set(FencingEpoch(1))
+        let clock = ManualClock()
+        let catalog = try PriceCatalog.bundled()
+        let coordinator = system.withWellKnownName(WireActorSystem.WellKnownName.coordinator) {
+            CoordinatorActor(
+                actorSystem: system,
+                settings: .init(
+                    clusters: [
+                        "eu-web": (region: "eu-west-1", policy: ClusterPolicy()),
+                        "us-api": (region: "us-east-1", policy: ClusterPolicy()),
+                    ],
+                    budget: nil,
+                    planner: PlannerSettings(),
+                    catalog: catalog
+                ),
+                clock: clock,
+                leadership: leadership,
+                logger: Logger(label: "test")
+            )
+        }
+        let eu = try await FixedCluster(id: "eu-web").observe(at: clock.timestamp)
+        var us = try await FixedCluster(id: "us-api").observe(at: clock.timestamp)
+        us.region = "us-east-1"
+        us.availabilityZones = ["us-east-1a", "us-east-1b"]
+        us.pending = .none
+        for index in us.nodes.indices {
+            us.nodes[index].availabilityZone = us.availabilityZones[index % 2]
+            us.nodes[index].requested = .vcpu(0.5, gib: 1)
+        }
+        _ = try await $CoordinatorEndpoint.resolve(id: coordinator.id, using: agents).report(AgentReport(cluster: eu))
+        _ = try await $CoordinatorEndpoint.resolve(id: coordinator.id, using: usAgent).report(AgentReport(cluster: us))
+
+        let before = try #require(await coordinator.whenLocal { $0.plan() })
+        #expect(before.clusters.first { $0.cluster == "us-api" }?.launches.isEmpty == true)
+
+        let state = try await coordinator.failover(region: "eu-west-1", targets: ["us-api"])
+        #expect(state.failedRegions == ["eu-west-1"])
+        let during = try #require(await coordinator.whenLocal { $0.plan() })
+        #expect(during.clusters.first { $0.cluster == "eu-web" }?.status == .regionFailed)
+        #expect(during.clusters.first { $0.cluster == "us-api" }?.launches.isEmpty == false)
+
+        await #expect {
+            _ = try await coordinator.failover(region: "eu-west-1", targets: ["eu-web"])
+        } throws: { ($0 as? CommandRejectedError)?.reason == .invalid }
+
+        #expect(try await coordinator.failback(region: "eu-west-1").failedRegions.isEmpty)
+        let after = try #require(await coordinator.whenLocal { $0.plan() })
+        #expect(after.clusters.first { $0.cluster == "eu-web" }?.status == .planned)
+        let journal = try await coordinator.events(after: 0, cluster: nil, limit: 10).map(\.message)
+        #expect(journal.contains { $0.contains("region eu-west-1 failed over: eu-web → us-api") })
+        await agents.shutdown()
+        await usAgent.shutdown()
+        await system.shutdown()
+    }
+}
