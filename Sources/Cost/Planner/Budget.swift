@@ -2,6 +2,37 @@
 // and, within a class, by weight. Running nodes are never drained for budget (their pods would have nowhere to
 // go); the budget stops growth, and the shortfall is reported.
 
+extension FleetPlanner {
+    /// Rule 3 over the whole fleet: each regional cap on its region's clusters (regions in name order), then the
+    /// fleet allowance on every cluster.
+    func budget(
+        _ works: inout [ClusterWork],
+        input: PlannerInput,
+        state: PlannerState,
+        activeNodes: [ActiveNode],
+        reasons: inout [String]
+    ) {
+        let squeeze = BudgetSqueeze(planner: self, input: input, state: state, activeNodes: activeNodes)
+        for (region, allowance) in input.allowance.regionalUSDPerHour.sorted(by: { $0.key < $1.key }) {
+            let members = works.indices.filter { works[$0].report.region == region }
+            squeeze.apply(
+                to: members,
+                allowance: allowance,
+                scope: "region \(region)",
+                works: &works,
+                reasons: &reasons
+            )
+        }
+        squeeze.apply(
+            to: Array(works.indices),
+            allowance: input.allowance.fleetUSDPerHour,
+            scope: "fleet",
+            works: &works,
+            reasons: &reasons
+        )
+    }
+}
+
 struct BudgetSqueeze {
     let planner: FleetPlanner
     let input: PlannerInput

@@ -1,6 +1,57 @@
 // Emitting the plan: each cluster's work record becomes its ClusterPlan, and the state learns what was decided.
 
 extension FleetPlanner {
+    /// The fleet's plan: every cluster's `ClusterPlan` in report order, the budget outcome, and the fleet reasons
+    /// (with a last one when floors and nodes that cannot move put the plan over the allowance).
+    func emit(
+        _ works: inout [ClusterWork],
+        input: PlannerInput,
+        state: inout PlannerState,
+        cycle: inout CycleTables,
+        reasons: [String]
+    ) -> FleetPlan {
+        var fleetReasons = reasons
+        var clusters: [ClusterPlan] = []
+        clusters.reserveCapacity(works.count)
+        var planned = 0.0
+        var forced = 0.0
+        var shortfall = 0.0
+        var regionalPlanned: [String: Double] = [:]
+        for i in works.indices {
+            let p = finish(
+                &works[i],
+                state: &state,
+                now: input.now,
+                activeNodes: cycle.activeNodes,
+                scratch: &cycle.scratch
+            )
+            works[i].retire()
+            planned += p.plannedUSDPerHour
+            forced += p.forcedUSDPerHour
+            shortfall += p.unfundedUSDPerHour
+            if input.allowance.regionalUSDPerHour[p.region] != nil {
+                regionalPlanned[p.region, default: 0] += p.plannedUSDPerHour
+            }
+            clusters.append(p)
+        }
+        let over = planned > input.allowance.fleetUSDPerHour + 1e-9
+        if over {
+            fleetReasons.append(
+                "budget: plan costs \(usd(planned))/h, over the allowance of \(usd(input.allowance.fleetUSDPerHour))/h, because floors and nodes whose pods cannot move cost \(usd(forced))/h"
+            )
+        }
+        let outcome = BudgetOutcome(
+            allowanceUSDPerHour: input.allowance.fleetUSDPerHour,
+            plannedUSDPerHour: planned,
+            forcedUSDPerHour: forced,
+            shortfallUSDPerHour: shortfall,
+            overAllowance: over,
+            regionalAllowanceUSDPerHour: input.allowance.regionalUSDPerHour,
+            regionalPlannedUSDPerHour: regionalPlanned
+        )
+        return FleetPlan(generation: state.generation, clusters: clusters, budget: outcome, reasons: fleetReasons)
+    }
+
     func finish(
         _ w: inout ClusterWork,
         state: inout PlannerState,

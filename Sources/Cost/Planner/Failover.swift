@@ -1,6 +1,76 @@
-// Failover: a lost cluster or failed region hands its demand to a healthy target.
+// Rule 7, failover: which clusters are down (silent agent, failed region), and the hand-over of their demand to a
+// healthy target; also the other reasons a cluster is not planned (paused, invalid policy).
 
 extension FleetPlanner {
+    /// Each cluster's status before anything is planned: an invalid policy, a failed region, a silent agent or an
+    /// operator pause each take it out of planning. Returns a work record per report (same order) and whether any
+    /// cluster is down (lost or in a failed region).
+    func classify(_ input: PlannerInput) -> (works: [ClusterWork], anyDown: Bool) {
+        let now = input.now
+        var works: [ClusterWork] = []
+        works.reserveCapacity(input.reports.count)
+        var anyDown = false
+        // Each report's fields are read in place and the report itself reaches its work record only when the
+        // cluster is planned (see `ClusterWork.report`): copying it here would touch its node list once more, and
+        // on a large fleet that list has left the cache again by the time planning reads it.
+        let reports = input.reports
+        for r in reports.indices {
+            let id = reports[r].clusterID
+            var policy = input.policies[id] ?? ClusterPolicy()
+            var status = ClusterPlanStatus.planned
+            var policyError: CostError?
+            do {
+                try policy.validate(cluster: id)
+            } catch {
+                // Plan nothing on a policy that makes no sense; defaults keep the arithmetic below finite.
+                policyError = error
+                policy = ClusterPolicy()
+            }
+            if policyError != nil {
+                status = .invalidPolicy
+            } else if input.failedRegions.contains(reports[r].region) {
+                status = .regionFailed
+            } else if now - reports[r].observedAt > settings.clusterLostAfter {
+                status = .lost
+            } else if policy.paused {
+                status = .paused
+            }
+            if status == .lost || status == .regionFailed { anyDown = true }
+            works.append(ClusterWork(policy: policy, status: status))
+            if let policyError { works[works.count - 1].reasons.append("policy refused, no changes: \(policyError)") }
+        }
+        return (works, anyDown)
+    }
+
+    /// Rule 7: hands the demand of each cluster that is down to its first healthy failover target (once; the
+    /// hand-over stays until `PlannerState.failBack(_:)`). Returns the demand each target carries this cycle.
+    func failover(
+        _ works: inout [ClusterWork],
+        anyDown: Bool,
+        reports: [ClusterReport],
+        state: inout PlannerState,
+        now: Timestamp,
+        reasons: inout [String]
+    ) -> [ClusterID: Resources] {
+        // The cluster index is only needed when something failed over.
+        var indexOf: [ClusterID: Int] = [:]
+        if anyDown || !state.failovers.isEmpty {
+            indexOf.reserveCapacity(works.count)
+            for r in reports.indices { indexOf[reports[r].clusterID] = r }
+        }
+        if anyDown {
+            assignFailovers(&works, reports: reports, indexOf: indexOf, state: &state, now: now, reasons: &reasons)
+        }
+        var carried: [ClusterID: Resources] = [:]
+        for (lost, f) in state.failovers.sorted(by: { $0.key < $1.key }) {
+            carried[f.target, default: .zero] += f.demand
+            if let t = indexOf[f.target] {
+                works[t].reasons.append("failover: carrying \(f.demand) of demand for \(lost) until it is failed back")
+            }
+        }
+        return carried
+    }
+
     func assignFailovers(
         _ works: inout [ClusterWork],
         reports: [ClusterReport],

@@ -1,6 +1,22 @@
 // Markets, pools and zones for new nodes.
 
 extension FleetPlanner {
+    /// Rules 4 and 5 for the launches the cluster wants: markets, pools and zones, and what they cost.
+    func launchWanted(_ w: inout ClusterWork, input: PlannerInput, state: PlannerState, cycle: inout CycleTables) {
+        // Notes go to a local first: passing `w` and `&w.reasons` together would copy the whole work record.
+        var notes: [String] = []
+        (w.launches, w.launchCost) = assignLaunches(
+            w,
+            count: w.wanted,
+            input: input,
+            state: state,
+            activeNodes: cycle.activeNodes,
+            notes: &notes,
+            scratch: &cycle.scratch
+        )
+        w.reasons += notes
+    }
+
     func assignLaunches(
         _ w: borrowing ClusterWork,
         count k: Int,

@@ -1,6 +1,101 @@
-// Prices of running nodes and the instance type that covers a shortfall most cheaply.
+// Prices: what each running node costs (walking the cluster's nodes once per cycle), and the instance types that
+// cover a shortfall most cheaply.
 
 extension FleetPlanner {
+    /// Walks the cluster's nodes once: which count as capacity (active, no interruption notice; interrupted ones
+    /// are on their way out), what each costs per hour and where it sits in the zones and offers (appended to the
+    /// cycle's active nodes), and the spot nodes each pool runs (for the interruption rates). Returns the requests
+    /// of running and pending pods and the number of nodes already leaving.
+    func survey(
+        _ w: inout ClusterWork,
+        offers: RegionOffers,
+        input: PlannerInput,
+        cycle: inout CycleTables
+    ) -> (requested: Resources, leaving: Int) {
+        let report = w.report
+        let policy = w.policy
+        let nodes = report.nodes
+        var interrupted: Set<String> = []
+        if !report.notices.isEmpty {
+            for n in report.notices where n.kind == .interruption { interrupted.insert(n.nodeName) }
+        }
+        var requested = report.pending.totalRequests
+        var capacity = Resources.zero
+        var leaving = 0
+        let names = w.offerNames
+        let spotTables = w.zoneSpotPrices
+        w.active.reserveCapacity(nodes.count)
+        w.activeStart = cycle.activeNodes.count
+        // The zones are needed per node below (each node's zone is looked up once here, not in every later pass).
+        w.zones =
+            (policy.allowedZones.isEmpty
+                ? report.availabilityZones : report.availabilityZones.filter { policy.allowedZones.contains($0) })
+        if w.zones.isEmpty { w.zones = report.availabilityZones }
+        let zones = w.zones
+        // The spot price tables follow the reported zones; when the cluster may use all of them (the usual case)
+        // one scan of the zone names serves both.
+        let zonesAreReported = zones == report.availabilityZones
+        var typeMemo = cycle.scratch.typeMemo.lend()
+        defer { cycle.scratch.typeMemo = typeMemo }
+        // A silent cluster's nodes may be gone and its interruptions would not be seen: no exposure from them.
+        let exposed = w.status != .lost && w.status != .regionFailed
+        // Indexing rather than iterating: the iterator would copy every node record.
+        for i in nodes.indices {
+            requested += nodes[i].requested
+            // The state alone, not `isActive` on the record: calling that copies the whole node record.
+            if nodes[i].state.isActive && (interrupted.isEmpty || !interrupted.contains(nodes[i].name)) {
+                w.active.append(i)
+                capacity += nodes[i].allocatable
+                // Clusters run few types: remember where each sits in the offer list.
+                let type = nodes[i].instanceType
+                var t = typeMemo.first { $0.type == type }?.index
+                if t == nil, let found = names.firstIndex(of: type) {
+                    t = found
+                    typeMemo.append((type, found))
+                }
+                let market = nodes[i].market
+                let reportedZone = report.availabilityZones.firstIndex(of: nodes[i].availabilityZone)
+                let zoneIndex = zonesAreReported ? reportedZone : zones.firstIndex(of: nodes[i].availabilityZone)
+                var z: Int? = nil
+                if market == .spot {
+                    z = reportedZone
+                    if exposed {
+                        if let t, let z {
+                            cycle.spotNodes.counts[w.zoneSlots[z]][t] += 1
+                        } else {
+                            cycle.spotNodes.others[
+                                SpotPool(
+                                    region: report.region,
+                                    availabilityZone: nodes[i].availabilityZone,
+                                    instanceType: type
+                                ),
+                                default: 0
+                            ] += 1
+                        }
+                    }
+                }
+                let hourly = price(
+                    type: type,
+                    typeIndex: t,
+                    zoneIndex: z,
+                    market: market,
+                    zone: nodes[i].availabilityZone,
+                    region: report.region,
+                    names: names,
+                    spotTables: spotTables,
+                    offers: offers,
+                    input: input
+                )
+                cycle.activeNodes.append(ActiveNode(usdPerHour: hourly, zone: zoneIndex ?? -1, offer: t ?? -1))
+            } else {
+                leaving += 1
+            }
+        }
+        w.capacity = capacity
+        w.keptCost = cycle.activeNodes[w.activeStart...].reduce(0) { $0 + $1.usdPerHour }
+        return (requested, leaving)
+    }
+
     /// A running node's hourly price: through the per-cycle tables (a short scan of small strings, no hashing),
     /// falling back to the catalog and the cache for types or zones outside them.
     func price(

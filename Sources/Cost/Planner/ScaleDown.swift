@@ -1,6 +1,33 @@
 // Safe scale-down: which nodes are unneeded, for how long, and which of them drain now.
 
 extension FleetPlanner {
+    /// Rule 6, before rule 2 since it decides which nodes stay: only with fresh metrics, and only when capacity
+    /// covers the requirement or the cluster is over `maxNodes`; otherwise the unneeded timers start over.
+    func scaleDown(
+        _ w: inout ClusterWork,
+        shortfall: Resources,
+        leaving: Int,
+        state: inout PlannerState,
+        now: Timestamp,
+        cycle: inout CycleTables
+    ) {
+        let overMax = w.active.count > w.policy.maxNodes
+        if !w.report.metricsStale && (shortfall.isZero || overMax) {
+            selectDrains(
+                &w,
+                leaving: leaving,
+                overMax: overMax,
+                state: &state,
+                now: now,
+                activeNodes: cycle.activeNodes,
+                scratch: &cycle.scratch
+            )
+        } else {
+            state.unneededSince[w.report.clusterID] = nil
+            if w.report.metricsStale && shortfall.isZero { w.reasons.append("metrics are stale: no scale-down") }
+        }
+    }
+
     func selectDrains(
         _ w: inout ClusterWork,
         leaving: Int,
