@@ -8,11 +8,11 @@ extension FleetPlanner {
     func budget(
         _ works: inout [ClusterWork],
         input: PlannerInput,
-        state: PlannerState,
+        placement: consuming LaunchPlacement,
         activeNodes: [ActiveNode],
         reasons: inout [String]
     ) {
-        let squeeze = BudgetSqueeze(planner: self, input: input, state: state, activeNodes: activeNodes)
+        var squeeze = BudgetSqueeze(placement: placement, activeNodes: activeNodes)
         for (region, allowance) in input.allowance.regionalUSDPerHour.sorted(by: { $0.key < $1.key }) {
             let members = works.indices.filter { works[$0].report.region == region }
             squeeze.apply(
@@ -34,30 +34,25 @@ extension FleetPlanner {
 }
 
 struct BudgetSqueeze {
-    let planner: FleetPlanner
-    let input: PlannerInput
-    /// The planner state as of this cycle (pool back-offs and storms shape which launches a count buys).
-    let state: PlannerState
+    /// The cycle's launch placement, the one the planner used for the counts each cluster wanted: a smaller count
+    /// is placed by the same rules (pool back-offs and storms shape which launches a count buys).
+    var placement: LaunchPlacement
     /// The cycle's active nodes, as `ClusterWork.activeStart` indexes them.
     let activeNodes: [ActiveNode]
 
     /// The launches and their hourly cost if the cluster gets `k` new nodes.
-    private func launches(_ w: ClusterWork, _ k: Int) -> ([LaunchOrder], Double) {
+    private mutating func launches(_ w: borrowing ClusterWork, _ k: Int) -> ([LaunchOrder], Double) {
         var ignored: [String] = []
-        var scratch = PlanScratch()
-        return planner.assignLaunches(
-            w,
-            count: k,
-            input: input,
-            state: state,
-            activeNodes: activeNodes,
-            notes: &ignored,
-            scratch: &scratch
-        )
+        return placement.launches(w, count: k, activeNodes: activeNodes, notes: &ignored)
     }
 
-    func apply(to members: [Int], allowance: Double, scope: String, works: inout [ClusterWork], reasons: inout [String])
-    {
+    mutating func apply(
+        to members: [Int],
+        allowance: Double,
+        scope: String,
+        works: inout [ClusterWork],
+        reasons: inout [String]
+    ) {
         guard allowance.isFinite, !members.isEmpty else { return }
         var total = 0.0
         for i in members { total += works[i].keptCost + works[i].launchCost }
@@ -136,7 +131,7 @@ struct BudgetSqueeze {
         }
     }
 
-    private func setCount(_ w: inout ClusterWork, _ k: Int, scope: String) {
+    private mutating func setCount(_ w: inout ClusterWork, _ k: Int, scope: String) {
         guard k != w.chosen else { return }
         let wantedCost = w.unfundedUSD + w.launchCost
         w.chosen = k

@@ -106,7 +106,6 @@ struct CycleTables {
 struct PlanScratch {
     var typeMemo: [(type: String, index: Int)] = []
     var zoneCount: [Int] = []
-    var poolUse: [Int] = []
     var flags: [Bool] = []
     var sinceOf: [Timestamp] = []
     var candidates: [RemovalCandidate] = []

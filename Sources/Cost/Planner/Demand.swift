@@ -44,7 +44,7 @@ extension FleetPlanner {
         w.eligible = eligible
         // Spare nodes are capacity on top of the requirement (not extra launches every cycle): counted in
         // nodes of the cheapest type per vCPU, so they are also kept by scale-down.
-        if headroomNodes > 0, let unit = cheapestPerUnit(eligible, memory: false) {
+        if headroomNodes > 0, let unit = TypeOffer.cheapestPerUnit(eligible, memory: false) {
             required += Resources(
                 cpuMillicores: unit.allocatable.cpuMillicores * headroomNodes,
                 memoryBytes: unit.allocatable.memoryBytes * headroomNodes
@@ -65,7 +65,8 @@ extension FleetPlanner {
             Double(shortfall.memoryBytes) / Double(4 * Resources.gibibyte) > Double(shortfall.cpuMillicores) / 1000
         w.reference =
             shortfall.isZero
-            ? cheapestPerUnit(eligible, memory: false) : cheapestToCover(shortfall, eligible, memory: w.shortOfMemory)
+            ? TypeOffer.cheapestPerUnit(eligible, memory: false)
+            : TypeOffer.cheapestToCover(shortfall, eligible, memory: w.shortOfMemory)
         return shortfall
     }
 

@@ -41,6 +41,7 @@ public struct FleetPlanner: Sendable {
         // Each cluster on its own: its running nodes, rule 1 (demand), rule 6 (scale-down), rule 2 (floors and
         // caps), rules 4 and 5 (spot mix and placement of the launches wanted).
         var cycle = CycleTables(input: input, settings: settings)
+        var placement = LaunchPlacement(input: input, state: state, settings: settings)
         let reports = input.reports
         for i in works.indices {
             // The report reaches its work record only now (see `ClusterWork.report`).
@@ -70,12 +71,18 @@ public struct FleetPlanner: Sendable {
                 cycle: &cycle
             )
             floorsAndCaps(&works[i], shortfall: shortfall)
-            launchWanted(&works[i], input: input, state: state, cycle: &cycle)
+            launchWanted(&works[i], placement: &placement, activeNodes: cycle.activeNodes)
         }
         cycle.spotNodes.store(in: &state, now: input.now)
 
         // Rule 3, budget: regional caps first, then the fleet.
-        budget(&works, input: input, state: state, activeNodes: cycle.activeNodes, reasons: &fleetReasons)
+        budget(
+            &works,
+            input: input,
+            placement: consume placement,
+            activeNodes: cycle.activeNodes,
+            reasons: &fleetReasons
+        )
 
         return emit(&works, input: input, state: &state, cycle: &cycle, reasons: fleetReasons)
     }

@@ -1,46 +1,64 @@
-// Markets, pools and zones for new nodes.
+// Rules 4 (spot mix) and 5 (placement): the market, pool and zone of every new node.
 
-extension FleetPlanner {
-    /// Rules 4 and 5 for the launches the cluster wants: markets, pools and zones, and what they cost.
-    func launchWanted(_ w: inout ClusterWork, input: PlannerInput, state: PlannerState, cycle: inout CycleTables) {
-        // Notes go to a local first: passing `w` and `&w.reasons` together would copy the whole work record.
-        var notes: [String] = []
-        (w.launches, w.launchCost) = assignLaunches(
-            w,
-            count: w.wanted,
-            input: input,
-            state: state,
-            activeNodes: cycle.activeNodes,
-            notes: &notes,
-            scratch: &cycle.scratch
-        )
-        w.reasons += notes
+/// Places a cluster's new nodes: how many go on-demand and how many on spot (rule 4: the on-demand base, then the
+/// spot share), and for each the least-loaded allowed zone with a usable pool (rule 5), choosing the pool by
+/// effective price (see `cheapestSpotPool`).
+///
+/// One value serves a whole cycle: the planner asks it for the launches each cluster wants, and the budget squeeze
+/// asks it again for every smaller count it tries. It holds what the choice reads besides the cluster (settings,
+/// the pools backed off or storming, interruption risk) as of the cycle's events, and the working arrays it
+/// reuses from one call to the next.
+struct LaunchPlacement {
+    let settings: PlannerSettings
+    let now: Timestamp
+    let interruptionRisk: [SpotPool: Double]
+    /// Pools in an interruption storm, and pools backed off after launch failures (the cycle's events are recorded
+    /// before the value is made, and nothing changes them later in the cycle).
+    let storming: Set<SpotPool>
+    let poolFailures: [PlannerState.PoolKey: PlannerState.FailureRecord]
+    /// Pool-level state is usually empty: no pool keys are built then.
+    let checkPools: Bool
+    private var zoneCount: [Int] = []
+    private var poolUse: [Int] = []
+    private var drained: [Bool] = []
+
+    init(input: PlannerInput, state: PlannerState, settings: PlannerSettings) {
+        self.settings = settings
+        now = input.now
+        interruptionRisk = input.interruptionRisk
+        storming = state.storming
+        poolFailures = state.poolFailures
+        checkPools = !state.storming.isEmpty || !state.poolFailures.isEmpty || !input.interruptionRisk.isEmpty
     }
 
-    func assignLaunches(
+    /// When a pool may be used again after launch failures, or nil if it is not backed off.
+    func backedOffUntil(_ pool: SpotPool, market: Market) -> Timestamp? {
+        guard let r = poolFailures[PlannerState.PoolKey(pool: pool, market: market)] else { return nil }
+        return r.lastAt + PlannerState.backoff(count: r.count, settings: settings)
+    }
+
+    /// The launches that give the cluster `k` new nodes, grouped and sorted, and their hourly cost. Notes say when
+    /// spot nodes went on-demand or no pool was usable at all.
+    mutating func launches(
         _ w: borrowing ClusterWork,
         count k: Int,
-        input: PlannerInput,
-        state: PlannerState,
         activeNodes: [ActiveNode],
-        notes: inout [String],
-        scratch: inout PlanScratch
+        notes: inout [String]
     ) -> ([LaunchOrder], Double) {
         guard k > 0, let ref = w.reference else { return ([], 0) }
         let report = w.report
         let policy = w.policy
-        let now = input.now
         let nodes = report.nodes
-        var zoneCount = scratch.zoneCount.lend(filledWith: 0, count: w.zones.count)
-        defer { scratch.zoneCount = zoneCount }
+        var zoneCount = zoneCount.lend(filledWith: 0, count: w.zones.count)
+        defer { self.zoneCount = zoneCount }
         var od = 0
         var spot = 0
         // Spot nodes per pool (zone × offer index), for spreading spot over several pools.
         let offerCount = w.offerNames.count
-        var poolUse = scratch.poolUse.lend(filledWith: 0, count: w.zones.count * max(1, offerCount))
-        defer { scratch.poolUse = poolUse }
-        var drained = scratch.flags.lend(filledWith: false, count: w.active.count)
-        defer { scratch.flags = drained }
+        var poolUse = poolUse.lend(filledWith: 0, count: w.zones.count * max(1, offerCount))
+        defer { self.poolUse = poolUse }
+        var drained = drained.lend(filledWith: false, count: w.active.count)
+        defer { self.drained = drained }
         for j in w.drains { drained[j] = true }
         for (j, i) in w.active.enumerated() where !drained[j] {
             let a = activeNodes[w.activeStart + j]
@@ -52,6 +70,7 @@ extension FleetPlanner {
                 od += 1
             }
         }
+        // Rule 4: the first `onDemandBase` nodes on-demand, then the spot share of the rest.
         let total = od + spot + k
         let base = min(policy.onDemandBase, total)
         let odNeeded = min(k, max(0, base - od))
@@ -59,8 +78,6 @@ extension FleetPlanner {
         let spotSlots = min(k - odNeeded, max(0, desiredSpot - spot))
         // Only types at least as large as the reference in both dimensions, so `k` nodes still cover the shortfall.
         let substitutes = w.eligible.filter { ref.allocatable.fits(in: $0.allocatable) }
-        // Pool-level state is usually empty: skip building pool keys then.
-        let checkPools = !state.storming.isEmpty || !state.poolFailures.isEmpty || !input.interruptionRisk.isEmpty
 
         // A cluster's launches fall in a few groups: a short list searched in place costs less than hashing
         // three strings per new node. Each group keeps the price of its first node.
@@ -70,7 +87,7 @@ extension FleetPlanner {
         var spotTotal = spot
         var zoneOrder = Array(w.zones.indices)
         for slot in 0..<k {
-            // Zones by load, least first (ties by name): an insertion sort in place, as there are only a few.
+            // Rule 5: zones by load, least first (ties by name): an insertion sort in place, as there are only a few.
             for a in 1..<max(1, zoneOrder.count) {
                 var b = a
                 while b > 0
@@ -89,42 +106,21 @@ extension FleetPlanner {
                 for z in zoneOrder {
                     let zone = w.zones[z]
                     guard let zi = w.zoneSpotPrices.firstIndex(where: { $0.zone == zone }) else { continue }
-                    let prices = w.zoneSpotPrices[zi].quotes
-                    var best: (TypeOffer, Double, Double)? = nil
-                    for o in substitutes {
-                        let quote = prices[o.index]
-                        guard quote.fresh else { continue }
-                        let price = quote.usdPerHour
-                        var risk = settings.defaultInterruptionRisk
-                        if checkPools {
-                            let pool = SpotPool(
-                                region: report.region,
-                                availabilityZone: zone,
-                                instanceType: o.spec.name
-                            )
-                            if !state.storming.isEmpty && state.storming.contains(pool) { continue }
-                            if let until = state.backedOffUntil(pool, market: .spot, settings: settings), until > now {
-                                continue
-                            }
-                            risk = input.interruptionRisk[pool] ?? risk
-                        }
-                        let share = spotTotal > 0 ? Double(poolUse[z * offerCount + o.index]) / Double(spotTotal) : 0
-                        let score =
-                            price / o.units(memory: w.shortOfMemory) * (1 + settings.riskWeight * risk)
-                            * (1 + settings.poolConcentrationPenalty * share)
-                        // Ties (sizes of one family cost the same per unit) go to the smaller type.
-                        if best == nil || score < best!.2 * (1 - 1e-9)
-                            || (score <= best!.2 * (1 + 1e-9)
-                                && o.allocatable.cpuMillicores < best!.0.allocatable.cpuMillicores)
-                        {
-                            best = (o, price, score)
-                        }
-                    }
-                    if let best {
+                    if let best = cheapestSpotPool(
+                        region: report.region,
+                        zone: zone,
+                        quotes: w.zoneSpotPrices[zi].quotes,
+                        among: substitutes,
+                        memory: w.shortOfMemory,
+                        poolUse: poolUse,
+                        poolBase: z * offerCount,
+                        spotTotal: spotTotal
+                    ) {
                         placed = (
-                            NodeGroup(instanceType: best.0.spec.name, market: .spot, availabilityZone: zone), best.1, z
+                            NodeGroup(instanceType: best.offer.spec.name, market: .spot, availabilityZone: zone),
+                            best.usdPerHour, z
                         )
-                        offerIndex = best.0.index
+                        offerIndex = best.offer.index
                         break
                     }
                 }
@@ -134,23 +130,12 @@ extension FleetPlanner {
                 // On-demand: the reference type, or the next cheapest per unit where it is backed off.
                 for z in zoneOrder {
                     let zone = w.zones[z]
-                    let usable =
-                        !checkPools
-                        ? substitutes
-                        : substitutes.filter { o in
-                            let pool = SpotPool(
-                                region: report.region,
-                                availabilityZone: zone,
-                                instanceType: o.spec.name
-                            )
-                            if let until = state.backedOffUntil(pool, market: .onDemand, settings: settings),
-                                until > now
-                            {
-                                return false
-                            }
-                            return true
-                        }
-                    if let o = cheapestPerUnit(usable, memory: w.shortOfMemory) {
+                    if let o = cheapestOnDemand(
+                        region: report.region,
+                        zone: zone,
+                        among: substitutes,
+                        memory: w.shortOfMemory
+                    ) {
                         placed = (
                             NodeGroup(instanceType: o.spec.name, market: .onDemand, availabilityZone: zone),
                             o.onDemandUSDPerHour, z
@@ -186,5 +171,15 @@ extension FleetPlanner {
             LaunchOrder(cluster: report.clusterID, group: o.group, count: o.count, usdPerHourEach: o.price)
         }
         return (launches, cost)
+    }
+}
+
+extension FleetPlanner {
+    /// Rules 4 and 5 for the launches the cluster wants: markets, pools and zones, and what they cost.
+    func launchWanted(_ w: inout ClusterWork, placement: inout LaunchPlacement, activeNodes: [ActiveNode]) {
+        // Notes go to a local first: passing `w` and `&w.reasons` together would copy the whole work record.
+        var notes: [String] = []
+        (w.launches, w.launchCost) = placement.launches(w, count: w.wanted, activeNodes: activeNodes, notes: &notes)
+        w.reasons += notes
     }
 }

@@ -129,44 +129,6 @@ extension FleetPlanner {
         return input.spotPrices.price(for: pool)?.usdPerHour ?? od
     }
 
-    /// The type that covers `shortfall` for the least money (whole nodes, both dimensions); ties go to the
-    /// cheaper per unit of the short dimension, then to the smaller type.
-    func cheapestToCover(_ shortfall: Resources, _ offers: [TypeOffer], memory: Bool) -> TypeOffer? {
-        var best: TypeOffer?
-        var bestKey = (Double.infinity, Double.infinity, Int.max)
-        for o in offers {
-            let n = max(
-                (shortfall.cpuMillicores + o.allocatable.cpuMillicores - 1) / max(1, o.allocatable.cpuMillicores),
-                (shortfall.memoryBytes + o.allocatable.memoryBytes - 1) / max(1, o.allocatable.memoryBytes)
-            )
-            let key = (
-                (Double(n) * o.onDemandUSDPerHour * 1e6).rounded(),
-                (o.onDemandUSDPerHour / o.units(memory: memory) * 1e9).rounded(), o.allocatable.cpuMillicores
-            )
-            if key < bestKey {
-                best = o
-                bestKey = key
-            }
-        }
-        return best
-    }
-
-    func cheapestPerUnit(_ offers: [TypeOffer], memory: Bool) -> TypeOffer? {
-        var best: TypeOffer?
-        var bestScore = Double.infinity
-        for o in offers {
-            let s = o.onDemandUSDPerHour / o.units(memory: memory)
-            // Ties go to the smaller type: finer steps, less waste.
-            if s < bestScore - 1e-12
-                || (abs(s - bestScore) <= 1e-12
-                    && o.allocatable.cpuMillicores < (best?.allocatable.cpuMillicores ?? .max))
-            {
-                best = o
-                bestScore = s
-            }
-        }
-        return best
-    }
 }
 
 /// The latest spot price of a pool, and whether it is fresh enough to launch on.
@@ -193,5 +155,102 @@ struct TypeOffer: Sendable {
     /// Capacity in the dimension that is short: vCPUs or GiB.
     func units(memory: Bool) -> Double {
         memory ? Double(allocatable.memoryBytes) / Double(Resources.gibibyte) : Double(allocatable.cpuMillicores) / 1000
+    }
+}
+
+extension TypeOffer {
+    /// The type that covers `shortfall` for the least money (whole nodes, both dimensions); ties go to the
+    /// cheaper per unit of the short dimension, then to the smaller type.
+    static func cheapestToCover(_ shortfall: Resources, _ offers: [TypeOffer], memory: Bool) -> TypeOffer? {
+        var best: TypeOffer?
+        var bestKey = (Double.infinity, Double.infinity, Int.max)
+        for o in offers {
+            let n = max(
+                (shortfall.cpuMillicores + o.allocatable.cpuMillicores - 1) / max(1, o.allocatable.cpuMillicores),
+                (shortfall.memoryBytes + o.allocatable.memoryBytes - 1) / max(1, o.allocatable.memoryBytes)
+            )
+            let key = (
+                (Double(n) * o.onDemandUSDPerHour * 1e6).rounded(),
+                (o.onDemandUSDPerHour / o.units(memory: memory) * 1e9).rounded(), o.allocatable.cpuMillicores
+            )
+            if key < bestKey {
+                best = o
+                bestKey = key
+            }
+        }
+        return best
+    }
+
+    /// The type with the lowest on-demand price per unit of the short dimension; ties go to the smaller type.
+    static func cheapestPerUnit(_ offers: [TypeOffer], memory: Bool) -> TypeOffer? {
+        var best: TypeOffer?
+        var bestScore = Double.infinity
+        for o in offers {
+            let s = o.onDemandUSDPerHour / o.units(memory: memory)
+            // Ties go to the smaller type: finer steps, less waste.
+            if s < bestScore - 1e-12
+                || (abs(s - bestScore) <= 1e-12
+                    && o.allocatable.cpuMillicores < (best?.allocatable.cpuMillicores ?? .max))
+            {
+                best = o
+                bestScore = s
+            }
+        }
+        return best
+    }
+}
+
+extension LaunchPlacement {
+    /// Rule 4's pool choice in one zone: among the types with a fresh spot price, outside storms and back-off, the
+    /// lowest effective price per unit of the short dimension, price × (1 + riskWeight × risk) × (1 +
+    /// poolConcentrationPenalty × the share of the cluster's spot nodes already in the pool), so spot spreads over
+    /// several pools. Ties (sizes of one family cost the same per unit) go to the smaller type.
+    func cheapestSpotPool(
+        region: String,
+        zone: String,
+        quotes: [SpotQuote],
+        among substitutes: [TypeOffer],
+        memory: Bool,
+        poolUse: [Int],
+        poolBase: Int,
+        spotTotal: Int
+    ) -> (offer: TypeOffer, usdPerHour: Double)? {
+        var best: (TypeOffer, Double, Double)? = nil
+        for o in substitutes {
+            let quote = quotes[o.index]
+            guard quote.fresh else { continue }
+            let price = quote.usdPerHour
+            var risk = settings.defaultInterruptionRisk
+            if checkPools {
+                let pool = SpotPool(region: region, availabilityZone: zone, instanceType: o.spec.name)
+                if !storming.isEmpty && storming.contains(pool) { continue }
+                if let until = backedOffUntil(pool, market: .spot), until > now { continue }
+                risk = interruptionRisk[pool] ?? risk
+            }
+            let share = spotTotal > 0 ? Double(poolUse[poolBase + o.index]) / Double(spotTotal) : 0
+            let score =
+                price / o.units(memory: memory) * (1 + settings.riskWeight * risk)
+                * (1 + settings.poolConcentrationPenalty * share)
+            if best == nil || score < best!.2 * (1 - 1e-9)
+                || (score <= best!.2 * (1 + 1e-9) && o.allocatable.cpuMillicores < best!.0.allocatable.cpuMillicores)
+            {
+                best = (o, price, score)
+            }
+        }
+        return best.map { (offer: $0.0, usdPerHour: $0.1) }
+    }
+
+    /// The on-demand type for one zone: the cheapest per unit among those not backed off there (the reference
+    /// type unless it is).
+    func cheapestOnDemand(region: String, zone: String, among substitutes: [TypeOffer], memory: Bool) -> TypeOffer? {
+        let usable =
+            !checkPools
+            ? substitutes
+            : substitutes.filter { o in
+                let pool = SpotPool(region: region, availabilityZone: zone, instanceType: o.spec.name)
+                if let until = backedOffUntil(pool, market: .onDemand), until > now { return false }
+                return true
+            }
+        return TypeOffer.cheapestPerUnit(usable, memory: memory)
     }
 }
