@@ -1,4 +1,5 @@
-// Events and storms: launch failures and interruptions feed pool back-off and storm detection.
+// Events and storms (unnumbered in SYSTEM.md §2; they run before every rule): launch failures feed pool back-off,
+// interruptions feed the pools' rates and storm detection.
 
 extension FleetPlanner {
     func record(events input: PlannerInput, state: inout PlannerState, reasons: inout [String]) {

@@ -1,4 +1,4 @@
-// Safe scale-down: which nodes are unneeded, for how long, and which of them drain now.
+// Rule 6, safe scale-down: which nodes are unneeded, for how long, and which of them drain now.
 
 extension FleetPlanner {
     /// Rule 6, before rule 2 since it decides which nodes stay: only with fresh metrics, and only when capacity
