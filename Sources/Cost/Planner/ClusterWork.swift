@@ -15,8 +15,6 @@ struct ClusterWork {
     var activeStart = 0
     var keptCost = 0.0
     var capacity = Resources.zero
-    var demand = Resources.zero
-    var required = Resources.zero
     var zones: [String] = []
     /// Fresh spot prices per reported zone (same order as `report.availabilityZones`), by offer index; -1 = none.
     var zoneSpotPrices: [(zone: String, quotes: [SpotQuote])] = []
@@ -24,20 +22,13 @@ struct ClusterWork {
     var zoneSlots: [Int] = []
     /// Names of the region's offers, by offer index.
     var offerNames: [String] = []
-    var eligible: [TypeOffer] = []
-    var reference: TypeOffer?
-    var shortOfMemory = false
+    /// Rule 1's conclusions (set for planned clusters only).
+    var sizing = Sizing()
     /// Indices into `active` drained by this plan, and why.
     var drains: [Int] = []
     var drainReasons: [String] = []
-    /// Launches wanted before the budget, the part a floor forces, and the number funded.
-    var wanted = 0
-    var floorLaunches = 0
-    var chosen = 0
-    var floorCost = 0.0
-    var launches: [LaunchOrder] = []
-    var launchCost = 0.0
-    var unfundedUSD = 0.0
+    /// The launches rules 2 to 5 decide (set for planned clusters only).
+    var growth = Growth()
 
     init(policy: ClusterPolicy, status: ClusterPlanStatus) {
         self.policy = policy
@@ -52,11 +43,44 @@ struct ClusterWork {
         reasons = []
         active = []
         zones = []
-        eligible = []
+        sizing.eligible = []
         drains = []
         drainReasons = []
-        launches = []
+        growth.launches = []
     }
+}
+
+/// What rule 1 concluded for one cluster: its demand, the capacity that needs, the types it may launch and the
+/// reference type the shortfall is counted in.
+struct Sizing {
+    /// Requests to provide for (running and pending, forecast, failover), before the utilisation target.
+    var demand = Resources.zero
+    /// Capacity needed: demand over the target utilisation, plus warm headroom.
+    var required = Resources.zero
+    /// The types the cluster may launch that hold its largest pending pod.
+    var eligible: [TypeOffer] = []
+    /// The type that covers the shortfall most cheaply (or the cheapest per vCPU when nothing is short).
+    var reference: TypeOffer?
+    /// Memory, not CPU, is the short dimension (GiB against vCPUs at 4 GiB per vCPU).
+    var shortOfMemory = false
+}
+
+/// One cluster's growth: the launches rule 2 wants, the part a floor forces, how many of them rule 3 funds, and the
+/// launches rules 4 and 5 place for that count with their cost.
+struct Growth {
+    /// New nodes wanted before the budget.
+    var wanted = 0
+    /// The part of `wanted` a floor forces (the budget always funds it).
+    var floorLaunches = 0
+    /// New nodes funded (`wanted` until the budget cuts it).
+    var chosen = 0
+    /// Hourly cost of the floor launches alone, worked out when a squeeze needs it.
+    var floorCost = 0.0
+    /// The launches for `chosen` nodes, and their hourly cost.
+    var launches: [LaunchOrder] = []
+    var launchCost = 0.0
+    /// Hourly cost of the wanted nodes the budget did not fund.
+    var unfundedUSD = 0.0
 }
 
 extension ClusterReport {

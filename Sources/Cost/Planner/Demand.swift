@@ -19,7 +19,7 @@ extension FleetPlanner {
             w.reasons.append("forecast for the next lead time (\(forecast)) exceeds current requests (\(requested))")
         }
         if let failoverDemand { demand += failoverDemand }
-        w.demand = demand
+        w.sizing.demand = demand
         var required = demand.scaled(by: 1 / policy.targetUtilisation)
         var headroomNodes = 0
         switch policy.warmHeadroom {
@@ -27,7 +27,7 @@ extension FleetPlanner {
         case .nodes(let n): headroomNodes = n
         case .shareOfDemand(let s): required = required.scaled(by: 1 + s)
         }
-        w.required = required
+        w.sizing.required = required
 
         // Instance types the cluster may launch, and the one that covers the short dimension most cheaply.
         let allowed = policy.allowedInstanceTypes
@@ -41,7 +41,7 @@ extension FleetPlanner {
                 eligible = fitting
             }
         }
-        w.eligible = eligible
+        w.sizing.eligible = eligible
         // Spare nodes are capacity on top of the requirement (not extra launches every cycle): counted in
         // nodes of the cheapest type per vCPU, so they are also kept by scale-down.
         if headroomNodes > 0, let unit = TypeOffer.cheapestPerUnit(eligible, memory: false) {
@@ -49,7 +49,7 @@ extension FleetPlanner {
                 cpuMillicores: unit.allocatable.cpuMillicores * headroomNodes,
                 memoryBytes: unit.allocatable.memoryBytes * headroomNodes
             )
-            w.required = required
+            w.sizing.required = required
             w.reasons.append(
                 "warm headroom: capacity for \(headroomNodes) spare \(unit.spec.name) node(s) on top of demand"
             )
@@ -61,12 +61,12 @@ extension FleetPlanner {
             memoryBytes: max(0, required.memoryBytes - capacity.memoryBytes)
         )
         // The short dimension, comparing GiB with vCPUs at the general-purpose ratio of 4 GiB per vCPU.
-        w.shortOfMemory =
+        w.sizing.shortOfMemory =
             Double(shortfall.memoryBytes) / Double(4 * Resources.gibibyte) > Double(shortfall.cpuMillicores) / 1000
-        w.reference =
+        w.sizing.reference =
             shortfall.isZero
             ? TypeOffer.cheapestPerUnit(eligible, memory: false)
-            : TypeOffer.cheapestToCover(shortfall, eligible, memory: w.shortOfMemory)
+            : TypeOffer.cheapestToCover(shortfall, eligible, memory: w.sizing.shortOfMemory)
         return shortfall
     }
 
@@ -76,7 +76,7 @@ extension FleetPlanner {
         let policy = w.policy
         let kept = w.active.count - w.drains.count
         var wanted = 0
-        if !shortfall.isZero, let ref = w.reference {
+        if !shortfall.isZero, let ref = w.sizing.reference {
             let byCPU =
                 ref.allocatable.cpuMillicores > 0
                 ? (shortfall.cpuMillicores + ref.allocatable.cpuMillicores - 1) / ref.allocatable.cpuMillicores : 0
@@ -85,7 +85,7 @@ extension FleetPlanner {
                 ? (shortfall.memoryBytes + ref.allocatable.memoryBytes - 1) / ref.allocatable.memoryBytes : 0
             wanted = max(byCPU, byMem)
             w.reasons.append(
-                "demand \(w.demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(w.required); capacity \(w.capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (the cheapest allowed type to cover it that fits the largest pending pod)"
+                "demand \(w.sizing.demand) at \(Int((policy.targetUtilisation * 100).rounded())) % target needs \(w.sizing.required); capacity \(w.capacity) is short by \(shortfall): \(wanted) × \(ref.spec.name) (the cheapest allowed type to cover it that fits the largest pending pod)"
             )
         } else if !shortfall.isZero {
             w.reasons.append(
@@ -101,12 +101,12 @@ extension FleetPlanner {
             w.reasons.append("floor: min is \(policy.minNodes) nodes, \(kept) stay")
             target = policy.minNodes
         }
-        if w.reference == nil && target > kept {
+        if w.sizing.reference == nil && target > kept {
             w.reasons.append("cannot launch: no allowed instance type is priced in \(w.report.region)")
             target = kept
         }
-        w.wanted = target - kept
-        w.floorLaunches = max(0, min(w.wanted, policy.minNodes - kept))
-        w.chosen = w.wanted
+        w.growth.wanted = target - kept
+        w.growth.floorLaunches = max(0, min(w.growth.wanted, policy.minNodes - kept))
+        w.growth.chosen = w.growth.wanted
     }
 }

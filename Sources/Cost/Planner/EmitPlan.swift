@@ -104,26 +104,26 @@ extension FleetPlanner {
             log.append(PlannerState.Eviction(at: now, pods: evicted))
             state.evictions[cluster] = log
         }
-        let launches = w.launches.take()
+        let launches = w.growth.launches.take()
         if !launches.isEmpty { state.lastScaleUpAt[cluster] = now }
         if w.status == .planned && launches.isEmpty && drains.isEmpty && w.reasons.isEmpty {
             w.reasons.append("steady: capacity covers demand at the target utilisation")
         }
-        let floorCost = w.floorLaunches > 0 ? w.floorCost : 0
+        let floorCost = w.growth.floorLaunches > 0 ? w.growth.floorCost : 0
         return ClusterPlan(
             cluster: cluster,
             region: w.report.region,
             status: w.status,
             priorityClass: w.policy.priorityClass,
-            demand: w.demand,
-            requiredCapacity: w.required,
+            demand: w.sizing.demand,
+            requiredCapacity: w.sizing.required,
             reportedNodes: nodes,
             keptNodeIndices: kept,
             launches: launches,
             drains: drains,
-            unfundedNodes: w.wanted - w.chosen,
-            unfundedUSDPerHour: w.unfundedUSD,
-            plannedUSDPerHour: keptCost + w.launchCost,
+            unfundedNodes: w.growth.wanted - w.growth.chosen,
+            unfundedUSDPerHour: w.growth.unfundedUSD,
+            plannedUSDPerHour: keptCost + w.growth.launchCost,
             forcedUSDPerHour: keptCost + floorCost,
             reasons: w.reasons.take()
         )

@@ -45,7 +45,7 @@ struct LaunchPlacement {
         activeNodes: [ActiveNode],
         notes: inout [String]
     ) -> ([LaunchOrder], Double) {
-        guard k > 0, let ref = w.reference else { return ([], 0) }
+        guard k > 0, let ref = w.sizing.reference else { return ([], 0) }
         let report = w.report
         let policy = w.policy
         let nodes = report.nodes
@@ -77,7 +77,7 @@ struct LaunchPlacement {
         let desiredSpot = total > base ? Int((Double(total - base) * policy.targetSpotShare).rounded()) : 0
         let spotSlots = min(k - odNeeded, max(0, desiredSpot - spot))
         // Only types at least as large as the reference in both dimensions, so `k` nodes still cover the shortfall.
-        let substitutes = w.eligible.filter { ref.allocatable.fits(in: $0.allocatable) }
+        let substitutes = w.sizing.eligible.filter { ref.allocatable.fits(in: $0.allocatable) }
 
         // A cluster's launches fall in a few groups: a short list searched in place costs less than hashing
         // three strings per new node. Each group keeps the price of its first node.
@@ -111,7 +111,7 @@ struct LaunchPlacement {
                         zone: zone,
                         quotes: w.zoneSpotPrices[zi].quotes,
                         among: substitutes,
-                        memory: w.shortOfMemory,
+                        memory: w.sizing.shortOfMemory,
                         poolUse: poolUse,
                         poolBase: z * offerCount,
                         spotTotal: spotTotal
@@ -134,7 +134,7 @@ struct LaunchPlacement {
                         region: report.region,
                         zone: zone,
                         among: substitutes,
-                        memory: w.shortOfMemory
+                        memory: w.sizing.shortOfMemory
                     ) {
                         placed = (
                             NodeGroup(instanceType: o.spec.name, market: .onDemand, availabilityZone: zone),
@@ -179,7 +179,12 @@ extension FleetPlanner {
     func launchWanted(_ w: inout ClusterWork, placement: inout LaunchPlacement, activeNodes: [ActiveNode]) {
         // Notes go to a local first: passing `w` and `&w.reasons` together would copy the whole work record.
         var notes: [String] = []
-        (w.launches, w.launchCost) = placement.launches(w, count: w.wanted, activeNodes: activeNodes, notes: &notes)
+        (w.growth.launches, w.growth.launchCost) = placement.launches(
+            w,
+            count: w.growth.wanted,
+            activeNodes: activeNodes,
+            notes: &notes
+        )
         w.reasons += notes
     }
 }

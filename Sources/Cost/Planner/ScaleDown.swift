@@ -165,7 +165,7 @@ extension FleetPlanner {
     ) -> [Int] {
         let policy = w.policy
         let nodes = w.report.nodes
-        let required = w.required
+        let required = w.sizing.required
         var count = w.active.count
         var capacity = w.capacity
         var free = Resources.zero
