@@ -262,7 +262,10 @@ public struct PlannerState: Codable, Sendable, Hashable {
         return r.lastAt + backoff(count: r.count, settings: settings)
     }
 
-    func backoff(count: Int, settings: PlannerSettings) -> Duration {
+    func backoff(count: Int, settings: PlannerSettings) -> Duration { Self.backoff(count: count, settings: settings) }
+
+    /// The back-off after `count` launch failures in a row: `poolBackoff`, doubling per repeat up to the maximum.
+    static func backoff(count: Int, settings: PlannerSettings) -> Duration {
         var d = settings.poolBackoff
         var i = 1
         while i < count && d < settings.poolBackoffMax {

@@ -2,51 +2,77 @@
 // and, within a class, by weight. Running nodes are never drained for budget (their pods would have nowhere to
 // go); the budget stops growth, and the shortfall is reported.
 
+extension FleetPlanner {
+    /// Rule 3 over the whole fleet: each regional cap on its region's clusters (regions in name order), then the
+    /// fleet allowance on every cluster.
+    func budget(
+        _ works: inout [ClusterWork],
+        input: PlannerInput,
+        placement: consuming LaunchPlacement,
+        activeNodes: [ActiveNode],
+        reasons: inout [String]
+    ) {
+        var squeeze = BudgetSqueeze(placement: placement, activeNodes: activeNodes)
+        for (region, allowance) in input.allowance.regionalUSDPerHour.sorted(by: { $0.key < $1.key }) {
+            let members = works.indices.filter { works[$0].report.region == region }
+            squeeze.apply(
+                to: members,
+                allowance: allowance,
+                scope: "region \(region)",
+                works: &works,
+                reasons: &reasons
+            )
+        }
+        squeeze.apply(
+            to: Array(works.indices),
+            allowance: input.allowance.fleetUSDPerHour,
+            scope: "fleet",
+            works: &works,
+            reasons: &reasons
+        )
+    }
+}
+
 struct BudgetSqueeze {
-    let planner: FleetPlanner
-    let input: PlannerInput
-    /// The planner state as of this cycle (pool back-offs and storms shape which launches a count buys).
-    let state: PlannerState
+    /// The cycle's launch placement, the one the planner used for the counts each cluster wanted: a smaller count
+    /// is placed by the same rules (pool back-offs and storms shape which launches a count buys).
+    var placement: LaunchPlacement
     /// The cycle's active nodes, as `ClusterWork.activeStart` indexes them.
     let activeNodes: [ActiveNode]
 
     /// The launches and their hourly cost if the cluster gets `k` new nodes.
-    private func launches(_ w: ClusterWork, _ k: Int) -> ([LaunchOrder], Double) {
+    private mutating func launches(_ w: borrowing ClusterWork, _ k: Int) -> ([LaunchOrder], Double) {
         var ignored: [String] = []
-        var scratch = PlanScratch()
-        return planner.assignLaunches(
-            w,
-            count: k,
-            input: input,
-            state: state,
-            activeNodes: activeNodes,
-            notes: &ignored,
-            scratch: &scratch
-        )
+        return placement.launches(w, count: k, activeNodes: activeNodes, notes: &ignored)
     }
 
-    func apply(to members: [Int], allowance: Double, scope: String, works: inout [ClusterWork], reasons: inout [String])
-    {
+    mutating func apply(
+        to members: [Int],
+        allowance: Double,
+        scope: String,
+        works: inout [ClusterWork],
+        reasons: inout [String]
+    ) {
         guard allowance.isFinite, !members.isEmpty else { return }
         var total = 0.0
-        for i in members { total += works[i].keptCost + works[i].launchCost }
+        for i in members { total += works[i].keptCost + works[i].growth.launchCost }
         if total <= allowance + 1e-9 { return }
 
         var committed = 0.0
         for i in members {
-            if works[i].floorLaunches > 0 && works[i].floorCost == 0 {
-                works[i].floorCost = launches(works[i], works[i].floorLaunches).1
+            if works[i].growth.floorLaunches > 0 && works[i].growth.floorCost == 0 {
+                works[i].growth.floorCost = launches(works[i], works[i].growth.floorLaunches).1
             }
-            committed += works[i].keptCost + works[i].floorCost
+            committed += works[i].keptCost + works[i].growth.floorCost
         }
         var remaining = allowance - committed
         var line =
             "budget squeeze (\(scope)): the plan wants \(usd(total))/h, the allowance is \(usd(allowance))/h; running nodes and floors take \(usd(committed))/h"
-        let growing = members.filter { works[$0].chosen > works[$0].floorLaunches }
+        let growing = members.filter { works[$0].growth.chosen > works[$0].growth.floorLaunches }
         if remaining <= 0 {
             line += "; nothing is left for growth"
-            for i in growing { setCount(&works[i], works[i].floorLaunches, scope: scope) }
-            for i in members where works[i].floorLaunches > 0 {
+            for i in growing { setCount(&works[i], works[i].growth.floorLaunches, scope: scope) }
+            for i in members where works[i].growth.floorLaunches > 0 {
                 works[i].reasons.append(
                     "budget (\(scope)): floor of \(works[i].policy.minNodes) nodes kept although it exceeds the allowance"
                 )
@@ -62,10 +88,10 @@ struct BudgetSqueeze {
         for cls in classes {
             let inClass = growing.filter { works[$0].policy.priorityClass == cls }
             if starved {
-                for i in inClass { setCount(&works[i], works[i].floorLaunches, scope: scope) }
+                for i in inClass { setCount(&works[i], works[i].growth.floorLaunches, scope: scope) }
                 continue
             }
-            let want = inClass.map { works[$0].launchCost - works[$0].floorCost }
+            let want = inClass.map { works[$0].growth.launchCost - works[$0].growth.floorCost }
             let sumWant = want.reduce(0, +)
             if sumWant <= remaining + 1e-9 {
                 remaining -= sumWant
@@ -75,11 +101,11 @@ struct BudgetSqueeze {
             let grants = waterFill(wants: want, weights: inClass.map { works[$0].policy.weight }, amount: remaining)
             var leftover = 0.0
             for (n, i) in inClass.enumerated() {
-                var k = works[i].chosen
-                var spent = works[i].launchCost - works[i].floorCost
-                while k > works[i].floorLaunches && spent > grants[n] + 1e-9 {
+                var k = works[i].growth.chosen
+                var spent = works[i].growth.launchCost - works[i].growth.floorCost
+                while k > works[i].growth.floorLaunches && spent > grants[n] + 1e-9 {
                     k -= 1
-                    spent = launches(works[i], k).1 - works[i].floorCost
+                    spent = launches(works[i], k).1 - works[i].growth.floorCost
                 }
                 leftover += grants[n] - spent
                 setCount(&works[i], k, scope: scope)
@@ -90,11 +116,11 @@ struct BudgetSqueeze {
                     works[$1].policy.weight, works[$0].report.clusterID
                 )
             }) {
-                while works[i].chosen < works[i].wanted {
-                    let (_, c) = launches(works[i], works[i].chosen + 1)
-                    guard c - works[i].launchCost <= leftover + 1e-9 else { break }
-                    leftover -= c - works[i].launchCost
-                    setCount(&works[i], works[i].chosen + 1, scope: scope)
+                while works[i].growth.chosen < works[i].growth.wanted {
+                    let (_, c) = launches(works[i], works[i].growth.chosen + 1)
+                    guard c - works[i].growth.launchCost <= leftover + 1e-9 else { break }
+                    leftover -= c - works[i].growth.launchCost
+                    setCount(&works[i], works[i].growth.chosen + 1, scope: scope)
                 }
             }
             reasons.append(
@@ -105,15 +131,15 @@ struct BudgetSqueeze {
         }
     }
 
-    private func setCount(_ w: inout ClusterWork, _ k: Int, scope: String) {
-        guard k != w.chosen else { return }
-        let wantedCost = w.unfundedUSD + w.launchCost
-        w.chosen = k
-        (w.launches, w.launchCost) = launches(w, k)
-        w.unfundedUSD = max(0, wantedCost - w.launchCost)
+    private mutating func setCount(_ w: inout ClusterWork, _ k: Int, scope: String) {
+        guard k != w.growth.chosen else { return }
+        let wantedCost = w.growth.unfundedUSD + w.growth.launchCost
+        w.growth.chosen = k
+        (w.growth.launches, w.growth.launchCost) = launches(w, k)
+        w.growth.unfundedUSD = max(0, wantedCost - w.growth.launchCost)
         if let last = w.reasons.last, last.hasPrefix("budget (\(scope)): funds") { w.reasons.removeLast() }
         w.reasons.append(
-            "budget (\(scope)): funds \(k) of \(w.wanted) wanted node(s); shortfall \(w.wanted - k) node(s), \(usd(w.unfundedUSD))/h"
+            "budget (\(scope)): funds \(k) of \(w.growth.wanted) wanted node(s); shortfall \(w.growth.wanted - k) node(s), \(usd(w.growth.unfundedUSD))/h"
         )
     }
 }
