@@ -454,43 +454,65 @@ public struct Drain: AsyncParsableCommand {
 public struct Failover: AsyncParsableCommand {
     public init() {}
     public static let configuration = CommandConfiguration(
-        abstract: "Mark a region failed: its clusters' demand moves to their failover targets, within budget.",
-        discussion: "coordctl failover eu-west-1 --to us-api; undo with coordctl failback eu-west-1."
+        abstract: "Fail a region or a cluster over: its demand moves to its failover targets, within budget.",
+        discussion:
+            "coordctl failover eu-west-1 --to us-api; coordctl failover --cluster eu-web --to us-api; undo with failback."
     )
 
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "The failed region.") var region: String
+    @Argument(help: "The failed region (or use --cluster).") var region: String?
+    @Option(name: .long, help: "A failed cluster instead of a region.") var cluster: String?
     @Option(
         name: .customLong("to"),
         help: "A cluster to move the demand to (repeatable; default: each cluster's own targets)."
     )
     var targets: [String] = []
 
+    public func validate() throws {
+        guard (region == nil) != (cluster == nil) else { throw ValidationError("name a region or --cluster, not both") }
+    }
+
     public func run() async throws {
         try await reportingFailures {
-            let state = try await connection.withLeader {
-                try await $0.failover(region: region, targets: targets.map { ClusterID($0) })
-            }
-            try connection.output(state) { "failed over: \(state.failedRegions.joined(separator: ", "))" }
+            let request = FailoverRequest(
+                region: region,
+                cluster: cluster.map { ClusterID($0) },
+                targets: targets.map { ClusterID($0) }
+            )
+            let state = try await connection.withLeader { try await $0.failover(request) }
+            try connection.output(state) { FailoverTable.render(state) }
         }
     }
 }
 
 public struct Failback: AsyncParsableCommand {
     public init() {}
-    public static let configuration = CommandConfiguration(abstract: "End a region's failover.")
+    public static let configuration = CommandConfiguration(abstract: "End a region's or a cluster's failover.")
 
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "The region to fail back.") var region: String
+    @Argument(help: "The region to fail back (or use --cluster).") var region: String?
+    @Option(name: .long, help: "A cluster instead of a region.") var cluster: String?
+
+    public func validate() throws {
+        guard (region == nil) != (cluster == nil) else { throw ValidationError("name a region or --cluster, not both") }
+    }
 
     public func run() async throws {
         try await reportingFailures {
-            let state = try await connection.withLeader { try await $0.failback(region: region) }
-            try connection.output(state) {
-                state.failedRegions.isEmpty
-                    ? "no region is failed over" : "still failed over: \(state.failedRegions.joined(separator: ", "))"
-            }
+            let request = FailoverRequest(region: region, cluster: cluster.map { ClusterID($0) })
+            let state = try await connection.withLeader { try await $0.failback(request) }
+            try connection.output(state) { FailoverTable.render(state) }
         }
+    }
+}
+
+/// `coordctl failover` and `failback` output.
+public enum FailoverTable {
+    public static func render(_ state: FailoverState) -> String {
+        if state.failedRegions.isEmpty && state.failedClusters.isEmpty { return "nothing is failed over" }
+        return
+            (state.failedRegions.map { "region \($0): failed over" }
+            + state.failedClusters.map { "cluster \($0): failed over" }).joined(separator: "\n")
     }
 }
 

@@ -233,6 +233,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
             interruptionRisk: [:],
             forecasts: forecasts(at: now),
             failedRegions: durable.failedRegions,
+            failedClusters: Set(durable.failedClusters.map { ClusterID($0) }),
             now: now
         )
     }

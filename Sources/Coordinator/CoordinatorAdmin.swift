@@ -223,49 +223,85 @@ extension CoordinatorActor {
         "cluster-lost": .clusterLost, "cluster-back": .clusterLost, "failover": .failover,
     ]
 
-    public distributed func failover(region: String, targets: [ClusterID]) async throws -> FailoverState {
-        let inRegion = settings.clusters.filter { $0.value.region == region }.map(\.key).sorted()
-        guard !inRegion.isEmpty else {
-            throw CommandRejectedError(.invalid, "no cluster of this fleet is in region \(region)")
-        }
-        for target in targets where settings.clusters[target] == nil {
+    public distributed func failover(_ request: FailoverRequest) async throws -> FailoverState {
+        let (what, clusters) = try failoverScope(request)
+        for target in request.targets where settings.clusters[target] == nil {
             throw CommandRejectedError(.wrongCluster, "failover target \(target) is not managed by this fleet")
         }
-        for target in targets where settings.clusters[target]?.region == region {
-            throw CommandRejectedError(.invalid, "failover target \(target) is in the failed region \(region)")
+        for target in request.targets where clusters.contains(target) {
+            throw CommandRejectedError(.invalid, "failover target \(target) is itself failed over by this request")
+        }
+        if let region = request.region {
+            for target in request.targets where settings.clusters[target]?.region == region {
+                throw CommandRejectedError(.invalid, "failover target \(target) is in the failed region \(region)")
+            }
         }
         let epoch = try await requireLeading()
         var changed = durable
-        changed.failedRegions.insert(region)
-        if !targets.isEmpty {
-            for cluster in inRegion {
+        if let region = request.region { changed.failedRegions.insert(region) }
+        if let cluster = request.cluster { changed.failedClusters.insert(cluster.rawValue) }
+        if !request.targets.isEmpty {
+            for cluster in clusters {
                 changed.policyChanges[cluster.rawValue] = (changed.policyChanges[cluster.rawValue] ?? PolicyChange())
-                    .merged(with: PolicyChange(failoverTargets: targets))
+                    .merged(with: PolicyChange(failoverTargets: request.targets))
             }
         }
         try await commit(changed, epoch: epoch)
-        let destinations = inRegion.map { effectivePolicy($0).failoverTargets.map(\.rawValue) }
+        let moves = clusters.map { cluster in
+            let targets = effectivePolicy(cluster).failoverTargets.map(\.rawValue)
+            return "\(cluster) → \(targets.isEmpty ? "no target" : targets.joined(separator: ", "))"
+        }
         record(
             "failover",
-            cluster: nil,
-            "region \(region) failed over: \(zip(inRegion, destinations).map { "\($0) → \($1.isEmpty ? "no target" : $1.joined(separator: ", "))" }.joined(separator: "; "))",
+            cluster: request.cluster,
+            "\(what) failed over: \(moves.joined(separator: "; "))",
             epoch: epoch
         )
         await saveJournal(epoch: epoch)
-        return FailoverState(failedRegions: durable.failedRegions.sorted())
+        return failoverState
     }
 
-    public distributed func failback(region: String) async throws -> FailoverState {
+    public distributed func failback(_ request: FailoverRequest) async throws -> FailoverState {
+        let (what, _) = try failoverScope(request)
         let epoch = try await requireLeading()
-        guard durable.failedRegions.contains(region) else {
-            throw CommandRejectedError(.invalid, "region \(region) is not failed over")
-        }
         var changed = durable
-        changed.failedRegions.remove(region)
+        if let region = request.region, changed.failedRegions.remove(region) == nil {
+            throw CommandRejectedError(.invalid, "\(what) is not failed over")
+        }
+        if let cluster = request.cluster, changed.failedClusters.remove(cluster.rawValue) == nil {
+            throw CommandRejectedError(.invalid, "\(what) is not failed over")
+        }
         try await commit(changed, epoch: epoch)
-        record("failover", cluster: nil, "region \(region) failed back: it plans for itself again", epoch: epoch)
+        record("failover", cluster: request.cluster, "\(what) failed back: it plans for itself again", epoch: epoch)
         await saveJournal(epoch: epoch)
-        return FailoverState(failedRegions: durable.failedRegions.sorted())
+        return failoverState
+    }
+
+    var failoverState: FailoverState {
+        FailoverState(
+            failedRegions: durable.failedRegions.sorted(),
+            failedClusters: durable.failedClusters.sorted().map { ClusterID($0) }
+        )
+    }
+
+    /// The words for what `request` names and the clusters it covers; refuses a request naming neither or both,
+    /// or nothing this fleet manages.
+    func failoverScope(_ request: FailoverRequest) throws -> (String, [ClusterID]) {
+        switch (request.region, request.cluster) {
+        case (let region?, nil):
+            let clusters = settings.clusters.filter { $0.value.region == region }.map(\.key).sorted()
+            guard !clusters.isEmpty else {
+                throw CommandRejectedError(.invalid, "no cluster of this fleet is in region \(region)")
+            }
+            return ("region \(region)", clusters)
+        case (nil, let cluster?):
+            guard settings.clusters[cluster] != nil else {
+                throw CommandRejectedError(.wrongCluster, "cluster \(cluster) is not managed by this fleet")
+            }
+            return ("cluster \(cluster)", [cluster])
+        default:
+            throw CommandRejectedError(.invalid, "name a region or a cluster, not both")
+        }
     }
 
     static func describe(_ change: PolicyChange) -> String {

@@ -11,8 +11,9 @@ public struct DurableFleetState: Codable, Sendable, Hashable {
     public var budgetOverride: BudgetOverride?
     /// Set by `coordctl policy set`, `pause`, `resume`: each cluster's changes over the file's policy.
     public var policyChanges: [String: PolicyChange]
-    /// Regions failed over by `coordctl failover`, until `failback`.
+    /// Regions and clusters failed over by `coordctl failover`, until `failback`.
     public var failedRegions: Set<String> = []
+    public var failedClusters: Set<String> = []
 
     public struct BudgetOverride: Codable, Sendable, Hashable {
         public var budget: FleetBudget?
@@ -29,13 +30,14 @@ public struct DurableFleetState: Codable, Sendable, Hashable {
         self.failedRegions = failedRegions
     }
 
-    private enum CodingKeys: String, CodingKey { case budgetOverride, policyChanges, failedRegions }
+    private enum CodingKeys: String, CodingKey { case budgetOverride, policyChanges, failedRegions, failedClusters }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         budgetOverride = try container.decodeIfPresent(BudgetOverride.self, forKey: .budgetOverride)
         policyChanges = try container.decodeIfPresent([String: PolicyChange].self, forKey: .policyChanges) ?? [:]
         failedRegions = try container.decodeIfPresent(Set<String>.self, forKey: .failedRegions) ?? []
+        failedClusters = try container.decodeIfPresent(Set<String>.self, forKey: .failedClusters) ?? []
     }
 }
 

@@ -39,6 +39,8 @@ public struct PlannerInput: Sendable {
     public var forecasts: [ClusterID: Resources]
     /// Regions marked failed by the operator or by health checks.
     public var failedRegions: Set<String>
+    /// Clusters the operator failed over (`coordctl failover CLUSTER`), whatever their reports say.
+    public var failedClusters: Set<ClusterID>
     public var now: Timestamp
 
     public init(
@@ -50,6 +52,7 @@ public struct PlannerInput: Sendable {
         interruptionRisk: [SpotPool: Double] = [:],
         forecasts: [ClusterID: Resources] = [:],
         failedRegions: Set<String> = [],
+        failedClusters: Set<ClusterID> = [],
         now: Timestamp
     ) {
         self.reports = reports
@@ -60,6 +63,7 @@ public struct PlannerInput: Sendable {
         self.interruptionRisk = interruptionRisk
         self.forecasts = forecasts
         self.failedRegions = failedRegions
+        self.failedClusters = failedClusters
         self.now = now
     }
 }
@@ -121,6 +125,11 @@ public enum ClusterPlanStatus: String, Codable, Sendable, Hashable {
     case lost
     /// Its region is marked failed: no commands; its demand goes to its failover targets.
     case regionFailed = "region-failed"
+    /// The operator failed it over: no commands; its demand goes to its failover targets.
+    case failedOver = "failed-over"
+
+    /// Down for planning: lost, its region failed, or failed over; its demand goes to its failover targets.
+    public var isDown: Bool { self == .lost || self == .regionFailed || self == .failedOver }
     /// Its policy is out of range: no changes until the operator fixes it (the reason names the field).
     case invalidPolicy = "invalid-policy"
 }

@@ -24,19 +24,34 @@ public protocol CoordinatorAdminEndpoint: DistributedActor where ActorSystem == 
     distributed func events(after: UInt64, cluster: ClusterID?, limit: Int) async throws -> [JournalEntry]
     /// What the leader would do now, without doing it.
     distributed func previewPlan() async throws -> FleetStatus
-    /// Marks a region failed: its clusters' demand goes to their failover targets (`targets`, when given, become
-    /// the failover targets of every cluster in the region). Leader only, fenced; answers what is failed now.
-    distributed func failover(region: String, targets: [ClusterID]) async throws -> FailoverState
-    /// Ends a failover: the region plans for itself again. Leader only, fenced.
-    distributed func failback(region: String) async throws -> FailoverState
+    /// Marks a region or a cluster failed: its demand goes to the failover targets (`targets`, when given, become
+    /// the failover targets of every cluster failed over). Leader only, fenced; answers what is failed now.
+    distributed func failover(_ request: FailoverRequest) async throws -> FailoverState
+    /// Ends a region's or a cluster's failover: it plans for itself again. Leader only, fenced.
+    distributed func failback(_ request: FailoverRequest) async throws -> FailoverState
+}
+
+/// What to fail over or back: exactly one of a region or a cluster; `targets` only for a failover.
+public struct FailoverRequest: Codable, Hashable, Sendable {
+    public var region: String?
+    public var cluster: ClusterID?
+    public var targets: [ClusterID]
+
+    public init(region: String? = nil, cluster: ClusterID? = nil, targets: [ClusterID] = []) {
+        self.region = region
+        self.cluster = cluster
+        self.targets = targets
+    }
 }
 
 /// What is failed over now.
 public struct FailoverState: Codable, Hashable, Sendable {
     public var failedRegions: [String]
+    public var failedClusters: [ClusterID]
 
-    public init(failedRegions: [String]) {
+    public init(failedRegions: [String], failedClusters: [ClusterID]) {
         self.failedRegions = failedRegions
+        self.failedClusters = failedClusters
     }
 }
 

@@ -277,19 +277,25 @@ struct FailoverTests {
         let before = try #require(await coordinator.whenLocal { $0.plan() })
         #expect(before.clusters.first { $0.cluster == "us-api" }?.launches.isEmpty == true)
 
-        let state = try await coordinator.failover(region: "eu-west-1", targets: ["us-api"])
+        let state = try await coordinator.failover(FailoverRequest(region: "eu-west-1", targets: ["us-api"]))
         #expect(state.failedRegions == ["eu-west-1"])
         let during = try #require(await coordinator.whenLocal { $0.plan() })
         #expect(during.clusters.first { $0.cluster == "eu-web" }?.status == .regionFailed)
         #expect(during.clusters.first { $0.cluster == "us-api" }?.launches.isEmpty == false)
 
         await #expect {
-            _ = try await coordinator.failover(region: "eu-west-1", targets: ["eu-web"])
+            _ = try await coordinator.failover(FailoverRequest(region: "eu-west-1", targets: ["eu-web"]))
         } throws: { ($0 as? CommandRejectedError)?.reason == .invalid }
 
-        #expect(try await coordinator.failback(region: "eu-west-1").failedRegions.isEmpty)
+        #expect(try await coordinator.failback(FailoverRequest(region: "eu-west-1")).failedRegions.isEmpty)
         let after = try #require(await coordinator.whenLocal { $0.plan() })
         #expect(after.clusters.first { $0.cluster == "eu-web" }?.status == .planned)
+        // A cluster on its own, too.
+        _ = try await coordinator.failover(FailoverRequest(cluster: "eu-web", targets: ["us-api"]))
+        let clusterDown = try #require(await coordinator.whenLocal { $0.plan() })
+        #expect(clusterDown.clusters.first { $0.cluster == "eu-web" }?.status == .failedOver)
+        #expect(clusterDown.clusters.first { $0.cluster == "us-api" }?.launches.isEmpty == false)
+        _ = try await coordinator.failback(FailoverRequest(cluster: "eu-web"))
         let journal = try await coordinator.events(after: 0, cluster: nil, limit: 10).map(\.message)
         #expect(journal.contains { $0.contains("region eu-west-1 failed over: eu-web → us-api") })
         await agents.shutdown()

@@ -610,6 +610,22 @@ struct FleetPlannerTests {
         #expect(p.plan(for: "us")!.launchCount == 3)
     }
 
+    @Test("a cluster the operator failed over gets no commands and hands over its demand, though it still reports")
+    func failedOverCluster() throws {
+        let spot = F.spotPrices(regions: ["us-east-1": F.zones])
+        let a = F.report("a", nodes: [], pending: F.pending(cpu: 3, gib: 1))
+        let b = F.report("b", nodes: [])
+        let policies: [ClusterID: ClusterPolicy] = [
+            "a": onDemandOnly { $0.failoverTargets = ["b"] }, "b": onDemandOnly(),
+        ]
+        var input = F.input([a, b], policies: policies, spot: spot)
+        input.failedClusters = ["a"]
+        let p = plan(input)
+        #expect(p.plan(for: "a")!.status == .failedOver)
+        #expect(p.plan(for: "a")!.launchCount == 0)
+        #expect(p.plan(for: "b")!.launchCount == 3)
+    }
+
     @Test("warm headroom adds spare nodes; a paused cluster is left alone")
     func headroomAndPause() throws {
         let nodes = [F.node("a1", load: 0.3), F.node("b1", zone: "us-east-1b", load: 0.3)]

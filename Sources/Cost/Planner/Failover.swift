@@ -30,12 +30,14 @@ extension FleetPlanner {
                 status = .invalidPolicy
             } else if input.failedRegions.contains(reports[r].region) {
                 status = .regionFailed
+            } else if input.failedClusters.contains(reports[r].clusterID) {
+                status = .failedOver
             } else if now - reports[r].observedAt > settings.clusterLostAfter {
                 status = .lost
             } else if policy.paused {
                 status = .paused
             }
-            if status == .lost || status == .regionFailed { anyDown = true }
+            if status.isDown { anyDown = true }
             works.append(ClusterWork(policy: policy, status: status))
             if let policyError { works[works.count - 1].reasons.append("policy refused, no changes: \(policyError)") }
         }
@@ -79,11 +81,14 @@ extension FleetPlanner {
         now: Timestamp,
         reasons: inout [String]
     ) {
-        for i in works.indices where works[i].status == .lost || works[i].status == .regionFailed {
+        for i in works.indices where works[i].status.isDown {
             let id = reports[i].clusterID
             let why =
-                works[i].status == .lost
-                ? "silent since \(reports[i].observedAt)" : "region \(reports[i].region) failed"
+                switch works[i].status {
+                case .lost: "silent since \(reports[i].observedAt)"
+                case .failedOver: "failed over by the operator"
+                default: "region \(reports[i].region) failed"
+                }
             if let f = state.failovers[id] {
                 works[i].reasons.append("\(why); failed over to \(f.target) since \(f.since)")
                 continue

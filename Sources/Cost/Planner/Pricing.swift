@@ -38,7 +38,7 @@ extension FleetPlanner {
         var typeMemo = cycle.scratch.typeMemo.lend()
         defer { cycle.scratch.typeMemo = typeMemo }
         // A silent cluster's nodes may be gone and its interruptions would not be seen: no exposure from them.
-        let exposed = w.status != .lost && w.status != .regionFailed
+        let exposed = !w.status.isDown
         // Indexing rather than iterating: the iterator would copy every node record.
         for i in nodes.indices {
             requested += nodes[i].requested
