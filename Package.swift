@@ -312,7 +312,7 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator", "ClusterAgent", .product(name: "Logging", package: "swift-log"), "BallastConfig", "Cost",
-                "Clocks", "Consensus", "CoordCtlCommands", "BallastTestSupport",
+                "Clocks", "Consensus", "CoordCtlCommands", "AWSTestSupport", "BallastTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -345,6 +345,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "AWSTestSupport",
+            dependencies: [
+                "AWSClients", "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/AWSTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BallastTestSupport",
             dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/Support",
@@ -353,7 +363,7 @@ let package = Package(
         .testTarget(
             name: "AWSClientsTests",
             dependencies: [
-                "AWSClients", "BallastTestSupport",
+                "AWSClients", "AWSTestSupport", "BallastTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -364,6 +374,7 @@ let package = Package(
         .target(
             name: "FakeKubernetes",
             dependencies: [
+                "BallastTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -397,7 +408,7 @@ let package = Package(
             name: "AgentAdaptersTests",
             dependencies: [
                 "AgentAdapters", "ClusterAgent", "AWSClients", "PrometheusClient", "Cost", "FleetAPI",
-                "BallastTestSupport",
+                "AWSTestSupport", "BallastTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

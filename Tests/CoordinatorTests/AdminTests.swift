@@ -29,20 +29,21 @@ struct AdminTests {
 
     static let secret = SymmetricKey(data: Array("admin-test-secret-0123456789abcd".utf8))
 
+    static func system(_ node: String, _ role: WireRole, on hub: WireHub) throws -> WireActorSystem {
+        try WireActorSystem(
+            configuration: FleetAPI.wireConfiguration(nodeID: node, role: role, secrets: .shared(secret)),
+            hub: hub
+        )
+    }
+
     static func replica(
         _ node: String = "coord-1",
         store: any FleetStateStore,
         budget: FleetBudget? = FleetBudget(monthlyUSD: 5_000)
     ) throws -> Replica {
         let hub = WireHub()
-        let system = try WireActorSystem(
-            configuration: FleetAPI.wireConfiguration(nodeID: node, role: .coordinator, secrets: .shared(secret)),
-            hub: hub
-        )
-        let adminSystem = try WireActorSystem(
-            configuration: FleetAPI.wireConfiguration(nodeID: "coordctl-1", role: .admin, secrets: .shared(secret)),
-            hub: hub
-        )
+        let system = try Self.system(node, .coordinator, on: hub)
+        let adminSystem = try Self.system("coordctl-1", .admin, on: hub)
         let leadership = ManualLeadership()
         let catalog = try PriceCatalog.bundled()
         let coordinator = system.withWellKnownName(WireActorSystem.WellKnownName.coordinator) {
@@ -176,14 +177,7 @@ struct ForecastWiringTests {
     func demandHistory() async throws {
         let store = InMemoryFleetStateStore()
         let first = try AdminTests.replica(store: store)
-        let agentSystem = try WireActorSystem(
-            configuration: FleetAPI.wireConfiguration(
-                nodeID: "eu-web",
-                role: .agent,
-                secrets: .shared(AdminTests.secret)
-            ),
-            hub: first.hub
-        )
+        let agentSystem = try AdminTests.system("eu-web", .agent, on: first.hub)
         let remote = try $CoordinatorEndpoint.resolve(id: first.coordinator.id, using: agentSystem)
         let clock = try #require(await first.coordinator.whenLocal { $0.clock as? ManualClock } ?? nil)
         // Two hours of reports, one a minute.
@@ -217,30 +211,9 @@ struct FailoverTests {
     @Test("a region failed over hands its clusters' demand to the target in the next plan; failback ends it")
     func regionFailover() async throws {
         let hub = WireHub()
-        let system = try WireActorSystem(
-            configuration: FleetAPI.wireConfiguration(
-                nodeID: "coord-1",
-                role: .coordinator,
-                secrets: .shared(AdminTests.secret)
-            ),
-            hub: hub
-        )
-        let agents = try WireActorSystem(
-            configuration: FleetAPI.wireConfiguration(
-                nodeID: "eu-web",
-                role: .agent,
-                secrets: .shared(AdminTests.secret)
-            ),
-            hub: hub
-        )
-        let usAgent = try WireActorSystem(
-            configuration: FleetAPI.wireConfiguration(
-                nodeID: "us-api",
-                role: .agent,
-                secrets: .shared(AdminTests.secret)
-            ),
-            hub: hub
-        )
+        let system = try AdminTests.system("coord-1", .coordinator, on: hub)
+        let agents = try AdminTests.system("eu-web", .agent, on: hub)
+        let usAgent = try AdminTests.system("us-api", .agent, on: hub)
         let leadership = ManualLeadership()
         leadership.set(FencingEpoch(1))
         let clock = ManualClock()

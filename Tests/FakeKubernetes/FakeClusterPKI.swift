@@ -1,3 +1,4 @@
+import BallastTestSupport
 import Foundation
 
 /// A throwaway cluster PKI made with the `openssl` command line tool, shaped as K3s makes its own: a cluster CA,
@@ -102,22 +103,5 @@ public struct FakeClusterPKI: Sendable {
 
     public func remove() { try? FileManager.default.removeItem(at: directory) }
 
-    public struct OpenSSLFailed: Error {
-        public var arguments: [String]
-        public var status: Int32
-    }
-
-    private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw OpenSSLFailed(arguments: arguments, status: process.terminationStatus)
-        }
-    }
+    private func openssl(_ arguments: [String]) throws { try OpenSSL.run(arguments, in: directory) }
 }

@@ -1,3 +1,4 @@
+import BallastTestSupport
 import Foundation
 import Testing
 import Wire
@@ -43,24 +44,7 @@ struct TestPKI {
 
     func remove() { try? FileManager.default.removeItem(at: directory) }
 
-    struct OpenSSLFailed: Error {
-        var arguments: [String]
-        var status: Int32
-    }
-
-    private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw OpenSSLFailed(arguments: arguments, status: process.terminationStatus)
-        }
-    }
+    private func openssl(_ arguments: [String]) throws { try OpenSSL.run(arguments, in: directory) }
 }
 
 @Suite("WireActorSystem over mutual TLS")
