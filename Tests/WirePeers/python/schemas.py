@@ -45,7 +45,7 @@ def validate(schema_dir, document_dir):
             document = json.load(file)
         validator = jsonschema.Draft202012Validator(schemas[schema_name])
         for error in validator.iter_errors(document):
-            print(f"{name}: {'/'.join(map(str, error.absolute_path))}: {error.message}")
+            print(f"{name}: {'/'.join(map(str, error.absolute_path))}: {error.message}", file=sys.stderr)
             failures += 1
         checked += 1
     print(f"checked {checked} documents, {failures} failures")
