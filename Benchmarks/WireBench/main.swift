@@ -73,6 +73,19 @@ distributed actor BenchPinger {
     distributed func ping(_ sequence: UInt64) -> UInt64 { sequence }
 }
 
+extension WireEndpoint {
+    static let benchPinger = WireEndpoint(
+        stub: BenchPinger.self,
+        callers: [.agent],
+        isImplemented: { $0 is BenchPinger },
+        calls: [
+            WireCall("bench.ping", swift: "ping(_:)") { (pinger: BenchPinger, arguments) in
+                try await pinger.ping(arguments.next())
+            }
+        ]
+    )
+}
+
 /// A report of a 4-node cluster with pending pods and a notice: about the size agents send every 5 s.
 func sampleReport() -> ClusterReport {
     let now = Timestamp(year: 2026, month: 11, day: 25, hour: 1)
@@ -123,6 +136,7 @@ let echoPort = echoServer.localAddress!.port!
 let secret = SymmetricKey(data: Array("bench-secret-bench-secret-bench!".utf8))
 func makeConfiguration(_ node: String, _ role: WireRole) -> WireActorSystem.Configuration {
     var configuration = FleetAPI.wireConfiguration(nodeID: node, role: role, secrets: .shared(secret))
+    configuration.endpoints.append(.benchPinger)
     if options.foundationJSON { configuration.jsonCoders = [] }
     configuration.runsIncomingCallsOnEventLoop = !options.callsOnPool
     configuration.connection.maxCallsInFlight = max(1024, options.concurrency * 2)

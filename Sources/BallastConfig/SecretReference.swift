@@ -44,8 +44,11 @@ public enum SecretReference: Codable, Hashable, Sendable, CustomStringConvertibl
         }
     }
 
-    /// Reads the secret's bytes. A file's trailing newline is dropped (editors add one). Throws an error that
-    /// names the source and never the content.
+    /// Reads the secret: 64 hexadecimal characters (either case), which are the 32 bytes of the key
+    /// (`openssl rand -hex 32` writes one). A file's trailing newline is dropped (editors add one). Anything
+    /// else is refused, including the reading of older releases that took the 64 characters themselves as the
+    /// key's bytes: a secret means one key only (docs/wire.md §3). Throws an error that names the source and
+    /// never the content.
     public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [UInt8] {
         let bytes: [UInt8]
         switch self {
@@ -61,7 +64,36 @@ public enum SecretReference: Codable, Hashable, Sendable, CustomStringConvertibl
         var trimmed = bytes[...]
         while let last = trimmed.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { trimmed.removeLast() }
         guard !trimmed.isEmpty else { throw SecretError(source: self, problem: "is empty") }
-        return Array(trimmed)
+        guard let key = Self.hexDecoded(trimmed) else {
+            throw SecretError(
+                source: self,
+                problem:
+                    "is not 64 hexadecimal characters (\(trimmed.count) bytes); a secret is 32 random bytes written as hex, e.g. by `openssl rand -hex 32`"
+            )
+        }
+        return key
+    }
+
+    /// The 32 bytes that 64 hexadecimal digits spell, or nil.
+    static func hexDecoded(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+        guard text.count == 64 else { return nil }
+        func nibble(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var key: [UInt8] = []
+        key.reserveCapacity(32)
+        var index = text.startIndex
+        while index < text.endIndex {
+            guard let high = nibble(text[index]), let low = nibble(text[index + 1]) else { return nil }
+            key.append(high << 4 | low)
+            index += 2
+        }
+        return key
     }
 }
 

@@ -25,13 +25,32 @@ public protocol CoordinatorEndpoint: DistributedActor where ActorSystem == WireA
 
 extension WireEndpoint {
     /// An agent takes commands from coordinators only.
-    public static let clusterAgent = WireEndpoint(stub: $ClusterAgentEndpoint.self, callers: [.coordinator]) {
-        $0 is any ClusterAgentEndpoint
-    }
+    public static let clusterAgent = WireEndpoint(
+        stub: $ClusterAgentEndpoint.self,
+        callers: [.coordinator],
+        isImplemented: { $0 is any ClusterAgentEndpoint },
+        calls: [
+            WireCall("fleet.agent.launch", swift: "launch(_:)") { (agent: any ClusterAgentEndpoint, arguments) in
+                try await agent.launch(arguments.next())
+            },
+            WireCall("fleet.agent.drain", swift: "drain(_:)") { (agent: any ClusterAgentEndpoint, arguments) in
+                try await agent.drain(arguments.next())
+            },
+        ]
+    )
+
     /// A coordinator takes reports from agents (and from other replicas, which may relay).
-    public static let coordinator = WireEndpoint(stub: $CoordinatorEndpoint.self, callers: [.agent, .coordinator]) {
-        $0 is any CoordinatorEndpoint
-    }
+    public static let coordinator = WireEndpoint(
+        stub: $CoordinatorEndpoint.self,
+        callers: [.agent, .coordinator],
+        isImplemented: { $0 is any CoordinatorEndpoint },
+        calls: [
+            WireCall("fleet.coordinator.report", swift: "report(_:)") {
+                (coordinator: any CoordinatorEndpoint, arguments) in
+                try await coordinator.report(arguments.next())
+            }
+        ]
+    )
 }
 
 extension FleetAPI {

@@ -247,7 +247,42 @@ public struct ClusterStatus: Codable, Hashable, Sendable {
 
 extension WireEndpoint {
     /// Operators' requests: only `coordctl`, authenticated with the admin secret.
-    public static let coordinatorAdmin = WireEndpoint(stub: $CoordinatorAdminEndpoint.self, callers: [.admin]) {
-        $0 is any CoordinatorAdminEndpoint
-    }
+    public static let coordinatorAdmin = WireEndpoint(
+        stub: $CoordinatorAdminEndpoint.self,
+        callers: [.admin],
+        isImplemented: { $0 is any CoordinatorAdminEndpoint },
+        calls: [
+            WireCall("fleet.admin.status", swift: "status()") { (admin: any CoordinatorAdminEndpoint, _) in
+                try await admin.status()
+            },
+            WireCall("fleet.admin.leader", swift: "leader()") { (admin: any CoordinatorAdminEndpoint, _) in
+                try await admin.leader()
+            },
+            WireCall("fleet.admin.budget", swift: "budget()") { (admin: any CoordinatorAdminEndpoint, _) in
+                try await admin.budget()
+            },
+            WireCall("fleet.admin.set-budget", swift: "setBudget(_:)") {
+                (admin: any CoordinatorAdminEndpoint, arguments) in
+                try await admin.setBudget(arguments.next())
+            },
+            WireCall("fleet.admin.policy", swift: "policy(_:)") { (admin: any CoordinatorAdminEndpoint, arguments) in
+                try await admin.policy(arguments.next())
+            },
+            WireCall("fleet.admin.update-policy", swift: "updatePolicy(_:_:)") {
+                (admin: any CoordinatorAdminEndpoint, arguments) in
+                try await admin.updatePolicy(arguments.next(), arguments.next())
+            },
+            WireCall("fleet.admin.drain", swift: "drain(_:node:)") {
+                (admin: any CoordinatorAdminEndpoint, arguments) in
+                try await admin.drain(arguments.next(), node: arguments.next())
+            },
+            WireCall("fleet.admin.events", swift: "events(after:cluster:limit:)") {
+                (admin: any CoordinatorAdminEndpoint, arguments) in
+                try await admin.events(after: arguments.next(), cluster: arguments.next(), limit: arguments.next())
+            },
+            WireCall("fleet.admin.preview-plan", swift: "previewPlan()") { (admin: any CoordinatorAdminEndpoint, _) in
+                try await admin.previewPlan()
+            },
+        ]
+    )
 }

@@ -84,6 +84,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
     let clock: any Clock<Duration>
     let remoteErrorTypes: [String: any WireRemoteError.Type]
     let jsonCoding: WireJSONCoding
+    let directory: WireCallDirectory
 
     @TaskLocal static var pendingWellKnownName: (system: ObjectIdentifier, name: String)?
 
@@ -132,6 +133,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         for type in configuration.remoteErrorTypes { types[type.wireErrorCode] = type }
         self.remoteErrorTypes = types
         self.jsonCoding = WireJSONCoding(configuration.jsonCoders)
+        self.directory = WireCallDirectory(configuration.endpoints)
     }
 
     // MARK: Naming local actors
@@ -203,7 +205,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         throwing: Err.Type,
         returning: Res.Type
     ) async throws -> Res where Act: DistributedActor, Act.ID == WireActorID, Err: Error, Res: Codable {
-        let outcome = try await send(to: actor.id, target: target, invocation: invocation)
+        let outcome = try await send(to: actor.id, of: Act.self, target: target, invocation: invocation)
         switch outcome {
         case .value(let bytes):
             do {
@@ -226,7 +228,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         invocation: inout WireInvocationEncoder,
         throwing: Err.Type
     ) async throws where Act: DistributedActor, Act.ID == WireActorID, Err: Error {
-        let outcome = try await send(to: actor.id, target: target, invocation: invocation)
+        let outcome = try await send(to: actor.id, of: Act.self, target: target, invocation: invocation)
         if case .error(let body) = outcome { throw remoteError(body, recipient: actor.id) }
     }
 
@@ -234,9 +236,18 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
 
     private func send(
         to recipient: WireActorID,
+        of actorType: any DistributedActor.Type,
         target: RemoteCallTarget,
         invocation: WireInvocationEncoder
     ) async throws -> WireMessage.Reply.Outcome {
+        // One way to call: by the stable name an endpoint gives the function, never by its Swift identifier.
+        guard let name = directory.name(of: target, on: actorType) else {
+            throw WireCallError(
+                .unknownTarget,
+                recipient: recipient,
+                "no registered endpoint of \(actorType) names \(target); register it in a WireEndpoint"
+            )
+        }
         let link: PeerLink? = try state.withLock { state in
             if state.isShutdown {
                 throw WireCallError(.shutdown, recipient: recipient, "the actor system of \(nodeID) is shut down")
@@ -252,8 +263,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
             .init(
                 callID: 0,
                 recipient: recipient,
-                target: target.identifier,
-                genericSubstitutions: invocation.genericSubstitutions,
+                target: name,
                 arguments: invocation.arguments
             )
         )
@@ -275,8 +285,8 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         case .network(let connection):
             return try await connection.call(
                 recipient: recipient,
-                target: target.identifier,
-                genericSubstitutions: invocation.genericSubstitutions,
+                target: name,
+                genericSubstitutions: [],
                 arguments: invocation.arguments,
                 timeout: timeout
             )
@@ -284,8 +294,7 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
             let call = WireMessage.Call(
                 callID: 0,
                 recipient: recipient,
-                target: target.identifier,
-                genericSubstitutions: invocation.genericSubstitutions,
+                target: name,
                 arguments: invocation.arguments
             )
             return try await callInProcess(remote, call: call, timeout: timeout)
@@ -327,43 +336,44 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
                 .init(code: WireSystemErrorCode.unknownActor, message: "no actor \(call.recipient) on node \(nodeID)")
             )
         }
-        // The runtime finds a target by name alone and would run another type's function on this actor, so
-        // the target must be a member of the recipient's own type (its identifier starts with that type's
-        // mangled name) or of a registered protocol the recipient conforms to and the caller's role may use.
-        guard
-            WireEndpoint.accepts(
-                target: call.target,
-                on: actor,
-                from: callerRole,
-                endpoints: configuration.endpoints
-            )
+        // A call runs only by a registered name, of an endpoint the recipient implements and the caller's role
+        // may use; anything else, Swift mangling included, is an unknown target.
+        guard let entry = directory.entry(named: call.target), entry.endpoint.callers.contains(callerRole),
+            entry.endpoint.isImplemented(actor)
         else {
             return .error(
                 .init(
                     code: WireSystemErrorCode.unknownTarget,
-                    message: "\(call.recipient) has no distributed function \(call.target)"
+                    message: "\(call.recipient) has no call \(call.target) for a peer of role \(callerRole)"
                 )
             )
         }
-        var decoder = WireInvocationDecoder(call: call, coding: jsonCoding)
-        let result = Mutex<WireMessage.Reply.Outcome?>(nil)
-        let handler = WireResultHandler(coding: jsonCoding) { outcome in result.withLock { $0 = outcome } }
-        do {
-            try await Self.$caller.withValue(caller) {
-                try await executeDistributedTarget(
-                    on: actor,
-                    target: RemoteCallTarget(call.target),
-                    invocationDecoder: &decoder,
-                    handler: handler
+        guard let run = entry.call.run else {
+            let replacement = entry.call.replacement.map { "; call \($0) instead" } ?? ""
+            return .error(
+                .init(
+                    code: WireSystemErrorCode.retiredCall,
+                    message: "the call \(call.target) is retired\(replacement)",
+                    detail: WireResultHandler.retiredDetail(call: call.target, replacement: entry.call.replacement)
                 )
-            }
+            )
+        }
+        guard call.genericSubstitutions.isEmpty, call.arguments.count == entry.call.arity else {
+            return .error(
+                .init(
+                    code: WireSystemErrorCode.badArguments,
+                    message:
+                        "\(call.target) takes \(entry.call.arity) arguments and no generic substitutions; the call carries \(call.arguments.count) and \(call.genericSubstitutions.count)"
+                )
+            )
+        }
+        var arguments = WireArguments(documents: call.arguments, coding: jsonCoding, callName: call.target)
+        do {
+            let value = try await Self.$caller.withValue(caller) { try await run(actor, &arguments) }
+            return .value(value)
         } catch {
             return .error(WireResultHandler.errorBody(for: error))
         }
-        return result.withLock { $0 }
-            ?? .error(
-                .init(code: WireSystemErrorCode.remoteFailure, message: "the target finished without a result")
-            )
     }
 
     private func remoteError(_ body: WireMessage.Reply.ErrorBody, recipient: WireActorID) -> any Error {
@@ -372,6 +382,8 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
             return WireCallError(.unknownActor, recipient: recipient, remoteCode: body.code, body.message)
         case WireSystemErrorCode.unknownTarget:
             return WireCallError(.unknownTarget, recipient: recipient, remoteCode: body.code, body.message)
+        case WireSystemErrorCode.retiredCall:
+            return WireCallError(.retiredCall, recipient: recipient, remoteCode: body.code, body.message)
         case WireSystemErrorCode.badArguments:
             return WireCallError(.badArguments, recipient: recipient, remoteCode: body.code, body.message)
         case WireSystemErrorCode.remoteFailure:

@@ -18,8 +18,12 @@ public struct WireCallError: Error, Hashable, Sendable, CustomStringConvertible 
         case cancelled
         /// The remote node hosts no actor with that id (`wire.unknown-actor`).
         case unknownActor
-        /// The remote actor has no such distributed function (`wire.unknown-target`).
+        /// The remote actor has no such distributed function (`wire.unknown-target`), or no endpoint names the
+        /// Swift function called (then the call never left this node).
         case unknownTarget
+        /// The remote node no longer serves that call name (`wire.retired-call`); the message names the
+        /// replacement.
+        case retiredCall
         /// The arguments could not be decoded remotely, or the reply could not be decoded here.
         case badArguments
         /// The remote function threw an error that is not a `WireRemoteError`; `message` describes it.
@@ -88,6 +92,7 @@ public struct WireConnectError: Error, Hashable, Sendable, CustomStringConvertib
 enum WireSystemErrorCode {
     static let unknownActor = "wire.unknown-actor"
     static let unknownTarget = "wire.unknown-target"
+    static let retiredCall = "wire.retired-call"
     static let badArguments = "wire.bad-arguments"
     static let remoteFailure = "wire.remote-failure"
 }

@@ -2,8 +2,9 @@ import Distributed
 import Foundation
 import WireFormat
 
-/// Records one outgoing distributed call: generic substitutions as Swift mangled type names and each argument
-/// as one JSON document (docs/wire.md §4), so a peer in another language can produce and read them.
+/// Records one outgoing distributed call: each argument as one JSON document (docs/wire.md §4), so a peer in
+/// another language can produce and read them. Generic substitutions are recorded but never sent: a call is
+/// named by its stable call name, which fixes every type (see `WireEndpoint`).
 public struct WireInvocationEncoder: DistributedTargetInvocationEncoder {
     public typealias SerializationRequirement = any Codable
 
@@ -107,6 +108,17 @@ public struct WireResultHandler: DistributedTargetInvocationResultHandler {
         deliver(.error(Self.errorBody(for: error)))
     }
 
+    /// The detail of a `wire.retired-call` reply: `{"call":…,"replacement":…}` (replacement left out when none).
+    static func retiredDetail(call: String, replacement: String?) -> [UInt8] {
+        struct Retired: Encodable {
+            var call: String
+            var replacement: String?
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(Retired(call: call, replacement: replacement))).map { Array($0) } ?? []
+    }
+
     static func errorBody(for error: any Error) -> WireMessage.Reply.ErrorBody {
         if let remote = error as? any WireRemoteError {
             let encoder = JSONEncoder()
@@ -121,8 +133,12 @@ public struct WireResultHandler: DistributedTargetInvocationResultHandler {
                 ? WireSystemErrorCode.unknownTarget : WireSystemErrorCode.badArguments
             return .init(code: code, message: targetError.message)
         }
-        if let callError = error as? WireCallError, callError.code == .badArguments {
-            return .init(code: WireSystemErrorCode.badArguments, message: callError.message)
+        if let callError = error as? WireCallError {
+            switch callError.code {
+            case .badArguments: return .init(code: WireSystemErrorCode.badArguments, message: callError.message)
+            case .unknownTarget: return .init(code: WireSystemErrorCode.unknownTarget, message: callError.message)
+            default: break
+            }
         }
         return .init(code: WireSystemErrorCode.remoteFailure, message: "\(type(of: error)): \(error)")
     }

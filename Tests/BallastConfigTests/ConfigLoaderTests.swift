@@ -182,19 +182,40 @@ struct SecretReferenceTests {
     @Test("a secret from the environment resolves; its description never shows it")
     func environment() throws {
         let secret = SecretReference.environment("BALLAST_TEST_SECRET")
-        #expect(try secret.resolve(environment: ["BALLAST_TEST_SECRET": "hunter2"]) == Array("hunter2".utf8))
-        #expect(!"\(secret)".contains("hunter2"))
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"
+        #expect(
+            try secret.resolve(environment: ["BALLAST_TEST_SECRET": hex])
+                == [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]
+                + [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]
+        )
+        #expect(!"\(secret)".contains(hex))
         #expect(throws: SecretError.self) { try secret.resolve(environment: [:]) }
     }
 
     @Test("a secret file drops its trailing newline; an unset secret is an error naming its source")
     func file() throws {
         let path = "/tmp/ballast-secret-\(UInt64.random(in: 0...UInt64.max))"
-        try "s3cr3t\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try (String(repeating: "ab", count: 32) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        #expect(try SecretReference.file(path).resolve() == Array("s3cr3t".utf8))
+        #expect(try SecretReference.file(path).resolve() == [UInt8](repeating: 0xab, count: 32))
         let error = #expect(throws: SecretError.self) { try SecretReference.file(path + ".missing").resolve() }
         #expect(error?.description == "secret from file \(path).missing cannot be read")
+    }
+
+    @Test(
+        "anything but 64 hex digits is refused with the expected form, never read as raw bytes",
+        arguments: [
+            "s3cr3t", String(repeating: "ab", count: 31), String(repeating: "g", count: 64),
+            "ab" + String(repeating: "ab", count: 32),
+        ]
+    )
+    func refusesNonHex(value: String) throws {
+        let secret = SecretReference.environment("BALLAST_TEST_SECRET")
+        let error = #expect(throws: SecretError.self) {
+            try secret.resolve(environment: ["BALLAST_TEST_SECRET": value])
+        }
+        #expect(error?.problem.contains("64 hexadecimal characters") == true)
+        #expect(error?.description.contains(value) == false)
     }
 
     @Test("a secret reference must name exactly one source")

@@ -106,8 +106,9 @@ final class LocalFleet: @unchecked Sendable {
         }
     }
 
+    /// 32 random bytes as 64 hex digits and a newline, as `openssl rand -hex 32` writes a secret file.
     static func secret() -> Data {
-        Data(String((0..<32).map { _ in "0123456789abcdef".randomElement()! }).utf8)
+        Data((String((0..<64).map { _ in "0123456789abcdef".randomElement()! }) + "\n").utf8)
     }
 
     /// Starts a coordinator replica named `node` on a free port, with a short lease so takeovers are quick.

@@ -170,26 +170,59 @@ struct BadInputTests {
                 Issue.record("handshake")
                 return
             }
-            let calls: [(WireActorID, String)] = [
-                (.init(node: "coord-1", name: "nobody"), "$s9WireTests15TestCoordinatorC7reportsSaySSGyYaKFTE"),
-                (.init(node: "coord-1", name: "coordinator"), "no-such-target"),
-                (.init(node: "coord-1", name: "coordinator"), "$s9WireTests15TestCoordinatorC9undefinedyyYaKFTE"),
+            let coordinator = WireActorID(node: "coord-1", name: "coordinator")
+            let calls: [(WireActorID, String, [[UInt8]], [String])] = [
+                (.init(node: "coord-1", name: "nobody"), "test.coordinator.reports", [], []),
+                (coordinator, "no-such-target", [], []),
+                // Swift mangling, valid or not, is no call name, even for a function that exists.
+                (coordinator, "$s9WireTests15TestCoordinatorC7reportsSaySSGyYaKFTE", [], []),
+                (coordinator, "$s9WireTests15TestCoordinatorC9undefinedyyYaKFTE", [], []),
+                // A name of an endpoint the actor does not implement, and one the caller's role may not use.
+                (coordinator, "test.agent.drain", [Array(#""n""#.utf8), Array("1".utf8)], []),
+                // The right name with the wrong shape.
+                (coordinator, "test.coordinator.reports", [Array("1".utf8)], []),
+                (coordinator, "test.coordinator.reports", [], ["Si"]),
+                (coordinator, "test.coordinator.report", [Array("1".utf8), Array("2".utf8)], []),
+                (coordinator, "test.coordinator.report-v0", [Array(#""eu""#.utf8)], []),
+                (coordinator, "test.coordinator.reports", [], []),
             ]
-            let expected = ["wire.unknown-actor", "wire.unknown-target", "wire.unknown-target"]
-            for (index, (recipient, target)) in calls.enumerated() {
+            let expected = [
+                "wire.unknown-actor", "wire.unknown-target", "wire.unknown-target", "wire.unknown-target",
+                "wire.unknown-target", "wire.bad-arguments", "wire.bad-arguments", "wire.bad-arguments",
+                "wire.retired-call", nil,
+            ]
+            for (index, (recipient, target, arguments, substitutions)) in calls.enumerated() {
                 try await raw.send(
-                    .call(.init(callID: UInt64(index + 1), recipient: recipient, target: target, arguments: []))
+                    .call(
+                        .init(
+                            callID: UInt64(index + 1),
+                            recipient: recipient,
+                            target: target,
+                            genericSubstitutions: substitutions,
+                            arguments: arguments
+                        )
+                    )
                 )
                 var reply: WireMessage.Reply?
                 while reply == nil, let message = try await raw.readMessage() {
                     if case .reply(let received) = message { reply = received }
                 }
-                guard case .error(let body) = reply?.outcome else {
-                    Issue.record("no error reply")
-                    return
-                }
                 #expect(reply?.callID == UInt64(index + 1))
-                #expect(body.code == expected[index])
+                switch reply?.outcome {
+                case .error(let body):
+                    #expect(body.code == expected[index], "\(target)")
+                    if body.code == "wire.retired-call" {
+                        #expect(
+                            body.detail
+                                == Array(
+                                    #"{"call":"test.coordinator.report-v0","replacement":"test.coordinator.report"}"#
+                                        .utf8
+                                )
+                        )
+                    }
+                case .value(let value): #expect(expected[index] == nil && value == Array("[]".utf8), "\(target)")
+                case nil: Issue.record("no reply to \(target)")
+                }
             }
             #expect(raw.channel.isActive)
             await raw.close()

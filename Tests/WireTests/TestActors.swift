@@ -44,9 +44,73 @@ distributed actor TestAgent {
         String(repeating: text, count: times)
     }
 
-    distributed func echo<Value: Codable & Sendable>(_ value: Value) -> Value {
+    distributed func echo(_ value: Int) -> Int {
         value
     }
+
+    distributed func echoTexts(_ value: [String]) -> [String] {
+        value
+    }
+
+    distributed func echoText(_ value: String) -> String {
+        value
+    }
+}
+
+/// A function of TestAgent that no endpoint names: Swift callers cannot call it remotely.
+extension TestAgent {
+    distributed func unnamed() -> Int { 1 }
+}
+
+extension WireEndpoint {
+    /// The test agent's calls, for coordinators.
+    static let testAgent = WireEndpoint(
+        stub: TestAgent.self,
+        callers: [.coordinator],
+        isImplemented: { $0 is TestAgent },
+        calls: [
+            WireCall("test.agent.drain", swift: "drain(node:epoch:)") { (agent: TestAgent, arguments) in
+                try await agent.drain(node: arguments.next(), epoch: arguments.next())
+            },
+            WireCall("test.agent.pause", swift: "pause(milliseconds:)") { (agent: TestAgent, arguments) in
+                try await agent.pause(milliseconds: arguments.next())
+            },
+            .void("test.agent.explode", swift: "explode()") { (agent: TestAgent, _) in try await agent.explode() },
+            WireCall("test.agent.repeat-text", swift: "repeatText(_:times:)") { (agent: TestAgent, arguments) in
+                try await agent.repeatText(arguments.next(), times: arguments.next())
+            },
+            WireCall("test.agent.echo", swift: "echo(_:)") { (agent: TestAgent, arguments) in
+                try await agent.echo(arguments.next())
+            },
+            WireCall("test.agent.echo-texts", swift: "echoTexts(_:)") { (agent: TestAgent, arguments) in
+                try await agent.echoTexts(arguments.next())
+            },
+            WireCall("test.agent.echo-text", swift: "echoText(_:)") { (agent: TestAgent, arguments) in
+                try await agent.echoText(arguments.next())
+            },
+        ]
+    )
+
+    /// The test coordinator's calls, for agents.
+    static let testCoordinator = WireEndpoint(
+        stub: TestCoordinator.self,
+        callers: [.agent],
+        isImplemented: { $0 is TestCoordinator },
+        calls: [
+            WireCall("test.coordinator.report", swift: "report(cluster:pendingPods:)") {
+                (coordinator: TestCoordinator, arguments) in
+                try await coordinator.report(cluster: arguments.next(), pendingPods: arguments.next())
+            },
+            WireCall("test.coordinator.reports", swift: "reports()") { (coordinator: TestCoordinator, _) in
+                try await coordinator.reports()
+            },
+            WireCall("test.coordinator.runs-on-event-loop", swift: "runsOnEventLoop()") {
+                (coordinator: TestCoordinator, _) in
+                try await coordinator.runsOnEventLoop()
+            },
+            .retired("test.coordinator.report-v0", swift: "reportV0(cluster:)", replacement: "test.coordinator.report"),
+        ]
+    )
 }
 
 /// A small stand-in for the coordinator: counts reports.

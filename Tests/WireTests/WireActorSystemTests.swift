@@ -16,7 +16,7 @@ struct WireActorSystemTests {
             #expect(try await coordinator.report(cluster: "eu-1", pendingPods: 0) == 2)
             #expect(try await pair.coordinator.reports() == ["eu-1:3", "eu-1:0"])
             #expect(try await agent.echo(42) == 42)
-            #expect(try await agent.echo(["a", "b"]) == ["a", "b"])
+            #expect(try await agent.echoTexts(["a", "b"]) == ["a", "b"])
         }
     }
 
@@ -298,6 +298,19 @@ struct WireTargetTests {
         await agentSystem.shutdown()
         await coordinatorSystem.shutdown()
     }
+
+    @Test("a Swift function no endpoint names fails on the caller's side and never reaches the peer")
+    func unnamedFunction() async throws {
+        let (_, coordinatorSystem, agentSystem) = try WireHubTests.systems()
+        let agent = agentSystem.withWellKnownName("agent") { TestAgent(actorSystem: agentSystem) }
+        let remoteAgent = try TestAgent.resolve(id: agent.id, using: coordinatorSystem)
+        let error = await #expect(throws: WireCallError.self) { _ = try await remoteAgent.unnamed() }
+        #expect(error?.code == .unknownTarget)
+        #expect(error?.remoteCode == nil)
+        #expect(try await agent.unnamed() == 1)
+        await agentSystem.shutdown()
+        await coordinatorSystem.shutdown()
+    }
 }
 
 @Suite("WireActorSystem flow control")
@@ -343,9 +356,9 @@ struct WireFrameLimitTests {
         try await WireFixture.withPair(coordinatorConfiguration: configuration) { pair in
             let agent = try pair.remoteAgent()
             await #expect {
-                _ = try await agent.echo(String(repeating: "x", count: 10_000))
+                _ = try await agent.echoText(String(repeating: "x", count: 10_000))
             } throws: { ($0 as? WireCallError)?.code == .encodingFailed }
-            #expect(try await agent.echo("small") == "small")
+            #expect(try await agent.echoText("small") == "small")
         }
     }
 

@@ -22,6 +22,7 @@ enum WireFixture {
         configuration.connection.handshakeTimeout = .seconds(1)
         configuration.reconnectBackoff = ReconnectBackoff(initial: .milliseconds(20), maximum: .milliseconds(200))
         configuration.remoteErrorTypes = [StaleEpoch.self]
+        configuration.endpoints = [.testAgent, .testCoordinator]
         return configuration
     }
 
