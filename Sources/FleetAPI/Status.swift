@@ -283,6 +283,14 @@ extension WireEndpoint {
             WireCall("fleet.admin.preview-plan", swift: "previewPlan()") { (admin: any CoordinatorAdminEndpoint, _) in
                 try await admin.previewPlan()
             },
+            WireCall("fleet.admin.failover", swift: "failover(_:)") {
+                (admin: any CoordinatorAdminEndpoint, arguments) in
+                try await admin.failover(arguments.next())
+            },
+            WireCall("fleet.admin.failback", swift: "failback(_:)") {
+                (admin: any CoordinatorAdminEndpoint, arguments) in
+                try await admin.failback(arguments.next())
+            },
         ]
     )
 }

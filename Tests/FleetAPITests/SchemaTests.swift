@@ -52,6 +52,8 @@ enum FleetMessages {
         "error-command-rejected": reader(CommandRejectedError.self),
         "error-not-leader": reader(NotLeaderError.self),
         "error-retired-call": reader(RetiredCall.self),
+        "failover-request": reader(FailoverRequest.self),
+        "failover-state": reader(FailoverState.self),
     ]
 
     /// The detail of `wire.retired-call` as docs/wire.md §5.2 gives it.
@@ -219,6 +221,25 @@ struct SchemaTests {
             )
             try write("error-command-rejected", CommandRejectedError(.identityMismatch, generator.string()))
             try write("error-not-leader", NotLeaderError(leader: index % 2 == 0 ? nil : generator.string()))
+            try write(
+                "failover-request",
+                FailoverRequest(
+                    region: index % 2 == 0 ? generator.string() : nil,
+                    cluster: index % 2 == 0 ? nil : ClusterID(generator.string()),
+                    targets: (0..<(index % 3)).map { _ in ClusterID(generator.string()) }
+                )
+            )
+            try write(
+                "failover-state",
+                FailoverState(
+                    failedRegions: (0..<(index % 3)).map { _ in generator.string() },
+                    failedClusters: (0..<(index % 2)).map { _ in ClusterID(generator.string()) }
+                )
+            )
+            try write(
+                "policy-change",
+                PolicyChange(minNodes: generator.int(), failoverTargets: [ClusterID(generator.string())])
+            )
         }
         _ = try await runToCompletion(
             "python3",
