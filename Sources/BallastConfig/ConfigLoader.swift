@@ -196,3 +196,20 @@ extension KeyedDecodingContainer {
         try decodeIfPresent(T.self, forKey: key) ?? defaultValue()
     }
 }
+
+extension ConfigLoader {
+    /// Loads and validates `path`, then reads what the process needs from it at start (secrets, files) with
+    /// `resolve`; any problem is one `ConfigError` naming the file, the key and what was expected.
+    public static func load<Config: ValidatedConfiguration, Resolved>(
+        _ type: Config.Type,
+        from path: String,
+        resolving resolve: (Config) throws(ConfigValidationError) -> Resolved
+    ) throws(ConfigError) -> (Config, Resolved) {
+        let config = try load(type, from: path)
+        do {
+            return (config, try resolve(config))
+        } catch {
+            throw ConfigError(code: .invalidValue, file: path, key: error.key, expected: error.expected)
+        }
+    }
+}

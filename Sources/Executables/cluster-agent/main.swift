@@ -23,13 +23,11 @@ struct ClusterAgentCommand: AsyncParsableCommand {
     var config: String
 
     func run() async throws {
-        let settings: AgentConfiguration
-        let secrets: WireSecrets
+        let (settings, secrets): (AgentConfiguration, WireSecrets)
         do {
-            settings = try ConfigLoader.load(AgentConfiguration.self, from: config)
-            secrets = try settings.wireSecrets()
-        } catch let error as ConfigValidationError {
-            throw ValidationError("\(config): \(error.key): expected \(error.expected)")
+            (settings, secrets) = try ConfigLoader.load(AgentConfiguration.self, from: config) {
+                config throws(ConfigValidationError) in try config.wireSecrets()
+            }
         } catch {
             throw ValidationError("\(error)")
         }

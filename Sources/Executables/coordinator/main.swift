@@ -27,13 +27,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var config: String
 
     func run() async throws {
-        let settings: CoordinatorConfiguration
-        let secrets: WireSecrets
+        let (settings, secrets): (CoordinatorConfiguration, WireSecrets)
         do {
-            settings = try ConfigLoader.load(CoordinatorConfiguration.self, from: config)
-            secrets = try settings.wireSecrets()
-        } catch let error as ConfigValidationError {
-            throw ValidationError("\(config): \(error.key): expected \(error.expected)")
+            (settings, secrets) = try ConfigLoader.load(CoordinatorConfiguration.self, from: config) {
+                config throws(ConfigValidationError) in try config.wireSecrets()
+            }
         } catch {
             throw ValidationError("\(error)")
         }
