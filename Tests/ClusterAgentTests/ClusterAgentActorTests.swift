@@ -8,6 +8,7 @@ import Logging
 import Simulation
 import Testing
 import Wire
+import WireFormat
 
 /// One agent on a simulated cluster, reachable over an in-process hub from a coordinator's system, in virtual time.
 struct AgentFixture {

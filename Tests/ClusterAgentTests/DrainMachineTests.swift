@@ -21,7 +21,7 @@ struct DrainMachineTests {
         DrainMachine(
             nodeName: node,
             instanceID: "i-1",
-            epoch: epoch.map(FencingEpoch.init),
+            epoch: epoch.map { FencingEpoch($0) },
             deadline: deadline,
             settings: settings,
             random: CeilingRandom()
