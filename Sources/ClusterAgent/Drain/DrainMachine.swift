@@ -302,7 +302,13 @@ public struct DrainMachine: Sendable {
             !$0.isDaemonSetPod && !$0.isMirrorPod && $0.phase != .succeeded && $0.phase != .failed
         }
         lastRemaining = blocking.map(\.reference)
-        if blocking.isEmpty && retrying.isEmpty && queue.isEmpty {
+        // What left the node needs no more eviction, nor waiting for: an evicted pod no longer listed is gone, a
+        // blocked one that went (its controller scaled down) needs no retry.
+        let remaining = Set(lastRemaining)
+        evicted.formIntersection(remaining)
+        retrying.formIntersection(remaining)
+        queue.removeAll { !remaining.contains($0) }
+        if blocking.isEmpty {
             phase = .terminating
             return [.terminate(instanceID: instanceID)]
         }
@@ -318,7 +324,9 @@ public struct DrainMachine: Sendable {
         return next()
     }
 
-    /// The next eviction, or a poll of the node when there is none to send now.
+    /// The next eviction or, when there is none to send now, a poll of the node while evicted pods may still be on
+    /// it. When only blocked pods wait for their retry timers, those timers move the drain on; polling meanwhile
+    /// would only load the API server.
     private mutating func next() -> [Action] {
         guard inFlight == nil else { return [] }
         if !queue.isEmpty {
@@ -326,6 +334,7 @@ public struct DrainMachine: Sendable {
             inFlight = pod
             return [.evict(pod)]
         }
+        if evicted.isEmpty && !retrying.isEmpty { return [] }
         return schedulePoll()
     }
 
