@@ -123,6 +123,35 @@ struct AgentFixture {
         for _ in 0..<50 { await Task.yield() }
     }
 
+    /// Moves virtual time in steps until `condition` holds, giving the agent's tasks every chance to run before
+    /// each step (so a busy machine slows the test down but does not change what it sees). Returns false when
+    /// `limit` of virtual time passed first.
+    func advance(
+        until condition: () async -> Bool,
+        limit: Duration,
+        step: Duration = .milliseconds(500)
+    ) async -> Bool {
+        var elapsed = Duration.zero
+        while true {
+            if await Self.settle(condition) { return true }
+            guard elapsed < limit else { return false }
+            clock.advance(by: step)
+            elapsed += step
+        }
+    }
+
+    /// Yields until `condition` holds, at most `maxYields` times.
+    static func settle(_ condition: () async -> Bool, maxYields: Int = 500) async -> Bool {
+        for _ in 0..<maxYields {
+            if await condition() { return true }
+            await Task.yield()
+        }
+        return await condition()
+    }
+
+    /// Whether the drain of `node` has ended.
+    func drainEnded(_ node: String) async -> Bool { await drains.outcome(of: node) != nil }
+
     /// Runs `body` with the drain service running.
     func withDrains(_ body: () async throws -> Void) async throws {
         let service = drains
@@ -241,7 +270,7 @@ struct ClusterAgentActorTests {
         #expect(onNode.filter { !$0.isDaemonSetPod }.count == 6)  // first fit puts all six on the first node
         try await fixture.withDrains {
             _ = try await fixture.remote.drain(AgentFixture.drain(node, epoch: 2, deadline: 900))
-            await fixture.advance(by: .seconds(400))
+            #expect(await fixture.advance(until: { await fixture.drainEnded(node) }, limit: .seconds(600)))
         }
         #expect(await fixture.drains.outcome(of: node) == .completed(evictions: 6))
         #expect(await fixture.cluster.maxDisrupted["web"] == 1)
@@ -260,7 +289,7 @@ struct ClusterAgentActorTests {
         let node = try #require(try await fixture.nodeNames().first)
         try await fixture.withDrains {
             _ = try await fixture.remote.drain(AgentFixture.drain(node, epoch: 1, deadline: 30))
-            await fixture.advance(by: .seconds(40))
+            #expect(await fixture.advance(until: { await fixture.drainEnded(node) }, limit: .seconds(60)))
         }
         let outcome = try #require(await fixture.drains.outcome(of: node))
         #expect(!outcome.terminated)
@@ -283,7 +312,7 @@ struct ClusterAgentActorTests {
         let node = try #require(try await fixture.nodeNames().first)
         try await fixture.withDrains {
             _ = try await fixture.remote.drain(AgentFixture.drain(node, epoch: 1))
-            await fixture.advance(by: .seconds(2))
+            #expect(await fixture.advance(until: { await fixture.drainEnded(node) }, limit: .seconds(2)))
         }
         guard case .failed = try #require(await fixture.drains.outcome(of: node)) else {
             Issue.record("expected the drain to fail")
@@ -303,11 +332,18 @@ struct ClusterAgentActorTests {
         await fixture.advance(by: .seconds(15))  // the pods start
         try await fixture.withDrains {
             _ = try await fixture.remote.drain(AgentFixture.drain(node, epoch: 2))
-            await fixture.advance(by: .seconds(1), step: .milliseconds(100))
+            #expect(
+                await fixture.advance(
+                    until: { await !fixture.cluster.evictions.isEmpty },
+                    limit: .seconds(1),
+                    step: .milliseconds(100)
+                )
+            )
             let evictedBefore = await fixture.cluster.evictions.count
             #expect(evictedBefore == 1)  // the budget holds the rest until the replacement has started
             // A new leader's command raises the epoch.
             _ = try await fixture.remote.launch(AgentFixture.launch(epoch: 3))
+            #expect(await fixture.advance(until: { await fixture.drainEnded(node) }, limit: .seconds(60)))
             await fixture.advance(by: .seconds(60))
             #expect(await fixture.cluster.evictions.count == evictedBefore)
         }
@@ -327,9 +363,12 @@ struct ClusterAgentActorTests {
         let nodes = try await fixture.nodeNames()
         try await fixture.withDrains {
             for node in nodes.prefix(3) { _ = try await fixture.remote.drain(AgentFixture.drain(node, epoch: 1)) }
-            await fixture.advance(by: .seconds(5))
+            #expect(await fixture.advance(until: { await fixture.drains.runningCount == 2 }, limit: .seconds(5)))
+            // The budget holds every pod, so the two run on; the third waits its turn.
+            await fixture.advance(by: .seconds(30))
             #expect(await fixture.drains.runningCount == 2)
             #expect(await fixture.drains.draining.count == 3)
+            #expect(await fixture.drains.outcome(of: nodes[2]) == nil)
         }
         await fixture.shutdown()
     }
