@@ -8,16 +8,21 @@ import Synchronization
 /// is made durable before the command that carries it is acted on; reads never block on I/O.
 public final class EpochFence: Sendable {
     private let store: any EpochStore
+    /// Serialises raising the epoch (the file write and the update), so two raises never store out of order.
     private let highest: Mutex<FencingEpoch>
+    /// The epoch once durable, for readers: a drain asks before each step and must not wait behind an fsync.
+    private let published: Atomic<UInt64>
 
     /// Loads the stored epoch; a file that cannot be read stops the agent at start (it must not act unfenced).
     public init(store: any EpochStore) throws(EpochStoreError) {
         self.store = store
-        self.highest = Mutex(try store.load())
+        let loaded = try store.load()
+        self.highest = Mutex(loaded)
+        self.published = Atomic(loaded.rawValue)
     }
 
-    /// The highest epoch seen.
-    public var highestSeen: FencingEpoch { highest.withLock { $0 } }
+    /// The highest epoch seen (and made durable).
+    public var highestSeen: FencingEpoch { FencingEpoch(published.load(ordering: .acquiring)) }
 
     /// Admits a command stamped with `epoch`: refuses it when lower than the highest seen, and persists it first
     /// when it is higher. Returns whether it raised the highest epoch.
@@ -28,6 +33,7 @@ public final class EpochFence: Sendable {
             guard epoch > highest else { return false }
             try store.store(epoch)
             highest = epoch
+            published.store(epoch.rawValue, ordering: .releasing)
             return true
         }
     }
@@ -40,6 +46,7 @@ public final class EpochFence: Sendable {
             guard epoch > highest else { return false }
             try store.store(epoch)
             highest = epoch
+            published.store(epoch.rawValue, ordering: .releasing)
             return true
         }
     }
