@@ -189,7 +189,8 @@ public actor DrainService: Service {
     ) async -> DrainOutcome {
         var machine = initial
         let (timerEvents, timerContinuation) = AsyncStream.makeStream(of: DrainMachine.Event.self)
-        return await withTaskGroup(of: Void.self, returning: DrainOutcome.self) { timers in
+        // Discarding: a long drain starts hundreds of timers, and none of their results is wanted.
+        return await withDiscardingTaskGroup(returning: DrainOutcome.self) { timers in
             defer { timers.cancelAll() }
             var iterator = timerEvents.makeAsyncIterator()
             /// Tells the machine of a newer epoch first, then the event.
@@ -256,6 +257,7 @@ public actor DrainService: Service {
                     case .deleteNode(let node):
                         do throws(KubeAPIError) {
                             try await kube.deleteNode(node)
+                            logger.info("node deleted", metadata: ["node": "\(node)", "reason": "drained"])
                             pending += deliver(.nodeDeleted)
                         } catch {
                             pending += deliver(.nodeDeleteFailed(error))
