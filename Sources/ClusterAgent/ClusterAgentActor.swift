@@ -86,6 +86,8 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
             return LaunchReceipt(token: command.token, instanceIDs: earlier.instanceIDs)
         }
         let task: Task<[CloudInstance], any Error>
+        // Only the call that started the cloud call records and logs its result; one that joined it answers alike.
+        let joined = inFlight[command.token] != nil
         if let running = inFlight[command.token] {
             task = running
         } else {
@@ -104,10 +106,19 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
         let instances: [CloudInstance]
         do {
             instances = try await task.value
-            inFlight[command.token] = nil
         } catch {
-            inFlight[command.token] = nil
+            if !joined { inFlight[command.token] = nil }
+            if joined, let cloudError = error as? CloudError {
+                throw LaunchFailedError(
+                    code: cloudError.code.rawValue,
+                    cloudCode: cloudError.cloudCode,
+                    message: cloudError.message
+                )
+            }
             throw recordFailure(error, of: command)
+        }
+        if joined {
+            return LaunchReceipt(token: command.token, instanceIDs: instances.map(\.instanceID))
         }
         let launch = AgentLedger.Launch(
             token: command.token,
@@ -117,6 +128,8 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
             launchedAt: instances.map(\.launchedAt).min() ?? clock.timestamp
         )
         ledger.recordLaunch(launch)
+        // Cleared only once the ledger answers for the token, so no call in between launches it again.
+        inFlight[command.token] = nil
         logger.info(
             "launched",
             metadata: [
