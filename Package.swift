@@ -6,10 +6,14 @@
 //
 //   Cost          pure: prices, budgets, the planner; no I/O, no dependencies
 //   WireFormat    pure: frame, handshake and envelope encoding; no dependencies (fuzzed on its own)
-//   Wire          SwiftNIO transport + the distributed actor system (WireFormat below it)
+//   WireJSON      pure: the JSON reader and writer of the hand-written coders; no dependencies (fuzzed on its own)
+//   Wire          SwiftNIO transport + the distributed actor system (WireFormat, WireJSON below it)
 //   AWSClients    SigV4, DynamoDB, EC2, SQS over AsyncHTTPClient
+//   KubernetesClient  kubeconfig, typed nodes and pods, list/watch/cordon/evict over AsyncHTTPClient
 //   Consensus     lease stores (DynamoDB, SQLite) and leader election with fencing
+//   PrometheusClient  PromQL instant queries over AsyncHTTPClient
 //   ClusterAgent  the agent actor and its ports
+//   AgentAdapters the real implementations of the agent's ports (EC2, SQS, Prometheus)
 //   Coordinator   the coordinator actor: registry, planner, reconciler
 //   executables   coordinator, cluster-agent, coordctl: thin, parse config and run a ServiceGroup
 import PackageDescription
@@ -53,6 +57,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
         ),
         .target(name: "WireFormat", swiftSettings: swiftSettings),
+        .target(name: "WireJSON", swiftSettings: swiftSettings),
         .target(name: "Fencing", swiftSettings: swiftSettings),
         .target(name: "Clocks", swiftSettings: swiftSettings),
         .target(
@@ -63,7 +68,7 @@ let package = Package(
         .target(
             name: "Wire",
             dependencies: [
-                "WireFormat",
+                "WireFormat", "WireJSON",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -90,7 +95,8 @@ let package = Package(
         .target(
             name: "FleetAPI",
             dependencies: [
-                "Fencing", "Wire", "WireFormat", "Cost", "Clocks", .product(name: "Crypto", package: "swift-crypto"),
+                "Fencing", "Wire", "WireFormat", "WireJSON", "Cost", "Clocks",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -101,6 +107,31 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KubernetesClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PrometheusClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -131,10 +162,20 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "Wire", "FleetAPI", "Cost", "Clocks", "BallastConfig", "Consensus",
+                "Wire", "FleetAPI", "Cost", "Clocks", "BallastConfig", "Consensus", "AWSClients",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AgentAdapters",
+            dependencies: [
+                "ClusterAgent", "AWSClients", "PrometheusClient", "Cost", "FleetAPI",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -142,7 +183,7 @@ let package = Package(
         .target(
             name: "CoordCtlCommands",
             dependencies: [
-                "Wire", "WireFormat", "FleetAPI", "BallastConfig",
+                "Wire", "WireFormat", "FleetAPI", "Cost", "BallastConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -161,7 +202,8 @@ let package = Package(
             name: "CoordinatorMain",
             dependencies: [
                 "BallastConfig", "Observability",
-                "Coordinator", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost", "Clocks",
+                "Coordinator", "Consensus", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost", "Clocks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -235,7 +277,7 @@ let package = Package(
         .testTarget(
             name: "WireTests",
             dependencies: [
-                "Wire", "WireFormat", "BallastTestSupport",
+                "Wire", "WireFormat", "WireJSON", "BallastTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -261,7 +303,8 @@ let package = Package(
         .testTarget(
             name: "FleetAPITests",
             dependencies: [
-                "FleetAPI", "Wire", "WireFormat", "Cost", .product(name: "Crypto", package: "swift-crypto"),
+                "FleetAPI", "Wire", "WireFormat", "WireJSON", "Cost", "BallastTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -269,7 +312,11 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator", "ClusterAgent", .product(name: "Logging", package: "swift-log"), "BallastConfig", "Cost",
-                "Clocks",
+                "Clocks", "Consensus", "CoordCtlCommands", "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "AWSClients",
                 "FleetAPI", "Wire", "WireFormat", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -285,6 +332,11 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Cost"], swiftSettings: swiftSettings),
         .testTarget(name: "ClocksTests", dependencies: ["Clocks"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "FleetEndToEndTests",
+            dependencies: ["BallastTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CoordCtlTests",
             dependencies: [
                 "CoordCtlCommands", "FleetAPI", "Cost",
@@ -294,6 +346,7 @@ let package = Package(
         ),
         .target(
             name: "BallastTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),
@@ -304,6 +357,48 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FakeKubernetes",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/FakeKubernetes",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KubernetesClientTests",
+            dependencies: [
+                "KubernetesClient", "FakeKubernetes", "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PrometheusClientTests",
+            dependencies: [
+                "PrometheusClient", "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentAdaptersTests",
+            dependencies: [
+                "AgentAdapters", "ClusterAgent", "AWSClients", "PrometheusClient", "Cost", "FleetAPI",
+                "BallastTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -283,7 +283,8 @@ public struct AWSClient: Sendable {
                 serviceCode: serviceCode,
                 requestID: requestID ?? decoded.requestID,
                 message: message.isEmpty ? serviceCode : message,
-                oldItem: decoded.item
+                oldItem: decoded.item,
+                cancellationReasons: decoded.cancellationReasons
             )
         )
     }

@@ -49,6 +49,9 @@ public struct AWSError: Error, Sendable, Equatable {
     public var message: String
     /// For `.conditionalCheckFailed` with `ReturnValuesOnConditionCheckFailure: ALL_OLD`: the item as it was.
     public var oldItem: [String: AttributeValue]?
+    /// For DynamoDB's `TransactionCanceledException`: why each item of the transaction stopped it, in request
+    /// order (from the reply's `CancellationReasons`, or else the codes listed in its message).
+    public var cancellationReasons: [DynamoDB.CancellationReason]?
     /// How many attempts were made, including the first.
     public var attempts: Int
 
@@ -61,6 +64,7 @@ public struct AWSError: Error, Sendable, Equatable {
         requestID: String? = nil,
         message: String,
         oldItem: [String: AttributeValue]? = nil,
+        cancellationReasons: [DynamoDB.CancellationReason]? = nil,
         attempts: Int = 1
     ) {
         self.code = code
@@ -71,6 +75,7 @@ public struct AWSError: Error, Sendable, Equatable {
         self.requestID = requestID
         self.message = message
         self.oldItem = oldItem
+        self.cancellationReasons = cancellationReasons
         self.attempts = attempts
     }
 
@@ -155,6 +160,7 @@ enum ErrorReplyDecoder {
         var message: String?
         var requestID: String?
         var item: [String: AttributeValue]?
+        var cancellationReasons: [DynamoDB.CancellationReason]?
     }
 
     static func decodeJSON(_ body: Data, queryErrorHeader: String?) -> Decoded {
@@ -171,12 +177,41 @@ enum ErrorReplyDecoder {
             {
                 decoded.item = typed
             }
+            if decoded.code == "TransactionCanceledException" {
+                decoded.cancellationReasons = cancellationReasons(object, message: decoded.message)
+            }
         }
         // SQS in JSON mode sends its legacy query code ("AWS.SimpleQueueService.NonExistentQueue;Sender") here.
         if let header = queryErrorHeader, let code = header.split(separator: ";").first, !code.isEmpty {
             decoded.code = String(code)
         }
         return decoded
+    }
+
+    /// DynamoDB's `CancellationReasons` (`[{"Code": ..., "Message": ..., "Item": ...}]`); when a reply lacks
+    /// them, the codes its message lists ("... specific reasons [ConditionalCheckFailed, None]").
+    static func cancellationReasons(_ object: [String: Any], message: String?) -> [DynamoDB.CancellationReason]? {
+        if let reasons = object["CancellationReasons"] as? [[String: Any]] {
+            return reasons.map { reason in
+                var item: DynamoDBItem?
+                if let raw = reason["Item"] as? [String: Any],
+                    let data = try? JSONSerialization.data(withJSONObject: raw)
+                {
+                    item = try? JSONDecoder().decode(DynamoDBItem.self, from: data)
+                }
+                return DynamoDB.CancellationReason(
+                    code: .init(rawValue: reason["Code"] as? String ?? "None"),
+                    message: reason["Message"] as? String,
+                    item: item
+                )
+            }
+        }
+        guard let message, let open = message.lastIndex(of: "["), let close = message.lastIndex(of: "]"),
+            open < close
+        else { return nil }
+        return message[message.index(after: open)..<close].split(separator: ",").map {
+            DynamoDB.CancellationReason(code: .init(rawValue: $0.trimmingCharacters(in: .whitespaces)))
+        }
     }
 
     static func decodeXML(_ body: Data) -> Decoded {

@@ -265,6 +265,158 @@ public struct DynamoDB: Sendable {
         }
     }
 
+    /// Up to 100 writes applied all together or not at all (TransactWriteItems). Each item may carry a condition;
+    /// when any condition is false, or the transaction conflicts with another, nothing is written and the call
+    /// throws ``TransactionCanceled`` with one reason per item, in the order of `transactItems`.
+    public struct TransactWriteItemsInput: Sendable, Encodable {
+        public var transactItems: [TransactWriteItem]
+        /// Makes the call idempotent for ten minutes: a retry with the same token is not applied twice.
+        public var clientRequestToken: String?
+
+        public init(_ transactItems: [TransactWriteItem], clientRequestToken: String? = nil) {
+            self.transactItems = transactItems
+            self.clientRequestToken = clientRequestToken
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case transactItems = "TransactItems"
+            case clientRequestToken = "ClientRequestToken"
+        }
+    }
+
+    /// One write of a transaction: a condition on an item that is not written, or a Put, Update or Delete as
+    /// `putItem`, `updateItem` and `deleteItem` take them. A transaction returns no attributes, so their
+    /// `returnValues` must be nil; a request with one fails to encode (`AWSError` `.invalidRequest`), not sent.
+    public enum TransactWriteItem: Sendable, Encodable {
+        case conditionCheck(ConditionCheck)
+        case put(PutItemInput)
+        case update(UpdateItemInput)
+        case delete(DeleteItemInput)
+
+        /// A condition on an item the transaction does not write (DynamoDB's ConditionCheck).
+        public struct ConditionCheck: Sendable, Encodable {
+            public var tableName: String
+            public var key: DynamoDBItem
+            public var conditionExpression: String
+            public var expressionAttributeNames: [String: String]?
+            public var expressionAttributeValues: DynamoDBItem?
+            public var returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure?
+
+            public init(
+                tableName: String,
+                key: DynamoDBItem,
+                conditionExpression: String,
+                expressionAttributeNames: [String: String]? = nil,
+                expressionAttributeValues: DynamoDBItem? = nil,
+                returnValuesOnConditionCheckFailure: ReturnValuesOnConditionCheckFailure? = nil
+            ) {
+                self.tableName = tableName
+                self.key = key
+                self.conditionExpression = conditionExpression
+                self.expressionAttributeNames = expressionAttributeNames
+                self.expressionAttributeValues = expressionAttributeValues
+                self.returnValuesOnConditionCheckFailure = returnValuesOnConditionCheckFailure
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case tableName = "TableName"
+                case key = "Key"
+                case conditionExpression = "ConditionExpression"
+                case expressionAttributeNames = "ExpressionAttributeNames"
+                case expressionAttributeValues = "ExpressionAttributeValues"
+                case returnValuesOnConditionCheckFailure = "ReturnValuesOnConditionCheckFailure"
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case conditionCheck = "ConditionCheck"
+            case put = "Put"
+            case update = "Update"
+            case delete = "Delete"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            func refuseReturnValues(_ returnValues: ReturnValues?) throws {
+                guard let returnValues else { return }
+                throw EncodingError.invalidValue(
+                    returnValues,
+                    .init(
+                        codingPath: container.codingPath,
+                        debugDescription: "a transaction returns no attributes: returnValues must be nil"
+                    )
+                )
+            }
+            switch self {
+            case .conditionCheck(let check):
+                try container.encode(check, forKey: .conditionCheck)
+            case .put(let put):
+                try refuseReturnValues(put.returnValues)
+                try container.encode(put, forKey: .put)
+            case .update(let update):
+                try refuseReturnValues(update.returnValues)
+                try container.encode(update, forKey: .update)
+            case .delete(let delete):
+                try refuseReturnValues(delete.returnValues)
+                try container.encode(delete, forKey: .delete)
+            }
+        }
+    }
+
+    /// Why one item of a cancelled transaction stopped it, or `.none` for an item that did not.
+    public struct CancellationReason: Sendable, Equatable {
+        /// DynamoDB's reason code; an unknown one is kept as sent.
+        public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+            public var rawValue: String
+            public init(rawValue: String) { self.rawValue = rawValue }
+
+            /// This item did not stop the transaction.
+            public static let none = Code(rawValue: "None")
+            /// This item's condition was false.
+            public static let conditionalCheckFailed = Code(rawValue: "ConditionalCheckFailed")
+            /// Another transaction or write on this item was in progress; retrying may succeed.
+            public static let transactionConflict = Code(rawValue: "TransactionConflict")
+            public static let itemCollectionSizeLimitExceeded = Code(rawValue: "ItemCollectionSizeLimitExceeded")
+            public static let provisionedThroughputExceeded = Code(rawValue: "ProvisionedThroughputExceeded")
+            public static let throttlingError = Code(rawValue: "ThrottlingError")
+            public static let validationError = Code(rawValue: "ValidationError")
+
+            public var description: String { rawValue }
+        }
+
+        public var code: Code
+        public var message: String?
+        /// For `.conditionalCheckFailed` when the item asked for `returnValuesOnConditionCheckFailure: .allOld`:
+        /// the item as it was.
+        public var item: DynamoDBItem?
+
+        public init(code: Code, message: String? = nil, item: DynamoDBItem? = nil) {
+            self.code = code
+            self.message = message
+            self.item = item
+        }
+    }
+
+    /// A transaction DynamoDB cancelled (`TransactionCanceledException`): nothing of it was written. `reasons`
+    /// has one entry per item, in request order; `error` is the reply as an `AWSError` (status, request id).
+    public struct TransactionCanceled: Error, Sendable, Equatable, CustomStringConvertible {
+        public var reasons: [CancellationReason]
+        public var error: AWSError
+
+        public init(reasons: [CancellationReason], error: AWSError) {
+            self.reasons = reasons
+            self.error = error
+        }
+
+        /// Whether some item's condition was false (as opposed to a conflict or throttling, which a retry may
+        /// get past).
+        public var conditionFailed: Bool { reasons.contains { $0.code == .conditionalCheckFailed } }
+
+        public var description: String {
+            "TransactionCanceled([\(reasons.map(\.code.rawValue).joined(separator: ", "))]): \(error)"
+        }
+    }
+
     /// The type of a key attribute.
     public enum ScalarType: String, Sendable, Codable {
         case string = "S"
@@ -389,6 +541,17 @@ public struct DynamoDB: Sendable {
 
     public func deleteItem(_ input: DeleteItemInput) async throws -> WriteOutput {
         try await call("DeleteItem", input)
+    }
+
+    /// Applies the writes all together or not at all; throws ``TransactionCanceled`` when DynamoDB cancels the
+    /// transaction (a false condition, a conflict), `AWSError` for any other failure.
+    public func transactWriteItems(_ input: TransactWriteItemsInput) async throws {
+        struct Output: Decodable {}
+        do {
+            let _: Output = try await call("TransactWriteItems", input)
+        } catch let error as AWSError where error.serviceCode == "TransactionCanceledException" {
+            throw TransactionCanceled(reasons: error.cancellationReasons ?? [], error: error)
+        }
     }
 
     /// One page of a query; follow `lastEvaluatedKey` for the rest, or use ``queryAll(_:)``.

@@ -11,6 +11,10 @@ public struct EC2Event: Sendable, Hashable {
         case rebalanceRecommendation(instanceID: String)
         /// "EC2 Instance State-change Notification".
         case stateChange(instanceID: String, state: EC2.InstanceStateName)
+        /// "AWS Health Event" of service EC2 in category `scheduledChange`: a retirement, reboot or maintenance
+        /// of these instances (`eventTypeCode`, e.g. `AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED`) in the window
+        /// from `start` to `end` (either may be missing).
+        case scheduledChange(eventTypeCode: String, instanceIDs: [String], start: Date?, end: Date?)
         /// Any other detail type, kept by name.
         case other(detailType: String)
     }
@@ -53,6 +57,16 @@ public struct EC2Event: Sendable, Hashable {
             }
         }
         struct Wrapper: Decodable { let detail: DetailFields? }
+        struct HealthDetail: Decodable {
+            struct Entity: Decodable { let entityValue: String? }
+            let service: String?
+            let eventTypeCode: String?
+            let eventTypeCategory: String?
+            let startTime: String?
+            let endTime: String?
+            let affectedEntities: [Entity]?
+        }
+        struct HealthWrapper: Decodable { let detail: HealthDetail? }
 
         let data = Data(body.utf8)
         let envelope: Envelope
@@ -96,6 +110,28 @@ public struct EC2Event: Sendable, Hashable {
                 instanceID: try require(fields?.instanceID, "instance-id"),
                 state: EC2.InstanceStateName(rawValue: state) ?? .unknown
             )
+        case "AWS Health Event" where envelope.source == "aws.health":
+            let health = try? JSONDecoder().decode(HealthWrapper.self, from: data).detail
+            guard let health, health.service == "EC2", health.eventTypeCategory == "scheduledChange" else {
+                detail = .other(detailType: envelope.detailType)
+                break
+            }
+            // The affected instances are the entities; events without them name the instances as resources.
+            let entities = (health.affectedEntities ?? []).compactMap(\.entityValue)
+            let instances = (entities.isEmpty ? (envelope.resources ?? []) : entities).compactMap(Self.instanceID)
+            guard !instances.isEmpty else {
+                throw AWSError(
+                    code: .invalidResponse,
+                    service: "events",
+                    message: "scheduled change \(envelope.id) names no instance"
+                )
+            }
+            detail = .scheduledChange(
+                eventTypeCode: health.eventTypeCode ?? "",
+                instanceIDs: instances,
+                start: health.startTime.flatMap(Self.parseHealthDate),
+                end: health.endTime.flatMap(Self.parseHealthDate)
+            )
         default:
             detail = .other(detailType: envelope.detailType)
         }
@@ -109,5 +145,22 @@ public struct EC2Event: Sendable, Hashable {
             resources: envelope.resources ?? [],
             detail: detail
         )
+    }
+
+    /// An instance id from an entity value or a resource ARN (`arn:aws:ec2:…:instance/i-…`); nil for other
+    /// resources (volumes, hosts).
+    static func instanceID(_ value: String) -> String? {
+        let last = value.split(separator: "/").last.map(String.init) ?? value
+        return last.hasPrefix("i-") ? last : nil
+    }
+
+    /// AWS Health writes times as RFC 1123 (`Sat, 05 Jun 2027 01:00:00 GMT`); ISO 8601 is accepted as well.
+    static func parseHealthDate(_ text: String) -> Date? {
+        if let iso = EC2.parseDate(text) { return iso }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
     }
 }

@@ -122,9 +122,9 @@ public struct DynamoDBLeaseStore: LeaseStore {
         async throws(LeaseStoreError) -> FencedWriteOutcome
     {
         let context = "fenced write of \(item.key) in fleet \(item.fleet) at epoch \(epoch)"
-        let transaction = TransactWriteItemsInput(transactItems: [
-            .init(
-                conditionCheck: .init(
+        let transaction = DynamoDB.TransactWriteItemsInput([
+            .conditionCheck(
+                .init(
                     tableName: tableName,
                     key: [Attribute.key: .string(Self.leaseKey(fleet: item.fleet))],
                     conditionExpression: "#e = :epoch AND #h = :holder",
@@ -132,8 +132,8 @@ public struct DynamoDBLeaseStore: LeaseStore {
                     expressionAttributeValues: [":epoch": .int(epoch.rawValue), ":holder": .string(holder)]
                 )
             ),
-            .init(
-                put: .init(
+            .put(
+                .init(
                     tableName: stateTableName,
                     item: [
                         Attribute.key: .string(Self.stateKey(fleet: item.fleet, key: item.key)),
@@ -143,21 +143,11 @@ public struct DynamoDBLeaseStore: LeaseStore {
             ),
         ])
         do {
-            let body = try JSONEncoder().encode(transaction)
-            _ = try await dynamoDB.client.send(
-                service: .dynamoDB,
-                operation: "TransactWriteItems",
-                headers: [
-                    (name: "Content-Type", value: "application/x-amz-json-1.0"),
-                    (name: "X-Amz-Target", value: "DynamoDB_20120810.TransactWriteItems"),
-                ],
-                body: body
-            )
+            try await dynamoDB.transactWriteItems(transaction)
             return .written
-        } catch let error as AWSError
-            where error.serviceCode == "TransactionCanceledException"
-            && error.message.contains("ConditionalCheckFailed")
-        {
+        } catch let canceled as DynamoDB.TransactionCanceled {
+            // Only the lease check has a condition; any other cancellation (a conflict) is the store's error.
+            guard canceled.conditionFailed else { throw Self.storeError(canceled.error, context: context) }
             let current: FencingEpoch?
             do {
                 current = try await read(fleet: item.fleet)?.epoch
@@ -255,45 +245,4 @@ public struct DynamoDBLeaseStore: LeaseStore {
             return LeaseStoreError(.ambiguous, context: context, message: detail)
         }
     }
-}
-
-/// The TransactWriteItems request body (JSON 1.0 protocol), for the two kinds of item a fenced write uses.
-struct TransactWriteItemsInput: Encodable {
-    struct ConditionCheck: Encodable {
-        var tableName: String
-        var key: DynamoDBItem
-        var conditionExpression: String
-        var expressionAttributeNames: [String: String]
-        var expressionAttributeValues: DynamoDBItem
-        enum CodingKeys: String, CodingKey {
-            case tableName = "TableName"
-            case key = "Key"
-            case conditionExpression = "ConditionExpression"
-            case expressionAttributeNames = "ExpressionAttributeNames"
-            case expressionAttributeValues = "ExpressionAttributeValues"
-        }
-    }
-
-    struct Put: Encodable {
-        var tableName: String
-        var item: DynamoDBItem
-        enum CodingKeys: String, CodingKey {
-            case tableName = "TableName"
-            case item = "Item"
-        }
-    }
-
-    struct Item: Encodable {
-        var conditionCheck: ConditionCheck?
-        var put: Put?
-        init(conditionCheck: ConditionCheck) { self.conditionCheck = conditionCheck }
-        init(put: Put) { self.put = put }
-        enum CodingKeys: String, CodingKey {
-            case conditionCheck = "ConditionCheck"
-            case put = "Put"
-        }
-    }
-
-    var transactItems: [Item]
-    enum CodingKeys: String, CodingKey { case transactItems = "TransactItems" }
 }

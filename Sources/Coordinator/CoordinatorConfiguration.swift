@@ -8,6 +8,9 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
     public var nodeID: String
     /// Where agents and coordctl connect. Default 0.0.0.0:7400.
     public var listen: ListenAddress
+    /// The address agents and coordctl reach this replica at, written into the lease when it leads so followers
+    /// can name the leader. Default: the listen address (with this host's name when listening on all addresses).
+    public var advertise: PeerAddress?
     /// Where `/metrics` and `/healthz` are served. Default 127.0.0.1:9464.
     public var metrics: ListenAddress
     public var logLevel: LogLevelSetting
@@ -21,12 +24,33 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
     public var clusterLostAfter: ConfigDuration
     /// The fleet's money. Default: no budget (unlimited).
     public var budget: BudgetEntry?
-    /// Where spot prices come from: `none` (default: plan on-demand only) or `simulated` (the demo's market,
-    /// priced from the on-demand catalog). EC2's price history comes with the coordinator's AWS wiring.
+    /// Where spot prices come from: `none` (default: plan on-demand only), `ec2` (DescribeSpotPriceHistory in each
+    /// cluster's region, with the standard AWS credentials) or `simulated` (the demo's market, priced from the
+    /// on-demand catalog).
     public var spotPrices: SpotPriceSetting
+    /// Where this replica keeps its files (the SQLite lease by default). Default /var/lib/ballast, the
+    /// `StateDirectory=` of deploy/systemd's unit.
+    public var stateDirectory: String
+    /// The fleet's leader lease: store and timings. Default: SQLite in the state directory.
+    public var lease: LeaseEntry
+    /// Where people hear about what the leader does. Default: nowhere.
+    public var notifications: NotificationsEntry?
+
+    /// `notifications:`: a Slack incoming webhook (its URL is a secret: from a file or the environment).
+    public struct NotificationsEntry: Codable, Equatable, Sendable {
+        public var slackWebhook: SecretReference
+        /// Lines gathered into one message. Default 10 s.
+        public var batchInterval: ConfigDuration?
+
+        private enum CodingKeys: String, CodingKey {
+            case slackWebhook = "slack-webhook"
+            case batchInterval = "batch-interval"
+        }
+    }
 
     public enum SpotPriceSetting: String, Codable, Equatable, Sendable, CaseIterable {
         case none
+        case ec2
         case simulated
 
         public init(from decoder: any Decoder) throws {
@@ -96,7 +120,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case nodeID = "node-id"
-        case listen, metrics
+        case listen, metrics, advertise
         case logLevel = "log-level"
         case adminSecret = "admin-secret"
         case clusters
@@ -104,6 +128,8 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         case clusterLostAfter = "cluster-lost-after"
         case budget
         case spotPrices = "spot-prices"
+        case stateDirectory = "state-directory"
+        case lease, notifications
     }
 
     public init(from decoder: any Decoder) throws {
@@ -111,6 +137,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         nodeID = try container.decode(String.self, forKey: .nodeID)
         listen = try container.decode(.listen, default: ListenAddress(host: "0.0.0.0", port: 7400))
         metrics = try container.decode(.metrics, default: ListenAddress(host: "127.0.0.1", port: 9464))
+        advertise = try container.decodeIfPresent(PeerAddress.self, forKey: .advertise)
         logLevel = try container.decode(.logLevel, default: .info)
         adminSecret = try container.decodeIfPresent(SecretReference.self, forKey: .adminSecret)
         clusters = try container.decode([ClusterEntry].self, forKey: .clusters)
@@ -118,6 +145,9 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         clusterLostAfter = try container.decode(.clusterLostAfter, default: ConfigDuration(.seconds(60)))
         budget = try container.decodeIfPresent(BudgetEntry.self, forKey: .budget)
         spotPrices = try container.decode(.spotPrices, default: .none)
+        stateDirectory = try container.decode(.stateDirectory, default: "/var/lib/ballast")
+        lease = try container.decode(.lease, default: LeaseEntry())
+        notifications = try container.decodeIfPresent(NotificationsEntry.self, forKey: .notifications)
     }
 
     public func validate() throws(ConfigValidationError) {
@@ -151,6 +181,13 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         }
         guard planInterval.duration > .zero else {
             throw ConfigValidationError(key: "plan-interval", expected: "a positive duration")
+        }
+        guard !stateDirectory.isEmpty else {
+            throw ConfigValidationError(key: "state-directory", expected: "a directory this replica may write")
+        }
+        try lease.validate()
+        if let interval = notifications?.batchInterval, !(interval.duration > .zero) {
+            throw ConfigValidationError(key: "notifications.batch-interval", expected: "a positive duration")
         }
         guard clusterLostAfter.duration > planInterval.duration else {
             throw ConfigValidationError(key: "cluster-lost-after", expected: "a duration longer than plan-interval")

@@ -1,6 +1,10 @@
+import AWSClients
+import AsyncHTTPClient
 import BallastConfig
+import Clocks
 import Cost
 import Crypto
+import Logging
 import Wire
 
 // From a validated configuration file to what the coordinator's parts are built with. The executable calls these
@@ -51,5 +55,71 @@ extension CoordinatorConfiguration {
             try read(secret, key: "admin-secret")
         }
         return .perNode(agents, admin: admin)
+    }
+}
+
+extension CoordinatorConfiguration {
+    /// The address to advertise in the lease: `advertise`, else the listen address with the port actually bound
+    /// (`boundPort`, for a listen port of 0) and, when listening on every address, `hostName`.
+    public func advertisedAddress(boundPort: Int, hostName: String) -> String {
+        if let advertise { return "\(advertise)" }
+        let host = ["0.0.0.0", "::", ""].contains(listen.host) ? hostName : listen.host
+        return host.contains(":") ? "[\(host)]:\(boundPort)" : "\(host):\(boundPort)"
+    }
+}
+
+extension CoordinatorConfiguration {
+    /// The Slack notifier this file asks for, its webhook read now (a missing secret is reported at start, by key);
+    /// nil when `notifications:` is absent.
+    public func slackNotifier(
+        httpClient: HTTPClient,
+        clock: any FleetClock,
+        logger: Logger
+    ) throws(ConfigValidationError)
+        -> SlackNotifier?
+    {
+        guard let notifications else { return nil }
+        let url: String
+        do {
+            url = String(decoding: try notifications.slackWebhook.resolve(), as: UTF8.self)
+        } catch {
+            throw ConfigValidationError(
+                key: "notifications.slack-webhook",
+                expected: "a readable webhook URL (\(error))"
+            )
+        }
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+            throw ConfigValidationError(
+                key: "notifications.slack-webhook",
+                expected: "an http(s) URL such as https://hooks.slack.com/services/…"
+            )
+        }
+        var configuration = SlackNotifier.Configuration(webhookURL: url)
+        if let interval = notifications.batchInterval { configuration.batchInterval = interval.duration }
+        return SlackNotifier(configuration: configuration, httpClient: httpClient, clock: clock, logger: logger)
+    }
+}
+
+extension CoordinatorConfiguration {
+    /// EC2's spot price history through `httpClient`, one client per region with the standard credentials chain
+    /// (environment, shared files, instance metadata); nil unless `spot-prices: ec2`.
+    public func ec2SpotPrices(httpClient: HTTPClient, logger: Logger) -> EC2SpotPriceSource? {
+        guard spotPrices == .ec2 else { return nil }
+        let credentials = CredentialsProviderChain.standard(
+            metadata: InstanceMetadataCredentialsProvider(httpClient: httpClient)
+        )
+        return EC2SpotPriceSource(
+            configuration: .init { region in
+                EC2(
+                    client: AWSClient(
+                        httpClient: httpClient,
+                        credentialsProvider: credentials,
+                        configuration: AWSClient.Configuration(region: region),
+                        logger: logger
+                    )
+                )
+            },
+            logger: logger
+        )
     }
 }

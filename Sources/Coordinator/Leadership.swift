@@ -10,13 +10,21 @@ import FleetAPI
 public protocol Leadership: Sendable {
     /// The epoch to act under now, or nil when this replica must not act at this instant.
     func actingEpoch() -> FencingEpoch?
+    /// The lease as its store holds it now (epoch, holder id and address), for redirects and `coordctl leader`;
+    /// nil when no lease was ever taken or the store cannot be read.
+    func currentLease() async -> LeaseRecord?
 }
 
-extension LeaderElection: Leadership {}
+extension LeaderElection: Leadership {
+    public func currentLease() async -> LeaseRecord? {
+        try? await store.read(fleet: configuration.fleet)
+    }
+}
 
 /// A replica that runs no election and so never acts: it keeps the fleet's state warm and answers status, and
 /// sends nothing.
 public struct NeverLeading: Leadership {
     public init() {}
     public func actingEpoch() -> FencingEpoch? { nil }
+    public func currentLease() async -> LeaseRecord? { nil }
 }

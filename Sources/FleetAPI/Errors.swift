@@ -36,6 +36,9 @@ public struct CommandRejectedError: WireRemoteError, Hashable, CustomStringConve
         /// The agent cannot act safely now (its epoch file cannot be written, its Kubernetes API or cloud does not
         /// answer); the sender may retry later.
         case unavailable = "agent-unavailable"
+        /// The caller authenticated as one node and asked for another's (an agent reporting for a cluster not its
+        /// own).
+        case identityMismatch = "identity-mismatch"
     }
 
     public var reason: Reason

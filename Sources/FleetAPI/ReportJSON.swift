@@ -1,6 +1,7 @@
 import Cost
 import Fencing
 import Wire
+import WireJSON
 
 extension FleetAPI {
     /// Hand-written JSON coders for the values sent on every report cycle (`AgentReport` and its answer), for

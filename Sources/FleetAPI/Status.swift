@@ -7,6 +7,126 @@ import Wire
 public protocol CoordinatorAdminEndpoint: DistributedActor where ActorSystem == WireActorSystem {
     /// The fleet as this replica sees it: every cluster's last report and last plan.
     distributed func status() async throws -> FleetStatus
+    /// Who leads the fleet now, as the lease says.
+    distributed func leader() async throws -> LeaderInfo
+    /// The fleet's monthly budget as the leader plans with it (nil: unlimited).
+    distributed func budget() async throws -> FleetBudget?
+    /// Sets the monthly budget (leader only; written fenced by its epoch before it takes effect).
+    distributed func setBudget(_ budget: FleetBudget?) async throws -> FleetBudget?
+    /// One cluster's policy as the leader plans with it.
+    distributed func policy(_ cluster: ClusterID) async throws -> ClusterPolicy
+    /// Changes some of a cluster's policy (leader only, fenced); answers the policy now in force.
+    distributed func updatePolicy(_ cluster: ClusterID, _ change: PolicyChange) async throws -> ClusterPolicy
+    /// Asks the cluster's agent to drain one node now (leader only).
+    distributed func drain(_ cluster: ClusterID, node: String) async throws -> DrainReceipt
+    /// The decision journal, newest last: at most `limit` entries after `after` (a sequence number), of one
+    /// cluster when `cluster` is set.
+    distributed func events(after: UInt64, cluster: ClusterID?, limit: Int) async throws -> [JournalEntry]
+    /// What the leader would do now, without doing it.
+    distributed func previewPlan() async throws -> FleetStatus
+}
+
+/// Who leads a fleet, for `coordctl leader` and for a follower's redirect.
+public struct LeaderInfo: Codable, Hashable, Sendable {
+    /// The replica that answered, and whether it leads.
+    public var coordinator: String
+    public var isLeader: Bool
+    /// The lease's current epoch and its holder (holder id and the address its agents and coordctl reach it at).
+    public var epoch: FencingEpoch
+    public var holder: String?
+    public var address: String?
+
+    public init(coordinator: String, isLeader: Bool, epoch: FencingEpoch, holder: String?, address: String?) {
+        self.coordinator = coordinator
+        self.isLeader = isLeader
+        self.epoch = epoch
+        self.holder = holder
+        self.address = address
+    }
+}
+
+/// A change to some fields of a cluster's policy; a nil field is left as it is.
+public struct PolicyChange: Codable, Hashable, Sendable {
+    public var minNodes: Int?
+    public var maxNodes: Int?
+    public var onDemandBase: Int?
+    public var targetSpotShare: Double?
+    public var priorityClass: PriorityClass?
+    public var weight: Double?
+    public var paused: Bool?
+
+    public init(
+        minNodes: Int? = nil,
+        maxNodes: Int? = nil,
+        onDemandBase: Int? = nil,
+        targetSpotShare: Double? = nil,
+        priorityClass: PriorityClass? = nil,
+        weight: Double? = nil,
+        paused: Bool? = nil
+    ) {
+        self.minNodes = minNodes
+        self.maxNodes = maxNodes
+        self.onDemandBase = onDemandBase
+        self.targetSpotShare = targetSpotShare
+        self.priorityClass = priorityClass
+        self.weight = weight
+        self.paused = paused
+    }
+
+    /// `policy` with this change applied.
+    public func applied(to policy: ClusterPolicy) -> ClusterPolicy {
+        var policy = policy
+        if let minNodes { policy.minNodes = minNodes }
+        if let maxNodes { policy.maxNodes = maxNodes }
+        if let onDemandBase { policy.onDemandBase = onDemandBase }
+        if let targetSpotShare { policy.targetSpotShare = targetSpotShare }
+        if let priorityClass { policy.priorityClass = priorityClass }
+        if let weight { policy.weight = weight }
+        if let paused { policy.paused = paused }
+        return policy
+    }
+
+    /// This change followed by `later`: the later value of each field wins.
+    public func merged(with later: PolicyChange) -> PolicyChange {
+        PolicyChange(
+            minNodes: later.minNodes ?? minNodes,
+            maxNodes: later.maxNodes ?? maxNodes,
+            onDemandBase: later.onDemandBase ?? onDemandBase,
+            targetSpotShare: later.targetSpotShare ?? targetSpotShare,
+            priorityClass: later.priorityClass ?? priorityClass,
+            weight: later.weight ?? weight,
+            paused: later.paused ?? paused
+        )
+    }
+}
+
+/// One decision or event in the leader's journal, with its reason.
+public struct JournalEntry: Codable, Hashable, Sendable {
+    /// Increases by one per entry, across leaders (a new leader continues from the stored journal).
+    public var sequence: UInt64
+    /// Milliseconds since the Unix epoch.
+    public var time: Timestamp
+    public var cluster: ClusterID?
+    /// What happened: `launch`, `drain`, `refused`, `leader`, `budget`, `policy`, `stuck-drain`, ...
+    public var kind: String
+    public var message: String
+    public var epoch: FencingEpoch
+
+    public init(
+        sequence: UInt64,
+        time: Timestamp,
+        cluster: ClusterID?,
+        kind: String,
+        message: String,
+        epoch: FencingEpoch
+    ) {
+        self.sequence = sequence
+        self.time = time
+        self.cluster = cluster
+        self.kind = kind
+        self.message = message
+        self.epoch = epoch
+    }
 }
 
 /// A coordinator replica's view of the fleet, for `coordctl status`.

@@ -26,15 +26,20 @@ public struct MetricsEndpoint: Service {
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
     private let bound: AsyncStream<SocketAddress>.Continuation?
+    private let readiness: (@Sendable () async -> (ready: Bool, reason: String))?
 
     /// - Parameter onBound: called once with the address actually bound (useful when the port is 0).
+    /// - Parameter readiness: answers `GET /readyz` (200 when ready, 503 when not, with the reason); without it
+    ///   `/readyz` answers as `/healthz`.
     public init(
         configuration: Configuration,
         registry: PrometheusCollectorRegistry,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        boundAddresses: AsyncStream<SocketAddress>.Continuation? = nil
+        boundAddresses: AsyncStream<SocketAddress>.Continuation? = nil,
+        readiness: (@Sendable () async -> (ready: Bool, reason: String))? = nil
     ) {
+        self.readiness = readiness
         self.configuration = configuration
         self.registry = registry
         self.logger = logger
@@ -60,12 +65,13 @@ public struct MetricsEndpoint: Service {
         bound?.finish()
         let registry = self.registry
         let logger = self.logger
+        let readiness = self.readiness
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
                         group.addTask {
-                            await Self.serve(connection, registry: registry, logger: logger)
+                            await Self.serve(connection, registry: registry, readiness: readiness, logger: logger)
                         }
                     }
                 }
@@ -78,6 +84,7 @@ public struct MetricsEndpoint: Service {
     private static func serve(
         _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
         registry: PrometheusCollectorRegistry,
+        readiness: (@Sendable () async -> (ready: Bool, reason: String))?,
         logger: Logger
     ) async {
         do {
@@ -91,7 +98,12 @@ public struct MetricsEndpoint: Service {
                         continue
                     case .end:
                         guard let request = head else { continue }
-                        let (status, contentType, body) = respond(to: request, registry: registry)
+                        var (status, contentType, body) = respond(to: request, registry: registry)
+                        if let readiness, request.uri.split(separator: "?").first == "/readyz" {
+                            let (ready, reason) = await readiness()
+                            status = ready ? .ok : .serviceUnavailable
+                            body = Array("\(ready ? "ready" : "not ready"): \(reason)\n".utf8)
+                        }
                         var headers = HTTPHeaders()
                         headers.add(name: "Content-Type", value: contentType)
                         headers.add(name: "Content-Length", value: "\(body.count)")
@@ -126,10 +138,12 @@ public struct MetricsEndpoint: Service {
             var body: [UInt8] = []
             registry.emit(into: &body)
             return (.ok, "text/plain; version=0.0.4; charset=utf-8", body)
-        case "/healthz":
+        case "/healthz", "/readyz":
             return (.ok, "text/plain; charset=utf-8", Array("ok\n".utf8))
         default:
-            return (.notFound, "text/plain; charset=utf-8", Array("not found: try /metrics or /healthz\n".utf8))
+            return (
+                .notFound, "text/plain; charset=utf-8", Array("not found: try /metrics, /healthz or /readyz\n".utf8)
+            )
         }
     }
 }

@@ -4,5 +4,5 @@
 // node id, peer events, shutdown), its in-process twin `WireHub`, and the protocol logic as value-type state
 // machines that take events and return actions: `HandshakeStateMachine`, `CallTable`, `HeartbeatStateMachine`,
 // `ReconnectBackoff`, nested in `ConnectionStateMachine`. The NIO handlers only perform those actions.
-// Depends on WireFormat, SwiftNIO, swift-nio-ssl, swift-crypto and swift-log; never on AWS, Kubernetes or the
-// coordinator's and agent's logic.
+// Depends on WireFormat, WireJSON, SwiftNIO, swift-nio-ssl, swift-crypto and swift-log; never on AWS, Kubernetes
+// or the coordinator's and agent's logic.

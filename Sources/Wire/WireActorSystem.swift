@@ -87,6 +87,11 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
 
     @TaskLocal static var pendingWellKnownName: (system: ObjectIdentifier, name: String)?
 
+    /// The authenticated peer whose call is running, for the duration of a distributed function executed for a
+    /// remote caller (over TCP, or through a hub); nil in a local call. A function that must act only for its
+    /// caller's own resources (a report for the agent's own cluster) checks it.
+    @TaskLocal public static var caller: WirePeerIdentity?
+
     /// A system that talks TCP: call `listen` and/or `connect`.
     public convenience init(
         configuration: Configuration,
@@ -299,7 +304,8 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         }
         let clock = self.clock
         return try await withThrowingTaskGroup(of: WireMessage.Reply.Outcome.self) { group in
-            group.addTask { [role] in await remote.executeIncoming(delivered, from: role) }
+            let caller = WirePeerIdentity(nodeID: nodeID, role: role, version: .current)
+            group.addTask { await remote.executeIncoming(delivered, from: caller) }
             group.addTask {
                 try await clock.sleep(for: timeout, tolerance: nil)
                 throw WireCallError(.timeout, recipient: call.recipient, "no reply within \(timeout)")
@@ -314,7 +320,8 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
 
     /// Runs an incoming call from a peer of role `callerRole` against the local actor it names and returns the
     /// reply's outcome. Never throws: every failure becomes an error reply with a stable code.
-    func executeIncoming(_ call: WireMessage.Call, from callerRole: WireRole) async -> WireMessage.Reply.Outcome {
+    func executeIncoming(_ call: WireMessage.Call, from caller: WirePeerIdentity) async -> WireMessage.Reply.Outcome {
+        let callerRole = caller.role
         guard call.recipient.node == nodeID, let actor = state.withLock({ $0.actors[call.recipient]?.actor }) else {
             return .error(
                 .init(code: WireSystemErrorCode.unknownActor, message: "no actor \(call.recipient) on node \(nodeID)")
@@ -342,12 +349,14 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         let result = Mutex<WireMessage.Reply.Outcome?>(nil)
         let handler = WireResultHandler(coding: jsonCoding) { outcome in result.withLock { $0 = outcome } }
         do {
-            try await executeDistributedTarget(
-                on: actor,
-                target: RemoteCallTarget(call.target),
-                invocationDecoder: &decoder,
-                handler: handler
-            )
+            try await Self.$caller.withValue(caller) {
+                try await executeDistributedTarget(
+                    on: actor,
+                    target: RemoteCallTarget(call.target),
+                    invocationDecoder: &decoder,
+                    handler: handler
+                )
+            }
         } catch {
             return .error(WireResultHandler.errorBody(for: error))
         }
@@ -516,7 +525,7 @@ extension WireActorSystem: WireConnectionDelegate {
         let answer: @Sendable () async -> Void = {
             var reply = WireMessage.Reply(
                 callID: call.callID,
-                outcome: await self.executeIncoming(call, from: peer.role)
+                outcome: await self.executeIncoming(call, from: peer)
             )
             let limit = self.configuration.connection.frameLimits.maxFrameSize
             if WireMessage.reply(reply).encodedLength > limit {

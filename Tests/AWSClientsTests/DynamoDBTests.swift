@@ -120,6 +120,97 @@ struct DynamoDBTests {
         }
     }
 
+    @Test("transactWriteItems applies a condition check, put, update and delete together")
+    func transactionApplies() async throws {
+        let moto = try MotoServer.current
+        try await withClient(for: moto) { client in
+            let dynamo = DynamoDB(client: client)
+            let table = try await makeTable(dynamo)
+            func key(_ name: String) -> DynamoDBItem { ["pk": .string(name), "sk": .int(0)] }
+            for name in ["lease", "counter", "old"] {
+                _ = try await dynamo.putItem(
+                    .init(tableName: table, item: key(name).merging(["n": .int(1)]) { a, _ in a })
+                )
+            }
+            try await dynamo.transactWriteItems(
+                .init([
+                    .conditionCheck(
+                        .init(
+                            tableName: table,
+                            key: key("lease"),
+                            conditionExpression: "#n = :one",
+                            expressionAttributeNames: ["#n": "n"],
+                            expressionAttributeValues: [":one": .int(1)]
+                        )
+                    ),
+                    .put(
+                        .init(
+                            tableName: table,
+                            item: key("new").merging(["n": .int(9)]) { a, _ in a },
+                            conditionExpression: "attribute_not_exists(pk)"
+                        )
+                    ),
+                    .update(
+                        .init(
+                            tableName: table,
+                            key: key("counter"),
+                            updateExpression: "SET #n = #n + :one",
+                            conditionExpression: "#n = :one",
+                            expressionAttributeNames: ["#n": "n"],
+                            expressionAttributeValues: [":one": .int(1)]
+                        )
+                    ),
+                    .delete(.init(tableName: table, key: key("old"), conditionExpression: "attribute_exists(pk)")),
+                ])
+            )
+            func read(_ name: String) async throws -> DynamoDBItem? {
+                try await dynamo.getItem(.init(tableName: table, key: key(name), consistentRead: true)).item
+            }
+            #expect(try await read("lease")?["n"] == .number("1"))
+            #expect(try await read("new")?["n"] == .number("9"))
+            #expect(try await read("counter")?["n"] == .number("2"))
+            #expect(try await read("old") == nil)
+        }
+    }
+
+    @Test("a cancelled transaction writes nothing and throws TransactionCanceled with a reason per item")
+    func transactionCancelled() async throws {
+        let moto = try MotoServer.current
+        try await withClient(for: moto) { client in
+            let dynamo = DynamoDB(client: client)
+            let table = try await makeTable(dynamo)
+            let lease: DynamoDBItem = ["pk": .string("lease"), "sk": .int(0), "epoch": .int(4)]
+            _ = try await dynamo.putItem(.init(tableName: table, item: lease))
+            let state: DynamoDBItem = ["pk": .string("state"), "sk": .int(0), "value": .string("x")]
+            let canceled = await #expect(throws: DynamoDB.TransactionCanceled.self) {
+                try await dynamo.transactWriteItems(
+                    .init([
+                        .put(.init(tableName: table, item: state)),
+                        .conditionCheck(
+                            .init(
+                                tableName: table,
+                                key: ["pk": .string("lease"), "sk": .int(0)],
+                                conditionExpression: "#e = :epoch",
+                                expressionAttributeNames: ["#e": "epoch"],
+                                expressionAttributeValues: [":epoch": .int(3)],
+                                returnValuesOnConditionCheckFailure: .allOld
+                            )
+                        ),
+                    ])
+                )
+            }
+            #expect(canceled?.reasons.map(\.code) == [.none, .conditionalCheckFailed])
+            #expect(canceled?.reasons.last?.item?["epoch"] == .number("4"))
+            #expect(canceled?.conditionFailed == true)
+            #expect(canceled?.error.serviceCode == "TransactionCanceledException")
+            #expect(canceled?.error.httpStatus == 400)
+            let written = try await dynamo.getItem(
+                .init(tableName: table, key: ["pk": .string("state"), "sk": .int(0)], consistentRead: true)
+            )
+            #expect(written.item == nil)
+        }
+    }
+
     @Test("query follows LastEvaluatedKey across pages")
     func queryPagination() async throws {
         let moto = try MotoServer.current

@@ -52,6 +52,40 @@ struct EC2EventTests {
         #expect(event.detail == .other(detailType: "AWS Health Event"))
     }
 
+    @Test("an AWS Health scheduled change of EC2 decodes with its instances and window")
+    func scheduledChange() throws {
+        let event = try EC2Event.decode(
+            """
+            {"version":"0","id":"h1","detail-type":"AWS Health Event","source":"aws.health","account":"1",
+             "time":"2027-03-01T10:03:00Z","region":"us-east-1","resources":["i-0a1b2c3d4e5f60718"],
+             "detail":{"service":"EC2","eventTypeCode":"AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+              "eventTypeCategory":"scheduledChange","startTime":"Sat, 13 Mar 2027 01:00:00 GMT",
+              "endTime":"2027-03-13T07:00:00Z","affectedEntities":[{"entityValue":"i-0a1b2c3d4e5f60718"}]}}
+            """
+        )
+        #expect(
+            event.detail
+                == .scheduledChange(
+                    eventTypeCode: "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+                    instanceIDs: ["i-0a1b2c3d4e5f60718"],
+                    start: EC2.parseDate("2027-03-13T01:00:00Z"),
+                    end: EC2.parseDate("2027-03-13T07:00:00Z")
+                )
+        )
+        // Without entities, the instances named as resources (ARNs or ids) are the affected ones.
+        let fromResources = try EC2Event.decode(
+            """
+            {"id":"h2","detail-type":"AWS Health Event","source":"aws.health",
+             "resources":["arn:aws:ec2:us-east-1:1:instance/i-0f1e2d3c4b5a69788"],
+             "detail":{"service":"EC2","eventTypeCategory":"scheduledChange"}}
+            """
+        )
+        #expect(
+            fromResources.detail
+                == .scheduledChange(eventTypeCode: "", instanceIDs: ["i-0f1e2d3c4b5a69788"], start: nil, end: nil)
+        )
+    }
+
     @Test("a body that is not an event, or a known event missing its instance, is invalidResponse")
     func malformed() {
         for body in [

@@ -2,37 +2,9 @@ import AsyncHTTPClient
 import BallastTestSupport
 import Foundation
 import Logging
-import Synchronization
 import Testing
 
 @testable import AWSClients
-
-/// Collects every log record, with its metadata rendered, for assertions.
-final class CapturedLogs: Sendable {
-    let lines = Mutex<[String]>([])
-    let metadata = Mutex<[Logger.Metadata]>([])
-
-    func logger() -> Logger {
-        var logger = Logger(label: "test.capture") { _ in Handler(sink: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct Handler: LogHandler {
-        let sink: CapturedLogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-            sink.lines.withLock { $0.append("\(event.level) \(event.message) \(merged)") }
-            sink.metadata.withLock { $0.append(merged) }
-        }
-    }
-}
 
 @Suite("Logging")
 struct LoggingTests {
@@ -54,7 +26,7 @@ struct LoggingTests {
         ]
         try await ScriptedHTTPServer.with(routes: ["POST /": replies]) { server in
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            let logs = CapturedLogs()
+            let logs = LogCapture()
             var configuration = AWSClient.Configuration(region: "us-east-1", endpoints: ["dynamodb": server.endpoint])
             configuration.sleep = { _ in }
             let client = AWSClient(
@@ -68,7 +40,7 @@ struct LoggingTests {
                 logger: Logger(label: "unused")
             ).logging(
                 to: {
-                    var logger = logs.logger()
+                    var logger = logs.logger(level: .trace)
                     logger[metadataKey: "ballast.cluster"] = "c1"
                     return logger
                 }()
@@ -78,14 +50,14 @@ struct LoggingTests {
             )
             try await http.shutdown()
             #expect(output.item?["payload"] == .string("BODY-MARKER"))
-            let lines = logs.lines.withLock { $0 }
+            let lines = logs.lines.withLock { $0.map(\.description) }
             #expect(!lines.isEmpty)
             for line in lines {
                 for forbidden in [secret, token, "BODY-MARKER", "REQUEST-MARKER", "MESSAGE-MARKER", "AKIALOGTEST"] {
                     #expect(!line.contains(forbidden), "log line leaks \(forbidden): \(line)")
                 }
             }
-            let all = logs.metadata.withLock { $0 }
+            let all = logs.lines.withLock { $0.map(\.metadata) }
             #expect(all.allSatisfy { $0["aws.service"] == "dynamodb" && $0["aws.operation"] == "GetItem" })
             #expect(all.allSatisfy { $0["ballast.cluster"] == "c1" })
             #expect(all.contains { $0["aws.request-id"] == "req-500" })

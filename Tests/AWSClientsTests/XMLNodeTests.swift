@@ -84,4 +84,44 @@ struct XMLNodeTests {
         )
         #expect(sqs.code == "AWS.SimpleQueueService.NonExistentQueue")
     }
+
+    @Test("a cancelled transaction's reasons come from CancellationReasons, or else from the message's list")
+    func cancellationReasons() {
+        let full = ErrorReplyDecoder.decodeJSON(
+            Data(
+                #"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]","CancellationReasons":[{"Code":"None"},{"Code":"ConditionalCheckFailed","Message":"The conditional request failed","Item":{"epoch":{"N":"4"}}}]}"#
+                    .utf8
+            ),
+            queryErrorHeader: nil
+        )
+        #expect(full.cancellationReasons?.map(\.code) == [.none, .conditionalCheckFailed])
+        #expect(full.cancellationReasons?.last?.message == "The conditional request failed")
+        #expect(full.cancellationReasons?.last?.item == ["epoch": .number("4")])
+        let messageOnly = ErrorReplyDecoder.decodeJSON(
+            Data(
+                #"{"__type":"TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]"}"#
+                    .utf8
+            ),
+            queryErrorHeader: nil
+        )
+        #expect(messageOnly.cancellationReasons?.map(\.code) == [.transactionConflict, .none])
+        let other = ErrorReplyDecoder.decodeJSON(
+            Data(#"{"__type":"ValidationException","message":"bad [list]"}"#.utf8),
+            queryErrorHeader: nil
+        )
+        #expect(other.cancellationReasons == nil)
+    }
+
+    @Test("a transactional write asking for returnValues is refused before it is sent")
+    func transactionRefusesReturnValues() {
+        let put = DynamoDB.TransactWriteItemsInput([.put(.init(tableName: "t", item: [:], returnValues: .allOld))])
+        #expect(throws: EncodingError.self) { try JSONEncoder().encode(put) }
+        let check = DynamoDB.TransactWriteItemsInput([
+            .conditionCheck(
+                .init(tableName: "t", key: ["pk": .string("a")], conditionExpression: "attribute_exists(pk)")
+            )
+        ])
+        let body = String(decoding: (try? JSONEncoder().encode(check)) ?? Data(), as: UTF8.self)
+        #expect(body.contains(#""TransactItems":[{"ConditionCheck":{"#))
+    }
 }

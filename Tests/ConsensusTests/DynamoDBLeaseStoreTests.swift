@@ -48,80 +48,26 @@ func withDynamoDBStore<T: Sendable>(
     return try result.get()
 }
 
-private let alice = LeaseHolder(id: "alice", address: "127.0.0.1:1")
-private let bob = LeaseHolder(id: "bob", address: "127.0.0.1:2")
-
-private func lease(_ holder: LeaseHolder?, epoch: UInt64) -> LeaseRecord {
-    LeaseRecord(
-        fleet: "f",
-        holder: holder,
-        version: .random(),
-        leaseDuration: .milliseconds(2500),
-        epoch: FencingEpoch(epoch)
-    )
-}
-
 @Suite("DynamoDBLeaseStore on moto", .moto, .serialized)
 struct DynamoDBLeaseStoreTests {
     @Test("a conditional put succeeds only against the version it expects, and a read returns what was written")
     func compareAndSwap() async throws {
         try await withDynamoDBStore { (store: DynamoDBLeaseStore, _: MotoServer) async throws in
-            #expect(try await store.read(fleet: "f") == nil)
-            let first = lease(alice, epoch: 1)
-            #expect(try await store.write(first, replacing: nil) == .written)
-            #expect(try await store.write(lease(bob, epoch: 1), replacing: nil) == .versionMismatch)
-            #expect(try await store.read(fleet: "f") == first)
-            #expect(try await store.write(lease(bob, epoch: 2), replacing: .random()) == .versionMismatch)
-            let free = lease(nil, epoch: 1)
-            #expect(try await store.write(free, replacing: first.version) == .written)
-            #expect(try await store.read(fleet: "f") == free)
-            #expect(try await store.read(fleet: "other") == nil)
+            try await LeaseStoreContract.compareAndSwap(store)
         }
     }
 
     @Test("of several clients racing to replace the same version, exactly one wins")
     func race() async throws {
         try await withDynamoDBStore { (store: DynamoDBLeaseStore, _: MotoServer) async throws in
-            let initial = lease(nil, epoch: 3)
-            #expect(try await store.write(initial, replacing: nil) == .written)
-            let wins = try await withThrowingTaskGroup(of: LeaseWriteOutcome.self) { group in
-                for index in 0..<5 {
-                    group.addTask {
-                        try await store.write(
-                            lease(LeaseHolder(id: "h\(index)", address: ""), epoch: 4),
-                            replacing: initial.version
-                        )
-                    }
-                }
-                return try await group.reduce(into: 0) { $0 += $1 == .written ? 1 : 0 }
-            }
-            #expect(wins == 1)
+            try await LeaseStoreContract.race(setUp: store, contenders: Array(repeating: store, count: 5))
         }
     }
 
     @Test("a fenced write (TransactWriteItems with a ConditionCheck on the lease) is refused after a takeover")
     func fencedWrites() async throws {
         try await withDynamoDBStore { (store: DynamoDBLeaseStore, _: MotoServer) async throws in
-            let aliceLease = lease(alice, epoch: 4)
-            #expect(try await store.write(aliceLease, replacing: nil) == .written)
-            let item = FencedStateItem(fleet: "f", key: "plan", value: "{\"generation\":1}")
-            #expect(try await store.writeState(item, fencedBy: FencingEpoch(4), holder: "alice") == .written)
-            #expect(
-                try await store.readState(fleet: "f", key: "plan")
-                    == FencedStateItem(fleet: "f", key: "plan", value: "{\"generation\":1}", epoch: FencingEpoch(4))
-            )
-            #expect(
-                try await store.writeState(item, fencedBy: FencingEpoch(4), holder: "bob")
-                    == .refused(currentEpoch: FencingEpoch(4))
-            )
-            #expect(try await store.write(lease(bob, epoch: 5), replacing: aliceLease.version) == .written)
-            var late = item
-            late.value = "{\"generation\":0}"
-            #expect(
-                try await store.writeState(late, fencedBy: FencingEpoch(4), holder: "alice")
-                    == .refused(currentEpoch: FencingEpoch(5))
-            )
-            #expect(try await store.readState(fleet: "f", key: "plan")?.value == "{\"generation\":1}")
+            try await LeaseStoreContract.fencedWrites(store)
         }
     }
 
@@ -136,7 +82,7 @@ struct DynamoDBLeaseStoreTests {
         try await withDynamoDBStore(endpoint: "http://127.0.0.1:\(closedPort)", createTable: false) {
             (store: DynamoDBLeaseStore, _: MotoServer) async throws in
             let error = await #expect(throws: LeaseStoreError.self) {
-                try await store.write(lease(alice, epoch: 1), replacing: nil)
+                try await store.write(LeaseStoreContract.lease(LeaseStoreContract.alice, epoch: 1), replacing: nil)
             }
             #expect(error?.code == .ambiguous)
         }

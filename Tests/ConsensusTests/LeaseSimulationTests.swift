@@ -1,3 +1,4 @@
+import BallastTestSupport
 import Testing
 
 @testable import Consensus
@@ -36,7 +37,7 @@ private struct Simulation {
         var delivery: Delivery
     }
 
-    var random: SplitMix
+    var random: SplitMix64
     let timing: LeaseTiming
     var stored: LeaseRecord?
     var participants: [Participant] = []
@@ -51,7 +52,7 @@ private struct Simulation {
     let faultPercent: UInt64
 
     init(seed: UInt64, participants count: Int, timing: LeaseTiming, faultPercent: UInt64 = 5) {
-        random = SplitMix(seed: seed)
+        random = SplitMix64(seed: seed)
         self.timing = timing
         self.faultPercent = faultPercent
         for index in 0..<count {
@@ -221,19 +222,6 @@ private struct Simulation {
             let following = queue.filter { $0.participant == index }.map(\.at).min() ?? total
             recordActing(index, until: following)
         }
-    }
-}
-
-/// A small deterministic generator so a failing seed can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

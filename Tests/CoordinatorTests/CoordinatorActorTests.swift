@@ -1,5 +1,6 @@
 import Clocks
 import ClusterAgent
+import Consensus
 import Coordinator
 import Cost
 import Crypto
@@ -203,6 +204,17 @@ final class ManualLeadership: Leadership {
 
     func set(_ epoch: FencingEpoch?) { self.epoch.withLock { $0 = epoch } }
     func actingEpoch() -> FencingEpoch? { epoch.withLock { $0 } }
+    func currentLease() async -> LeaseRecord? {
+        epoch.withLock { $0 }.map {
+            LeaseRecord(
+                fleet: "test",
+                holder: LeaseHolder(id: "coord-1#test", address: "127.0.0.1:7400"),
+                version: RecordVersion(rawValue: "v"),
+                leaseDuration: .seconds(10),
+                epoch: $0
+            )
+        }
+    }
 }
 
 @Suite("coordinator leadership")

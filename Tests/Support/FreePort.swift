@@ -1,7 +1,9 @@
 // BallastTestSupport: fixtures shared by the test suites: free loopback ports, managed child processes
-// (start, wait until ready, stop, never left running) and a moto server with IAM signature checking on.
+// (start, wait until ready, stop, never left running), a moto server with IAM signature checking on, a
+// seeded random generator (`SplitMix64`) and a log handler that captures records (`LogCapture`).
 //
-// Depends on Foundation only, so any test target can use it without pulling in the production modules.
+// Depends on Foundation and swift-log only, so any test target can use it without pulling in the production
+// modules.
 import Synchronization
 
 #if canImport(Glibc)

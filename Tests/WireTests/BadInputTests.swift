@@ -1,3 +1,4 @@
+import BallastTestSupport
 import Crypto
 import Testing
 import Wire

@@ -1,3 +1,4 @@
+import BallastTestSupport
 import Testing
 import Wire
 

@@ -1,3 +1,4 @@
+import BallastTestSupport
 import Crypto
 import Logging
 import NIOCore
@@ -6,43 +7,6 @@ import Synchronization
 import Testing
 import Wire
 import WireFormat
-
-/// Log lines captured from a system under test, to prove each bad input is logged once with its reason.
-final class LogCapture: Sendable {
-    struct Line: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    let lines = Mutex<[Line]>([])
-
-    func logger(label: String) -> Logger {
-        Logger(label: label) { _ in CapturingHandler(capture: self) }
-    }
-
-    func lines(containing text: String) -> [Line] {
-        lines.withLock { $0.filter { line in line.metadata.values.contains { $0.contains(text) } } }
-    }
-
-    struct CapturingHandler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .info
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var all = metadata
-            if let extra = event.metadata { all.merge(extra) { $1 } }
-            let line = Line(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" })
-            capture.lines.withLock { $0.append(line) }
-        }
-    }
-}
 
 /// Builds and tears down actor systems on 127.0.0.1 with OS-chosen ports and short timings.
 enum WireFixture {

@@ -1,11 +1,14 @@
 // coordinator: one replica of Ballast's coordinator. Parses its config, wires the wire, the coordinator actor,
 // planning and metrics, and runs them in a ServiceGroup that stops gracefully on SIGTERM or SIGINT.
 import ArgumentParser
+import AsyncHTTPClient
 import BallastConfig
 import Clocks
+import Consensus
 import Coordinator
 import Cost
 import FleetAPI
+import Foundation
 import Logging
 import Observability
 import ServiceLifecycle
@@ -43,16 +46,54 @@ struct CoordinatorCommand: AsyncParsableCommand {
             configuration: FleetAPI.wireConfiguration(nodeID: settings.nodeID, role: .coordinator, secrets: secrets),
             logger: Logger(label: "ballast.wire")
         )
+        let address = try await system.listen(host: settings.listen.host, port: settings.listen.port)
+        let httpClient = HTTPClient.shared  // The process-wide client: lives as long as the process, no shutdown.
+        let election: LeaderElection<SystemClock>
+        do {
+            election = try LeaderElection(
+                store: try settings.makeLeaseStore(httpClient: httpClient, logger: Logger(label: "ballast.lease")),
+                configuration: .init(
+                    fleet: settings.lease.fleet,
+                    holder: .unique(
+                        name: settings.nodeID,
+                        address: settings.advertisedAddress(
+                            boundPort: address.port ?? settings.listen.port,
+                            hostName: ProcessInfo.processInfo.hostName
+                        )
+                    ),
+                    timing: settings.lease.timing
+                ),
+                clock: clock,
+                logger: Logger(label: "ballast.lease")
+            )
+        } catch {
+            throw ValidationError("\(config): lease: \(error)")
+        }
+        let notifier: SlackNotifier?
+        do {
+            notifier = try settings.slackNotifier(
+                httpClient: httpClient,
+                clock: clock,
+                logger: Logger(label: "ballast.notify")
+            )
+        } catch {
+            throw ValidationError("\(config): \(error.key): expected \(error.expected)")
+        }
         let coordinator = system.withWellKnownName(WireActorSystem.WellKnownName.coordinator) {
             CoordinatorActor(
                 actorSystem: system,
                 settings: settings.actorSettings(catalog: catalog),
                 clock: clock,
-                leadership: NeverLeading(),  // No election yet: this replica plans and shows, and sends nothing.
+                leadership: election,
+                stateStore: LeaseBackedStateStore(
+                    store: election.store,
+                    fleet: settings.lease.fleet,
+                    holder: election.configuration.holder.id
+                ),
+                notifier: notifier ?? NoNotifier(),
                 logger: logger
             )
         }
-        let address = try await system.listen(host: settings.listen.host, port: settings.listen.port)
         logger.notice(
             "coordinator serving",
             metadata: [
@@ -63,13 +104,20 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
         let group = ServiceGroup(
             configuration: .init(
+                // Shutdown runs in reverse order: stop planning and commanding, then release the lease, then close
+                // the connections.
                 services: [
-                    .init(service: WireSystemService(system: system)),
+                    .init(service: WireSystemService(system: system))
+                ] + (notifier.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
+                    .init(service: election),
                     .init(
                         service: PlanningService(
                             coordinator: coordinator,
                             interval: settings.planInterval.duration,
-                            spotPrices: settings.spotPrices == .simulated ? SimulatedSpotMarket(catalog: catalog) : nil,
+                            spotPrices: settings.spotPrices == .simulated
+                                ? SimulatedSpotMarket(catalog: catalog)
+                                : settings.ec2SpotPrices(httpClient: httpClient, logger: Logger(label: "ballast.spot")),
+                            leadershipEvents: election.events,
                             clock: clock,
                             logger: logger
                         )
@@ -78,7 +126,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
                         service: MetricsEndpoint(
                             configuration: .init(host: settings.metrics.host, port: settings.metrics.port),
                             registry: registry,
-                            logger: logger
+                            logger: logger,
+                            readiness: { await coordinator.whenLocal { $0.readiness() } ?? (false, "not local") }
                         )
                     ),
                 ],

@@ -1,0 +1,244 @@
+import Cost
+import Distributed
+import FleetAPI
+import Wire
+
+// The operator's side of the coordinator: reading and changing the fleet's budget and policies, draining a node,
+// reading the journal, previewing a plan. Changes are the leader's alone: a follower answers `NotLeaderError`
+// naming the leader, and every change is written to the store fenced by the leader's epoch before it takes effect.
+
+extension CoordinatorActor {
+    /// The budget the planner uses: the operator's override when set, else the configuration's.
+    var effectiveBudget: FleetBudget? { durable.budgetOverride.map(\.budget) ?? settings.budget }
+
+    /// A cluster's policy as the planner uses it: the configuration's with the operator's changes.
+    func effectivePolicy(_ cluster: ClusterID) -> ClusterPolicy {
+        let configured = settings.clusters[cluster]?.policy ?? ClusterPolicy()
+        return durable.policyChanges[cluster.rawValue]?.applied(to: configured) ?? configured
+    }
+
+    /// Reads the operator's changes and the journal from the store. A store that cannot be read leaves what this
+    /// replica knew, and says so.
+    func refreshDurableState() async {
+        do {
+            durable = try await stateStore.load()
+            for (cluster, stored) in try await stateStore.forecasters() where forecasters[cluster] == nil {
+                forecasters[cluster] = stored  // A replica that restarted picks up what the fleet has learnt.
+            }
+            let stored = try await stateStore.journal()
+            let newest = journal.last?.sequence ?? 0
+            if (stored.last?.sequence ?? 0) > newest || journal.isEmpty { journal = stored }
+        } catch {
+            logger.warning(
+                "cannot read the coordinator's state; keeping what this replica knew",
+                metadata: ["error": "\(error)"]
+            )
+        }
+    }
+
+    /// Adds an entry to the journal (stored at the end of the leader's round).
+    func record(_ kind: String, cluster: ClusterID?, _ message: String, epoch: FencingEpoch) {
+        let entry = JournalEntry(
+            sequence: (journal.last?.sequence ?? 0) + 1,
+            time: clock.timestamp,
+            cluster: cluster,
+            kind: kind,
+            message: message,
+            epoch: epoch
+        )
+        journal.append(entry)
+        if journal.count > 2_000 { journal.removeFirst(journal.count - 2_000) }
+        unsavedJournal.append(entry)
+        if let kind = Self.notificationKinds[kind] {
+            notifier.notify(FleetNotification(kind, "\(cluster.map { "\($0): " } ?? "")\(message)"))
+        }
+    }
+
+    /// Stores the demand profiles once per completed hour (they learn hourly means), fenced by `epoch`.
+    func saveForecasters(epoch: FencingEpoch) async {
+        let hour = DemandProfile.hourIndex(clock.timestamp)
+        guard forecastersStoredForHour != hour, !forecasters.isEmpty else { return }
+        do {
+            if try await stateStore.save(forecasters: forecasters, epoch: epoch) { forecastersStoredForHour = hour }
+        } catch {
+            logger.warning("demand history not stored; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func saveJournal(epoch: FencingEpoch) async {
+        guard !unsavedJournal.isEmpty else { return }
+        do {
+            if try await stateStore.append(unsavedJournal, epoch: epoch) {
+                unsavedJournal.removeAll()
+            } else {
+                logger.warning(
+                    "journal not stored: this replica's epoch is no longer current",
+                    metadata: ["ballast.epoch": "\(epoch)"]
+                )
+                unsavedJournal.removeAll()
+            }
+        } catch {
+            logger.warning("journal not stored; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The epoch to change things under, or `NotLeaderError` naming the leader.
+    func requireLeading() async throws -> FencingEpoch {
+        if let epoch = leadership.actingEpoch() { return epoch }
+        throw NotLeaderError(leader: await leadership.currentLease()?.holder?.address)
+    }
+
+    /// Stores `changed` fenced by `epoch`, then makes it the state in force.
+    func commit(_ changed: DurableFleetState, epoch: FencingEpoch) async throws {
+        guard try await stateStore.save(changed, epoch: epoch) else {
+            throw NotLeaderError(leader: await leadership.currentLease()?.holder?.address)
+        }
+        durable = changed
+    }
+
+    // MARK: CoordinatorAdminEndpoint
+
+    public distributed func leader() async throws -> LeaderInfo {
+        let acting = leadership.actingEpoch()
+        let lease = await leadership.currentLease()
+        return LeaderInfo(
+            coordinator: actorSystem.nodeID,
+            isLeader: acting != nil,
+            epoch: acting ?? lease?.epoch ?? .none,
+            holder: lease?.holder?.id,
+            address: lease?.holder?.address
+        )
+    }
+
+    public distributed func budget() async throws -> FleetBudget? {
+        effectiveBudget
+    }
+
+    public distributed func setBudget(_ budget: FleetBudget?) async throws -> FleetBudget? {
+        let epoch = try await requireLeading()
+        if let budget {
+            do throws(CostError) {
+                try budget.validate()
+            } catch {
+                throw CommandRejectedError(.invalid, "\(error.message) (\(error.context))")
+            }
+            let now = clock.timestamp
+            let summary = ledger.summary(.fleet, budget: budget, at: now)
+            if budget.monthlyUSD < summary.monthToDateUSD {
+                throw CommandRejectedError(
+                    .invalid,
+                    "a monthly budget of \(usd(budget.monthlyUSD)) is below this month's spend so far, \(usd(summary.monthToDateUSD)); set at least that, or pause clusters to stop growth"
+                )
+            }
+        }
+        var changed = durable
+        changed.budgetOverride = .init(budget: budget)
+        try await commit(changed, epoch: epoch)
+        record(
+            "budget",
+            cluster: nil,
+            budget.map {
+                "monthly budget set to \(usd($0.monthlyUSD))\($0.regionalMonthlyUSD.isEmpty ? "" : ", regions \($0.regionalMonthlyUSD.sorted { $0.key < $1.key }.map { "\($0.key) \(usd($0.value))" }.joined(separator: ", "))")"
+            } ?? "budget removed: unlimited",
+            epoch: epoch
+        )
+        await saveJournal(epoch: epoch)
+        return effectiveBudget
+    }
+
+    public distributed func policy(_ cluster: ClusterID) async throws -> ClusterPolicy {
+        guard settings.clusters[cluster] != nil else {
+            throw CommandRejectedError(.wrongCluster, "cluster \(cluster) is not managed by this fleet")
+        }
+        return effectivePolicy(cluster)
+    }
+
+    public distributed func updatePolicy(_ cluster: ClusterID, _ change: PolicyChange) async throws -> ClusterPolicy {
+        guard settings.clusters[cluster] != nil else {
+            throw CommandRejectedError(.wrongCluster, "cluster \(cluster) is not managed by this fleet")
+        }
+        let epoch = try await requireLeading()
+        var changed = durable
+        let merged = (changed.policyChanges[cluster.rawValue] ?? PolicyChange()).merged(with: change)
+        changed.policyChanges[cluster.rawValue] = merged
+        let configured = settings.clusters[cluster]?.policy ?? ClusterPolicy()
+        do throws(CostError) {
+            try merged.applied(to: configured).validate(cluster: cluster)
+        } catch {
+            throw CommandRejectedError(.invalid, "\(error.field ?? error.context): \(error.message)")
+        }
+        try await commit(changed, epoch: epoch)
+        record("policy", cluster: cluster, "policy changed: \(Self.describe(change))", epoch: epoch)
+        await saveJournal(epoch: epoch)
+        return effectivePolicy(cluster)
+    }
+
+    public distributed func drain(_ cluster: ClusterID, node: String) async throws -> DrainReceipt {
+        guard settings.clusters[cluster] != nil else {
+            throw CommandRejectedError(.wrongCluster, "cluster \(cluster) is not managed by this fleet")
+        }
+        let epoch = try await requireLeading()
+        let command = DrainCommand(
+            stamp: CommandStamp(epoch: epoch, generation: lastPlanGeneration, leader: actorSystem.nodeID),
+            cluster: cluster,
+            nodeName: node,
+            deadlineSeconds: Int(settings.drainDeadline.components.seconds),
+            reason: "operator asked to drain \(node)"
+        )
+        commands.drainSent(command, at: clock.now)
+        let sender = CommandSender(system: actorSystem, leadership: leadership, clock: clock, logger: logger)
+        switch await sender.send(command) {
+        case .accepted(let receipt):
+            commands.drainAccepted(cluster: cluster, nodeName: node)
+            record("drain", cluster: cluster, "\(node): operator asked", epoch: epoch)
+            await saveJournal(epoch: epoch)
+            return receipt
+        case .refused(let code, let message):
+            commands.drainFailed(cluster: cluster, nodeName: node)
+            throw CommandRejectedError(.invalid, "the agent refused (\(code)): \(message)")
+        case .unreachable(let problem):
+            commands.drainFailed(cluster: cluster, nodeName: node)
+            throw CommandRejectedError(.unavailable, "the agent of \(cluster) did not answer: \(problem)")
+        case .notLeading:
+            commands.drainFailed(cluster: cluster, nodeName: node)
+            throw NotLeaderError(leader: await leadership.currentLease()?.holder?.address)
+        }
+    }
+
+    public distributed func events(after: UInt64, cluster: ClusterID?, limit: Int) async throws -> [JournalEntry] {
+        if leadership.actingEpoch() == nil { await refreshDurableState() }
+        let matching = journal.filter { $0.sequence > after && (cluster == nil || $0.cluster == cluster) }
+        return Array(matching.suffix(max(0, min(limit, 2_000))))
+    }
+
+    public distributed func previewPlan() async throws -> FleetStatus {
+        _ = try await requireLeading()
+        return status(with: previewedPlan())
+    }
+
+    /// Which journal entries people hear about, and as what.
+    static let notificationKinds: [String: FleetNotification.Kind] = [
+        "launch": .scaleUp, "drain": .scaleDown, "refused": .failure, "stuck-drain": .failure,
+        "leader": .leader, "budget": .budget, "budget-alert": .budget, "interruption": .interruption,
+        "cluster-lost": .clusterLost, "cluster-back": .clusterLost, "failover": .failover,
+    ]
+
+    static func describe(_ change: PolicyChange) -> String {
+        var parts: [String] = []
+        if let value = change.minNodes { parts.append("min-nodes \(value)") }
+        if let value = change.maxNodes { parts.append("max-nodes \(value)") }
+        if let value = change.onDemandBase { parts.append("on-demand-base \(value)") }
+        if let value = change.targetSpotShare { parts.append("spot-share \(value)") }
+        if let value = change.priorityClass { parts.append("priority \(value)") }
+        if let value = change.weight { parts.append("weight \(value)") }
+        if let value = change.paused { parts.append(value ? "paused" : "resumed") }
+        return parts.isEmpty ? "nothing" : parts.joined(separator: ", ")
+    }
+}
+
+private func usd(_ value: Double) -> String {
+    let cents = (value * 100).rounded()
+    return "$" + String(Int(cents) / 100) + "." + String(format2(Int(cents) % 100))
+}
+
+private func format2(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }

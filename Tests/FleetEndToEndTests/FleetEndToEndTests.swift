@@ -1,0 +1,142 @@
+import BallastTestSupport
+import Foundation
+import Testing
+
+/// The fleet as a user runs it: coordinator replicas, agents and coordctl as separate processes over real loopback
+/// TCP, the replicas electing a leader through one SQLite lease.
+@Suite("fleet end to end", .serialized)
+struct FleetEndToEndTests {
+    static let traces = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/traces")
+
+    struct LeaderInfo: Decodable {
+        var coordinator: String
+        var isLeader: Bool
+        var epoch: UInt64
+        var holder: String?
+        var address: String?
+    }
+
+    static func leader(_ fleet: LocalFleet, asking node: String) async throws -> LeaderInfo? {
+        let run = try await fleet.coordctl(node, ["leader", "--json"])
+        guard run.status == 0 else { return nil }
+        return try? JSONDecoder().decode(LeaderInfo.self, from: Data(run.stdout.utf8))
+    }
+
+    @Test("two replicas elect one leader; coordctl follows it; a budget change survives kill -9 of the leader")
+    func electionBudgetAndTakeover() async throws {
+        let fleet = try LocalFleet(clusters: [(id: "eu-web", region: "eu-west-1"), (id: "us-api", region: "us-east-1")])
+        defer { Task { await fleet.stopAll() } }
+        try fleet.startCoordinator("coord-1")
+        try fleet.startCoordinator("coord-2")
+        try fleet.startAgent("eu-web", trace: Self.traces.appendingPathComponent("twitter-per-minute.csv"))
+        try fleet.startAgent("us-api", trace: Self.traces.appendingPathComponent("nasa-per-minute.csv"))
+
+        var leaderNode = ""
+        let elected = try await fleet.eventually(timeout: .seconds(30)) {
+            for node in ["coord-1", "coord-2"] {
+                if let info = try await Self.leader(fleet, asking: node), info.isLeader {
+                    leaderNode = node
+                    return true
+                }
+            }
+            return false
+        }
+        #expect(elected, "no leader elected\n\(fleet.logs)")
+        guard elected else { return }
+        let follower = leaderNode == "coord-1" ? "coord-2" : "coord-1"
+        let fromFollower = try #require(try await Self.leader(fleet, asking: follower))
+        #expect(!fromFollower.isLeader)
+        #expect(fromFollower.address == "127.0.0.1:\(fleet.ports[leaderNode] ?? 0)")
+
+        // Both replicas hear every agent (hot standby).
+        let warm = await fleet.eventually(timeout: .seconds(30)) {
+            let run = try? await fleet.coordctl(follower, ["status"])
+            return run.map { $0.status == 0 && $0.stdout.contains("eu-web") && $0.stdout.contains("us-api") } ?? false
+        }
+        #expect(warm, "the follower has not heard both agents\n\(fleet.logs)")
+
+        // Operations: the leader is ready, the follower too once it has every cluster's report; the leader's
+        // /metrics carries the lease and the plan.
+        let leaderMetrics = try #require(fleet.metricsPorts[leaderNode])
+        #expect(try await httpGet(port: leaderMetrics, "/readyz").status == 200)
+        let followerReady = try await fleet.eventually(timeout: .seconds(10)) {
+            try await httpGet(port: fleet.metricsPorts[follower] ?? 0, "/readyz").status == 200
+        }
+        #expect(followerReady)
+        let planned = try await fleet.eventually(timeout: .seconds(10)) {
+            let body = try await httpGet(port: leaderMetrics, "/metrics").body
+            return body.contains("ballast_lease_leader") && body.contains("ballast_desired_nodes")
+                && body.contains("ballast_spend_month_to_date_usd") && body.contains("ballast_connected_agents 2")
+        }
+        let exported = try await httpGet(port: leaderMetrics, "/metrics").body
+        #expect(planned, "\(exported)")
+
+        // A change sent to the follower reaches the leader (coordctl follows the redirect once).
+        let set = try await fleet.coordctl(follower, ["budget", "set", "777", "--region", "eu-west-1=300"])
+        #expect(set.status == 0, "\(set)")
+        #expect(set.stdout.contains("777.00"))
+        let read = try await fleet.coordctl(leaderNode, ["budget", "get"])
+        #expect(read.stdout.contains("777.00") && read.stdout.contains("eu-west-1: 300.00"), "\(read)")
+
+        // kill -9 the leader: the other replica leads within the lease duration and a poll (2 s + 0.1 s; the
+        // bound allows for a loaded machine), under a higher epoch, with the budget the deposed leader stored.
+        let before = try #require(try await Self.leader(fleet, asking: follower)).epoch
+        fleet.coordinators[leaderNode]?.send(SIGKILL)
+        let killedAt = ContinuousClock.now
+        var takeover: Duration = .zero
+        let tookOver = try await fleet.eventually(timeout: .seconds(20)) {
+            guard let info = try await Self.leader(fleet, asking: follower), info.isLeader else { return false }
+            takeover = ContinuousClock.now - killedAt
+            return info.epoch > before
+        }
+        #expect(tookOver, "no takeover\n\(fleet.logs)")
+        #expect(takeover < .seconds(6), "takeover took \(takeover)")
+        let survived = try await fleet.coordctl(follower, ["budget", "get"])
+        #expect(survived.stdout.contains("777.00"), "\(survived)\n\(fleet.logs)")
+        let events = try await fleet.coordctl(follower, ["events"])
+        #expect(events.stdout.contains("budget: monthly budget set to $777.00"), "\(events)")
+        #expect(events.stdout.contains("leader: \(follower) leads under epoch"), "\(events)")
+    }
+
+    @Test("coordctl's errors say what to do and end with the documented exit codes")
+    func coordctlErrors() async throws {
+        let fleet = try LocalFleet(clusters: [(id: "eu-web", region: "eu-west-1")])
+        defer { Task { await fleet.stopAll() } }
+        try fleet.startCoordinator("coord-1")
+        let up = try await fleet.eventually(timeout: .seconds(30)) {
+            try await Self.leader(fleet, asking: "coord-1")?.isLeader == true
+        }
+        #expect(up, "\(fleet.logs)")
+
+        let wrongSecret = fleet.directory.appendingPathComponent("wrong.key")
+        try LocalFleet.secret().write(to: wrongSecret)
+        let unauthorized = try await runCoordCtl([
+            "status", "--coordinator", "127.0.0.1:\(fleet.ports["coord-1"] ?? 0)", "--admin-secret-file",
+            wrongSecret.path,
+        ])
+        #expect(unauthorized.status == 77, "\(unauthorized)")
+        #expect(unauthorized.stderr.contains("refused the admin secret"))
+
+        let nobody = try await runCoordCtl([
+            "status", "--coordinator", "127.0.0.1:\(try FreePort.next())", "--admin-secret-file",
+            fleet.adminSecretFile.path, "--timeout", "1",
+        ])
+        #expect(nobody.status == 69, "\(nobody)")
+
+        let unknown = try await fleet.coordctl("coord-1", ["policy", "get", "nowhere"])
+        #expect(unknown.status == 65, "\(unknown)")
+        #expect(unknown.stderr.contains("not managed by this fleet"))
+
+        let zero = try await fleet.coordctl("coord-1", ["budget", "set", "0"])
+        #expect(zero.status == 65, "\(zero)")
+        #expect(zero.stderr.contains("positive"))
+
+        let usage = try await fleet.coordctl("coord-1", ["budget", "set"])
+        #expect(usage.status == 64, "\(usage)")
+
+        let noSecret = try await runCoordCtl(["status", "--admin-secret-file", "/nonexistent/admin.key"])
+        #expect(noSecret.status == 78, "\(noSecret)")
+    }
+}
