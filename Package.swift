@@ -324,8 +324,8 @@ let package = Package(
         .testTarget(
             name: "ClusterAgentTests",
             dependencies: [
-                "ClusterAgent", "BallastConfig", "Cost", "Clocks", "FleetAPI", "Wire", "WireFormat",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "ClusterAgent", "Simulation", "BallastConfig", "Cost", "Clocks", "FleetAPI", "Wire", "WireFormat",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

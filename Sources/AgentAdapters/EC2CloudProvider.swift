@@ -178,7 +178,9 @@ public struct EC2CloudProvider: CloudProvider {
             launchedAt: Timestamp(
                 sinceEpoch: .milliseconds(Int64((launchTime.timeIntervalSince1970 * 1000).rounded()))
             ),
-            token: token
+            token: token,
+            // The agent's last way to find a node's instance, for nodes with neither provider id nor label.
+            privateIP: instance.privateIPAddress
         )
     }
 

@@ -15,6 +15,21 @@ public struct AgentConfiguration: ValidatedConfiguration, Equatable {
     /// Where `/metrics` and `/healthz` are served. Default 127.0.0.1:9465.
     public var metrics: ListenAddress
     public var logLevel: LogLevelSetting
+    /// Where the agent keeps what must survive a restart (the highest fencing epoch seen, in `highest-epoch`).
+    /// Created if missing. Default /var/lib/ballast-agent.
+    public var stateDirectory: String
+    /// With no leader reaching the agent for this long, it goes autonomous: it may add on-demand nodes for pending
+    /// pods, never removes any. Default 2m.
+    public var autonomousAfter: ConfigDuration
+    /// The most nodes the agent adds while autonomous. Default 5; 0 turns autonomous launches off.
+    public var autonomousMaxNodes: Int
+    /// Drains ordered by a leader that may run at once (spot interruption drains are not held back). Default 3.
+    public var maxConcurrentDrains: Int
+    /// The longest a drain may run: a command asking for a longer deadline is held to this one. Default 10m.
+    public var drainDeadline: ConfigDuration
+    /// What a rebalance recommendation does: `replace` (report it, so the leader replaces the node) or `ignore`.
+    /// Default replace.
+    public var rebalance: RebalancePolicy
     /// When present, the agent observes a simulated cluster driven by a traffic trace instead of a real one
     /// (the demo). Absent in production.
     public var simulation: SimulationEntry?
@@ -53,6 +68,12 @@ public struct AgentConfiguration: ValidatedConfiguration, Equatable {
         case reportInterval = "report-interval"
         case metrics
         case logLevel = "log-level"
+        case stateDirectory = "state-directory"
+        case autonomousAfter = "autonomous-after"
+        case autonomousMaxNodes = "autonomous-max-nodes"
+        case maxConcurrentDrains = "max-concurrent-drains"
+        case drainDeadline = "drain-deadline"
+        case rebalance
         case simulation
     }
 
@@ -65,6 +86,12 @@ public struct AgentConfiguration: ValidatedConfiguration, Equatable {
         reportInterval = try container.decode(.reportInterval, default: ConfigDuration(.seconds(5)))
         metrics = try container.decode(.metrics, default: ListenAddress(host: "127.0.0.1", port: 9465))
         logLevel = try container.decode(.logLevel, default: .info)
+        stateDirectory = try container.decode(.stateDirectory, default: "/var/lib/ballast-agent")
+        autonomousAfter = try container.decode(.autonomousAfter, default: ConfigDuration(.seconds(120)))
+        autonomousMaxNodes = try container.decode(.autonomousMaxNodes, default: 5)
+        maxConcurrentDrains = try container.decode(.maxConcurrentDrains, default: 3)
+        drainDeadline = try container.decode(.drainDeadline, default: ConfigDuration(.seconds(600)))
+        rebalance = try container.decode(.rebalance, default: .replace)
         simulation = try container.decodeIfPresent(SimulationEntry.self, forKey: .simulation)
     }
 
@@ -82,6 +109,21 @@ public struct AgentConfiguration: ValidatedConfiguration, Equatable {
             throw ConfigValidationError(key: "report-interval", expected: "a positive duration")
         }
         try metrics.validate(key: "metrics", allowZero: true)
+        guard !stateDirectory.isEmpty else {
+            throw ConfigValidationError(key: "state-directory", expected: "a directory path")
+        }
+        guard autonomousAfter.duration > .zero else {
+            throw ConfigValidationError(key: "autonomous-after", expected: "a positive duration")
+        }
+        guard autonomousMaxNodes >= 0 else {
+            throw ConfigValidationError(key: "autonomous-max-nodes", expected: "zero or more nodes")
+        }
+        guard maxConcurrentDrains >= 1 else {
+            throw ConfigValidationError(key: "max-concurrent-drains", expected: "at least 1")
+        }
+        guard drainDeadline.duration >= .seconds(1) else {
+            throw ConfigValidationError(key: "drain-deadline", expected: "a duration of at least 1s")
+        }
         if let simulation {
             if let rate = simulation.minutesPerSecond, !(rate > 0) {
                 throw ConfigValidationError(key: "simulation.minutes-per-second", expected: "a positive number")

@@ -1,5 +1,6 @@
 import BallastConfig
 import Crypto
+import Foundation
 import Wire
 
 // From a validated agent configuration file to what the agent's parts are built with; the executable calls these
@@ -20,5 +21,31 @@ extension AgentConfiguration {
     /// The coordinator replicas to stay connected to.
     public var coordinatorPeers: [WireDialService.Peer] {
         coordinators.map { WireDialService.Peer(host: $0.host, port: $0.port) }
+    }
+}
+
+extension AgentConfiguration {
+    /// The epoch file in `state-directory`, the directory created if missing; a directory that cannot be made is
+    /// reported under the key.
+    public func epochStore() throws(ConfigValidationError) -> FileEpochStore {
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: stateDirectory, isDirectory: &isDirectory) {
+            do {
+                try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw ConfigValidationError(
+                    key: "state-directory",
+                    expected: "a directory the agent can create (\(error))"
+                )
+            }
+        } else if !isDirectory.boolValue {
+            throw ConfigValidationError(key: "state-directory", expected: "a directory, not a file")
+        }
+        return FileEpochStore(directory: stateDirectory)
+    }
+
+    /// The autonomy service's settings.
+    public var autonomySettings: AutonomyService.Settings {
+        AutonomyService.Settings(autonomousAfter: autonomousAfter.duration, maxNodes: autonomousMaxNodes)
     }
 }

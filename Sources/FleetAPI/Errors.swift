@@ -68,3 +68,25 @@ public struct NotLeaderError: WireRemoteError, Hashable, CustomStringConvertible
             ?? "this coordinator is not the leader; no leader is known"
     }
 }
+
+/// The agent accepted a launch but the cloud refused it (no capacity in the pool, a quota, a bad request); nothing
+/// was launched. The agent also reports the failure as a `LaunchFailure`, so the planner moves to the next pool.
+public struct LaunchFailedError: WireRemoteError, Hashable, CustomStringConvertible {
+    public static let wireErrorCode = "ballast.launch-failed"
+    /// The failure's class, as the agent's cloud port sorts it: `insufficient-capacity`, `quota-exceeded`,
+    /// `invalid-request` or `unavailable`.
+    public var code: String
+    /// The cloud's own error code (e.g. `InsufficientInstanceCapacity`), when it gave one.
+    public var cloudCode: String?
+    public var message: String
+
+    public init(code: String, cloudCode: String?, message: String) {
+        self.code = code
+        self.cloudCode = cloudCode
+        self.message = message
+    }
+
+    public var description: String {
+        "launch failed (\(code)\(cloudCode.map { ", \($0)" } ?? "")): \(message)"
+    }
+}

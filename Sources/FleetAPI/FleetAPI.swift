@@ -14,5 +14,6 @@ public enum FleetAPI {
         StaleEpochError.self,
         CommandRejectedError.self,
         NotLeaderError.self,
+        LaunchFailedError.self,
     ]
 }

@@ -250,7 +250,7 @@ struct EC2CloudProviderErrorTests {
                 <instanceState><code>0</code><name>pending</name></instanceState>
                 <placement><availabilityZone>eu-west-1a</availabilityZone></placement>
                 <launchTime>2027-03-01T10:00:00.000Z</launchTime><instanceLifecycle>spot</instanceLifecycle>
-                <clientToken>bl-0123</clientToken></item>
+                <privateIpAddress>10.0.1.17</privateIpAddress><clientToken>bl-0123</clientToken></item>
                 <item><instanceId>i-0bbb</instanceId><instanceType>m5.large</instanceType>
                 <instanceState><code>0</code><name>pending</name></instanceState>
                 <placement><availabilityZone>eu-west-1a</availabilityZone></placement>
@@ -285,6 +285,7 @@ struct EC2CloudProviderErrorTests {
                 #expect(launched.allSatisfy { $0.market == .spot && $0.state == .pending })
                 #expect(launched.first?.launchedAt == Timestamp(year: 2027, month: 3, day: 1, hour: 10))
                 #expect(launched.allSatisfy { $0.token == LaunchToken(rawValue: "bl-0123") })
+                #expect(launched.map(\.privateIP) == ["10.0.1.17", nil])
 
                 let requests = try await recordedRequests(server)
                 let form = formPairs(try #require(requests.first?.body))

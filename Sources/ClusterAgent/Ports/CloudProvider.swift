@@ -61,6 +61,8 @@ public struct CloudInstance: Sendable, Hashable {
     public var launchedAt: Timestamp
     /// The launch token it was made with, from its tag; lets a restarted agent find launches in flight.
     public var token: LaunchToken?
+    /// Its private IPv4 address, to find its node when the node carries neither provider id nor label.
+    public var privateIP: String?
 
     public init(
         instanceID: String,
@@ -69,7 +71,8 @@ public struct CloudInstance: Sendable, Hashable {
         availabilityZone: String,
         state: State,
         launchedAt: Timestamp,
-        token: LaunchToken? = nil
+        token: LaunchToken? = nil,
+        privateIP: String? = nil
     ) {
         self.instanceID = instanceID
         self.instanceType = instanceType
@@ -78,6 +81,7 @@ public struct CloudInstance: Sendable, Hashable {
         self.state = state
         self.launchedAt = launchedAt
         self.token = token
+        self.privateIP = privateIP
     }
 }
 

@@ -17,7 +17,31 @@ public protocol KubeAPI: Sendable {
     func evict(_ pod: KubePod.Reference) async throws(KubeAPIError) -> EvictionOutcome
     /// Deletes a node object (after its instance is terminated); a node already gone is not an error.
     func deleteNode(_ name: String) async throws(KubeAPIError)
+    /// The pods bound to one node (a drain lists them every few seconds). Default: `pods()` filtered; a real
+    /// client serves it from a field selector on `spec.nodeName` or its watch cache.
+    func pods(onNode node: String) async throws(KubeAPIError) -> [KubePod]
+    /// Cordons a node for a drain and marks it as being drained until `until` (the annotation
+    /// `ballast.io/draining-until`, read back as `KubeNode.drainingUntil`), so an agent that restarts mid-drain
+    /// resumes it and never mistakes an operator's cordon for its own. Default: only cordons (no resume).
+    func markDraining(node: String, until: Timestamp) async throws(KubeAPIError)
 }
+
+extension KubeAPI {
+    public func pods(onNode node: String) async throws(KubeAPIError) -> [KubePod] {
+        try await pods().filter { $0.nodeName == node }
+    }
+
+    public func markDraining(node: String, until: Timestamp) async throws(KubeAPIError) {
+        try await cordon(node: node)
+    }
+}
+
+/// The annotation a drain leaves on its node (`markDraining`): the drain's deadline, as RFC 3339 UTC.
+public let drainingAnnotation = "ballast.io/draining-until"
+
+/// The label the launch template's user-data sets at join: the node's EC2 instance id (K3s without the AWS cloud
+/// provider gives nodes no `aws:///zone/i-…` provider id).
+public let instanceIDLabel = "ballast.io/instance-id"
 
 /// One node as the agent needs it: identity, what it maps to in EC2, and whether it can take pods.
 public struct KubeNode: Sendable, Hashable {
@@ -37,6 +61,10 @@ public struct KubeNode: Sendable, Hashable {
     public var allocatable: Resources
     /// Labels, for what the agent maps by (zone, type, market, instance id).
     public var labels: [String: String]
+    /// The node's `InternalIP` address, the last way to find its instance.
+    public var internalIP: String?
+    /// The deadline of a drain the agent started on it (`markDraining`); nil when no drain of ours marked it.
+    public var drainingUntil: Timestamp?
 
     public init(
         name: String,
@@ -49,7 +77,9 @@ public struct KubeNode: Sendable, Hashable {
         readySince: Timestamp? = nil,
         createdAt: Timestamp,
         allocatable: Resources,
-        labels: [String: String] = [:]
+        labels: [String: String] = [:],
+        internalIP: String? = nil,
+        drainingUntil: Timestamp? = nil
     ) {
         self.name = name
         self.instanceID = instanceID
@@ -62,6 +92,16 @@ public struct KubeNode: Sendable, Hashable {
         self.createdAt = createdAt
         self.allocatable = allocatable
         self.labels = labels
+        self.internalIP = internalIP
+        self.drainingUntil = drainingUntil
+    }
+
+    /// The instance id in an AWS provider id (`aws:///eu-west-1a/i-0abc…`), nil for any other form.
+    public static func instanceID(fromProviderID providerID: String) -> String? {
+        guard providerID.hasPrefix("aws://"), let last = providerID.split(separator: "/").last,
+            last.hasPrefix("i-")
+        else { return nil }
+        return String(last)
     }
 }
 

@@ -1,0 +1,266 @@
+import Clocks
+import Cost
+import Distributed
+import FleetAPI
+import Logging
+import Wire
+
+/// The agent of one cluster as the coordinator leader sees it: it executes `launch` and `drain`, fenced by epoch.
+/// Register it under `WireActorSystem.WellKnownName.agent`
+/// (`system.withWellKnownName(WireActorSystem.WellKnownName.agent) { ClusterAgentActor(…) }`).
+///
+/// Promises:
+/// - a command for another cluster is refused (`CommandRejectedError(.wrongCluster)`);
+/// - a command whose epoch is lower than the highest seen is refused (`StaleEpochError`) and runs nothing; a higher
+///   epoch is persisted before the command is acted on;
+/// - a launch runs once per token: a repeated or concurrent command with the same token gets the first receipt
+///   without a second cloud call (across restarts the cloud's ClientToken, and `recover()`, give the same);
+/// - a launch the cloud refuses is answered with `LaunchFailedError` and reported as a `LaunchFailure` at once;
+/// - a drain is answered once accepted; a node that is not a worker of this cluster, or maps to no instance, is
+///   refused with `CommandRejectedError(.unknownNode)` and nothing is touched.
+public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
+    public typealias ActorSystem = WireActorSystem
+
+    /// What the actor checks commands against.
+    public struct Settings: Sendable {
+        public var clusterID: ClusterID
+        /// The most instances one launch command may ask for. Default 100.
+        public var maxLaunchCount: Int
+        /// The longest drain deadline a command may set (`drain-deadline`). Default 10 minutes.
+        public var maxDrainDeadline: Duration
+
+        public init(clusterID: ClusterID, maxLaunchCount: Int = 100, maxDrainDeadline: Duration = .seconds(600)) {
+            self.clusterID = clusterID
+            self.maxLaunchCount = maxLaunchCount
+            self.maxDrainDeadline = maxDrainDeadline
+        }
+    }
+
+    let settings: Settings
+    let fence: EpochFence
+    let ledger: AgentLedger
+    let cloud: any CloudProvider
+    let kube: any KubeAPI
+    let drains: DrainService
+    let clock: any FleetClock
+    let trigger: ReportTrigger?
+    let logger: Logger
+    private var inFlight: [LaunchToken: Task<[CloudInstance], any Error>] = [:]
+
+    public init(
+        actorSystem: WireActorSystem,
+        settings: Settings,
+        fence: EpochFence,
+        ledger: AgentLedger,
+        cloud: any CloudProvider,
+        kube: any KubeAPI,
+        drains: DrainService,
+        clock: any FleetClock,
+        trigger: ReportTrigger?,
+        logger: Logger
+    ) {
+        self.actorSystem = actorSystem
+        self.settings = settings
+        self.fence = fence
+        self.ledger = ledger
+        self.cloud = cloud
+        self.kube = kube
+        self.drains = drains
+        self.clock = clock
+        self.trigger = trigger
+        self.logger = logger
+    }
+
+    // MARK: ClusterAgentEndpoint
+
+    public distributed func launch(_ command: LaunchCommand) async throws -> LaunchReceipt {
+        try admit(command.cluster, command.stamp, what: "launch")
+        guard command.count > 0, command.count <= settings.maxLaunchCount else {
+            throw CommandRejectedError(
+                .invalid,
+                "a launch asks for 1 to \(settings.maxLaunchCount) instances, not \(command.count)"
+            )
+        }
+        if let earlier = ledger.launch(for: command.token) {
+            logger.info("launch repeated; answering with its first receipt", metadata: ["token": "\(command.token)"])
+            return LaunchReceipt(token: command.token, instanceIDs: earlier.instanceIDs)
+        }
+        let task: Task<[CloudInstance], any Error>
+        // Only the call that started the cloud call records and logs its result; one that joined it answers alike.
+        let joined = inFlight[command.token] != nil
+        if let running = inFlight[command.token] {
+            task = running
+        } else {
+            let cloud = self.cloud
+            let request = InstanceLaunchRequest(
+                instanceType: command.instanceType,
+                market: command.market,
+                availabilityZone: command.availabilityZone,
+                count: command.count,
+                token: command.token,
+                generation: command.stamp.generation
+            )
+            task = Task { try await cloud.launch(request) }
+            inFlight[command.token] = task
+        }
+        let instances: [CloudInstance]
+        do {
+            instances = try await task.value
+        } catch {
+            if !joined { inFlight[command.token] = nil }
+            if joined, let cloudError = error as? CloudError {
+                throw LaunchFailedError(
+                    code: cloudError.code.rawValue,
+                    cloudCode: cloudError.cloudCode,
+                    message: cloudError.message
+                )
+            }
+            throw recordFailure(error, of: command)
+        }
+        if joined {
+            return LaunchReceipt(token: command.token, instanceIDs: instances.map(\.instanceID))
+        }
+        let launch = AgentLedger.Launch(
+            token: command.token,
+            instanceIDs: instances.map(\.instanceID),
+            instanceType: command.instanceType,
+            availabilityZone: command.availabilityZone,
+            launchedAt: instances.map(\.launchedAt).min() ?? clock.timestamp
+        )
+        ledger.recordLaunch(launch)
+        // Cleared only once the ledger answers for the token, so no call in between launches it again.
+        inFlight[command.token] = nil
+        logger.info(
+            "launched",
+            metadata: [
+                "ballast.epoch": "\(command.stamp.epoch)", "ballast.generation": "\(command.stamp.generation)",
+                "token": "\(command.token)",
+                "pool": "\(command.instanceType) \(command.market) \(command.availabilityZone)",
+                "instances": "\(launch.instanceIDs.joined(separator: ","))", "reason": "\(command.reason)",
+            ]
+        )
+        return LaunchReceipt(token: command.token, instanceIDs: ledger.launch(for: command.token)?.instanceIDs ?? [])
+    }
+
+    public distributed func drain(_ command: DrainCommand) async throws -> DrainReceipt {
+        try admit(command.cluster, command.stamp, what: "drain")
+        guard command.deadlineSeconds > 0 else {
+            throw CommandRejectedError(.invalid, "a drain needs a positive deadline, not \(command.deadlineSeconds) s")
+        }
+        let nodes: [KubeNode]
+        let instances: [CloudInstance]
+        do {
+            nodes = try await kube.nodes()
+            instances = try await cloud.instances()
+        } catch {
+            throw CommandRejectedError(.unavailable, "cannot look up node \(command.nodeName): \(error)")
+        }
+        guard nodes.contains(where: { $0.name == command.nodeName }) else {
+            throw CommandRejectedError(
+                .unknownNode,
+                "\(command.nodeName) is not a node of cluster \(settings.clusterID)"
+            )
+        }
+        guard let instance = NodeInstanceMap(nodes: nodes, instances: instances).instanceByNode[command.nodeName] else {
+            throw CommandRejectedError(
+                .unknownNode,
+                "\(command.nodeName) maps to no instance of cluster \(settings.clusterID); it is not drained on a guess"
+            )
+        }
+        let already = await drains.submit(
+            DrainService.Request(
+                nodeName: command.nodeName,
+                instanceID: instance.instanceID,
+                epoch: command.stamp.epoch,
+                deadline: min(.seconds(command.deadlineSeconds), settings.maxDrainDeadline),
+                reason: command.reason
+            )
+        )
+        return DrainReceipt(nodeName: command.nodeName, alreadyDraining: already)
+    }
+
+    // MARK: Restart
+
+    /// Rebuilds what the agent must know after a restart: instances tagged with a launch token are remembered under
+    /// it (a resent launch answers with them), and every node our drain had marked (`ballast.io/draining-until`)
+    /// and that is still cordoned has its drain resumed, with what is left of its deadline, as the agent's own.
+    public func recover() async throws {
+        let instances = try await cloud.instances()
+        ledger.adopt(instances)
+        let nodes = try await kube.nodes()
+        let map = NodeInstanceMap(nodes: nodes, instances: instances)
+        let now = clock.timestamp
+        for node in nodes where node.unschedulable {
+            guard let until = node.drainingUntil, let instance = map.instanceByNode[node.name] else { continue }
+            _ = await drains.submit(
+                DrainService.Request(
+                    nodeName: node.name,
+                    instanceID: instance.instanceID,
+                    epoch: nil,
+                    deadline: max(until - now, .zero),
+                    reason: "resumed after the agent restarted"
+                )
+            )
+        }
+    }
+
+    // MARK: Fencing
+
+    private func admit(_ cluster: ClusterID, _ stamp: CommandStamp, what: String) throws {
+        guard cluster == settings.clusterID else {
+            throw CommandRejectedError(.wrongCluster, "this agent runs cluster \(settings.clusterID), not \(cluster)")
+        }
+        do {
+            if try fence.admit(stamp.epoch) {
+                logger.notice(
+                    "new fencing epoch",
+                    metadata: ["ballast.epoch": "\(stamp.epoch)", "leader": "\(stamp.leader)"]
+                )
+            }
+        } catch let stale as StaleEpochError {
+            logger.warning(
+                "command refused: stale epoch",
+                metadata: [
+                    "command": "\(what)", "ballast.epoch": "\(stamp.epoch)", "highest": "\(stale.highestSeen)",
+                    "leader": "\(stamp.leader)",
+                ]
+            )
+            throw stale
+        } catch {
+            logger.error("command refused: epoch not persisted", metadata: ["error": "\(error)"])
+            throw CommandRejectedError(.unavailable, "the agent cannot persist epoch \(stamp.epoch): \(error)")
+        }
+        ledger.leaderReached(at: clock.now)
+    }
+
+    private func recordFailure(_ error: any Error, of command: LaunchCommand) -> any Error {
+        guard let cloudError = error as? CloudError else {
+            return CommandRejectedError(.unavailable, "launch failed: \(error)")
+        }
+        if cloudError.code != .unavailable {
+            ledger.recordFailure(
+                LaunchFailure(
+                    instanceType: command.instanceType,
+                    market: command.market,
+                    availabilityZone: command.availabilityZone,
+                    failedAt: clock.timestamp,
+                    reason: cloudError.cloudCode ?? cloudError.code.rawValue
+                )
+            )
+            trigger?.fire()
+        }
+        logger.warning(
+            "launch failed",
+            metadata: [
+                "token": "\(command.token)",
+                "pool": "\(command.instanceType) \(command.market) \(command.availabilityZone)",
+                "error": "\(cloudError)",
+            ]
+        )
+        return LaunchFailedError(
+            code: cloudError.code.rawValue,
+            cloudCode: cloudError.cloudCode,
+            message: cloudError.message
+        )
+    }
+}

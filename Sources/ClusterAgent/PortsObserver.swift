@@ -1,0 +1,235 @@
+import Clocks
+import Cost
+import Logging
+import ServiceLifecycle
+
+/// Builds the cluster's report from the agent's ports: nodes and pods from `KubeAPI`, instances from
+/// `CloudProvider` (each node mapped to its instance by `NodeInstanceMap`), utilisation from `MetricsSource`, and
+/// what only the agent knows from its `AgentLedger` and `DrainService` (launch failures, notices, drains, boot lead
+/// times). `ChangeWatchService` asks it between reports whether something changed that warrants a report at once
+/// (new pending pods, a node lost).
+///
+/// Promises: metrics that cannot be read, or are older than `maxMetricsAge`, are reported as stale (with the last
+/// utilisation, never zeros); a node that maps to no instance is reported (with no instance id) as holding
+/// drain-blocking pods, so the planner never picks it; instances launched but not yet a node are reported as
+/// `launching`, so the planner counts them and does not launch again.
+public actor PortsObserver: ClusterObserver {
+    /// The cluster's identity and the observer's limits.
+    public struct Settings: Sendable {
+        public var clusterID: ClusterID
+        public var region: String
+        public var availabilityZones: [String]
+        /// Metrics older than this are stale. Default 2 minutes.
+        public var maxMetricsAge: Duration
+        /// An instance that has not become a Ready node this long after launch is an orphan (logged and reported
+        /// as not ready). Default 15 minutes, as Cluster Autoscaler's `maxNodeProvisionTime`.
+        public var maxNodeProvisionTime: Duration
+
+        public init(
+            clusterID: ClusterID,
+            region: String,
+            availabilityZones: [String],
+            maxMetricsAge: Duration = .seconds(120),
+            maxNodeProvisionTime: Duration = .seconds(900)
+        ) {
+            self.clusterID = clusterID
+            self.region = region
+            self.availabilityZones = availabilityZones
+            self.maxMetricsAge = maxMetricsAge
+            self.maxNodeProvisionTime = maxNodeProvisionTime
+        }
+    }
+
+    private let settings: Settings
+    private let kube: any KubeAPI
+    private let cloud: any CloudProvider
+    private let metrics: any MetricsSource
+    private let ledger: AgentLedger
+    private let drains: DrainService?
+    private let logger: Logger
+    private var lastUtilisation = Utilisation(cpu: 0, memory: 0)
+    private var lastPendingPods: Set<KubePod.Reference> = []
+    private var lastNodes: Set<String>?
+    private var reportedOrphans: Set<String> = []
+    /// Instances that have no Ready node past `maxNodeProvisionTime`, as of the last observation.
+    public private(set) var orphans: [String] = []
+
+    public init(
+        settings: Settings,
+        kube: any KubeAPI,
+        cloud: any CloudProvider,
+        metrics: any MetricsSource,
+        ledger: AgentLedger,
+        drains: DrainService?,
+        logger: Logger
+    ) {
+        self.settings = settings
+        self.kube = kube
+        self.cloud = cloud
+        self.metrics = metrics
+        self.ledger = ledger
+        self.drains = drains
+        self.logger = logger
+    }
+
+    public func observe(at now: Timestamp) async throws -> ClusterReport {
+        let nodes = try await kube.nodes()
+        let pods = try await kube.pods()
+        let instances = try await cloud.instances()
+        let map = NodeInstanceMap(nodes: nodes, instances: instances)
+        let draining = await drains?.draining ?? []
+        let problems = ledger.drainProblems
+
+        var sample: MetricsSample?
+        do {
+            sample = try await metrics.sample(at: now)
+        } catch {
+            logger.warning("metrics stale: the source failed", metadata: ["error": "\(error)"])
+        }
+        var stale = sample == nil
+        if let observed = sample?.observedAt, now - observed > settings.maxMetricsAge {
+            logger.warning("metrics stale: the newest sample is too old", metadata: ["observedAt": "\(observed)"])
+            stale = true
+        }
+        if let sample, !stale { lastUtilisation = sample.utilisation }
+
+        var podsByNode: [String: [KubePod]] = [:]
+        for pod in pods where pod.phase != .succeeded && pod.phase != .failed {
+            if let node = pod.nodeName { podsByNode[node, default: []].append(pod) }
+        }
+        var reports: [NodeReport] = []
+        for node in nodes.sorted(by: { $0.name < $1.name }) {
+            let instance = map.instanceByNode[node.name]
+            if let instance, node.ready, let readySince = node.readySince {
+                ledger.nodeBecameReady(instanceID: instance.instanceID, readySince: readySince)
+            }
+            let onNode = podsByNode[node.name] ?? []
+            let state: NodeState
+            if instance?.state == .shuttingDown || instance?.state == .stopping {
+                state = .terminating
+            } else if draining.contains(node.name) || node.unschedulable {
+                state = .draining
+            } else if node.ready {
+                state = .ready
+            } else {
+                state = .notReady
+            }
+            reports.append(
+                NodeReport(
+                    name: node.name,
+                    instanceID: instance?.instanceID ?? "",
+                    instanceType: node.instanceType ?? instance?.instanceType ?? "unknown",
+                    market: instance?.market ?? node.market ?? .onDemand,
+                    availabilityZone: node.availabilityZone ?? instance?.availabilityZone ?? "unknown",
+                    state: state,
+                    launchedAt: instance?.launchedAt ?? node.createdAt,
+                    allocatable: node.allocatable,
+                    requested: onNode.reduce(.zero) { $0 + $1.requests },
+                    podCount: onNode.count,
+                    hasDrainBlockingPods: instance == nil || problems[node.name] != nil
+                )
+            )
+        }
+        var orphans: [String] = []
+        for instance in map.instancesWithoutNode where instance.state == .pending || instance.state == .running {
+            let age = now - instance.launchedAt
+            let orphan = age > settings.maxNodeProvisionTime
+            if orphan {
+                orphans.append(instance.instanceID)
+                if reportedOrphans.insert(instance.instanceID).inserted {
+                    logger.warning(
+                        "orphan instance: no Ready node within the provision time",
+                        metadata: ["instance": "\(instance.instanceID)", "age": "\(age)"]
+                    )
+                }
+            }
+            reports.append(
+                NodeReport(
+                    name: instance.instanceID,
+                    instanceID: instance.instanceID,
+                    instanceType: instance.instanceType,
+                    market: instance.market,
+                    availabilityZone: instance.availabilityZone,
+                    state: orphan ? .notReady : .launching,
+                    launchedAt: instance.launchedAt,
+                    allocatable: .zero,
+                    requested: .zero,
+                    podCount: 0,
+                    hasDrainBlockingPods: true
+                )
+            )
+        }
+        self.orphans = orphans
+
+        let pending = pods.filter(\.isPendingUnschedulable)
+        lastPendingPods = Set(pending.map(\.reference))
+        lastNodes = Set(nodes.map(\.name))
+
+        let (failures, notices) = ledger.reportable(at: now)
+        return ClusterReport(
+            clusterID: settings.clusterID,
+            region: settings.region,
+            availabilityZones: settings.availabilityZones,
+            nodes: reports,
+            pending: PendingPods(
+                count: pending.count,
+                totalRequests: pending.reduce(.zero) { $0 + $1.requests },
+                largestRequest: pending.reduce(.zero) { $0.componentMax($1.requests) }
+            ),
+            utilisation: sample?.utilisation ?? lastUtilisation,
+            notices: notices,
+            launchFailures: failures,
+            observedAt: now,
+            launchToReadyP90: ledger.bootLeadTimeP90,
+            metricsStale: stale
+        )
+    }
+}
+
+extension PortsObserver {
+    /// Whether, since the last report, a pod became pending and unschedulable or a node disappeared: a change the
+    /// coordinators should hear of before the next scheduled report. False before the first report.
+    public func hasChangeThatMatters() async throws(KubeAPIError) -> Bool {
+        guard let lastNodes else { return false }
+        let nodes = Set(try await kube.nodes().map(\.name))
+        if !lastNodes.subtracting(nodes).isEmpty { return true }
+        let pending = try await kube.pods().filter(\.isPendingUnschedulable).map(\.reference)
+        return !Set(pending).subtracting(lastPendingPods).isEmpty
+    }
+}
+
+/// Looks for changes that matter between reports (`PortsObserver.hasChangeThatMatters`) every `interval` and asks
+/// for a report at once when it finds one.
+public struct ChangeWatchService: Service {
+    let observer: PortsObserver
+    let trigger: ReportTrigger
+    let interval: Duration
+    let clock: any FleetClock
+
+    /// - Parameter interval: how often to look. Default 1 s.
+    public init(
+        observer: PortsObserver,
+        trigger: ReportTrigger,
+        interval: Duration = .seconds(1),
+        clock: any FleetClock
+    ) {
+        self.observer = observer
+        self.trigger = trigger
+        self.interval = interval
+        self.clock = clock
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { [clock, interval] in
+                    try await clock.sleep(until: clock.now.advanced(by: interval), tolerance: nil)
+                }
+            } catch {
+                return
+            }
+            // A failed look is no change; the scheduled report says what is wrong.
+            if (try? await observer.hasChangeThatMatters()) == true { trigger.fire() }
+        }
+    }
+}

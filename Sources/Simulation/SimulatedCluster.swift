@@ -1,0 +1,429 @@
+import Clocks
+import ClusterAgent
+import Cost
+import FleetAPI
+
+/// A simulated Kubernetes cluster behind the agent's `KubeAPI` and `MetricsSource` ports, on the simulated cloud's
+/// instances: a node joins once its instance has booted and turns Ready `nodeReadyDelay` later; pods are bin-packed
+/// by a first-fit scheduler onto Ready, uncordoned nodes (pending, and marked unschedulable, when nothing fits);
+/// every node runs one pod of each DaemonSet; an eviction honours PodDisruptionBudgets (`maxUnavailable`), makes the
+/// pod terminate for `terminationGrace` and has its controller create a replacement, which the scheduler places;
+/// a workload may follow a request trace (its replica count follows demand); utilisation is running requests over
+/// Ready allocatable.
+///
+/// Promise: nothing here removes a pod from a node except an eviction, a scale-down of its workload, or its node
+/// going away; an eviction the budget does not allow changes nothing and answers `.blockedByDisruptionBudget`.
+public actor SimulatedCluster: KubeAPI, MetricsSource {
+    /// A set of identical pods managed by one controller (a Deployment's ReplicaSet).
+    public struct Workload: Sendable {
+        public var name: String
+        public var namespace: String
+        public var replicas: Int
+        public var podRequest: Resources
+
+        public init(name: String, namespace: String = "default", replicas: Int, podRequest: Resources) {
+            self.name = name
+            self.namespace = namespace
+            self.replicas = replicas
+            self.podRequest = podRequest
+        }
+    }
+
+    /// Demand that sets one workload's replicas: a trace played at `minutesPerSecond`.
+    public struct TraceDemand: Sendable {
+        public var workload: String
+        public var trace: RequestTrace
+        public var requestsPerPod: Double
+        public var minutesPerSecond: Double
+        public var startMinute: Double
+
+        public init(
+            workload: String,
+            trace: RequestTrace,
+            requestsPerPod: Double,
+            minutesPerSecond: Double,
+            startMinute: Double
+        ) {
+            self.workload = workload
+            self.trace = trace
+            self.requestsPerPod = requestsPerPod
+            self.minutesPerSecond = minutesPerSecond
+            self.startMinute = startMinute
+        }
+    }
+
+    struct Pod {
+        var reference: KubePod.Reference
+        /// The workload or DaemonSet it belongs to.
+        var owner: String
+        var requests: Resources
+        var node: String?
+        var daemonSet: Bool
+        var terminatingUntil: FleetInstant?
+        var unschedulable: Bool
+        /// When the scheduler bound it; it counts as healthy (Ready) `podStartDelay` later.
+        var boundAt: FleetInstant? = nil
+    }
+
+    struct Node {
+        var name: String
+        var instance: CloudInstance
+        var joinedAt: FleetInstant
+        var createdAt: Timestamp
+        var readyAt: FleetInstant
+        var unschedulable = false
+        var drainingUntil: Timestamp?
+    }
+
+    private let cloud: SimulatedCloud
+    private let clock: any FleetClock
+    /// The allocatable of a node of each instance type; types not listed get `defaultAllocatable`.
+    private let allocatable: [String: Resources]
+    private let defaultAllocatable: Resources
+    private let nodeReadyDelay: Duration
+    private let terminationGrace: Duration
+    private let podStartDelay: Duration
+    private var nodeTable: [String: Node] = [:]
+    private var deletedNodes: Set<String> = []
+    private var podTable: [KubePod.Reference: Pod] = [:]
+    private var podOrder: [KubePod.Reference] = []
+    private var workloads: [String: Workload] = [:]
+    private var daemonSets: [String: Resources] = [:]
+    private var budgets: [String: Int] = [:]
+    private var demand: TraceDemand?
+    private var demandStartedAt: FleetInstant?
+    private var nextPod = 0
+    /// Evictions accepted, and the most pods of one budgeted workload ever disrupted at once (for tests).
+    public private(set) var evictions: [KubePod.Reference] = []
+    public private(set) var maxDisrupted: [String: Int] = [:]
+    /// Make the Eviction API answer HTTP 500 for pods of these workloads (a pod matched by two budgets).
+    public var failingEvictions: Set<String> = []
+
+    public init(
+        cloud: SimulatedCloud,
+        clock: any FleetClock,
+        allocatable: [String: Resources] = [:],
+        defaultAllocatable: Resources = Resources(cpuMillicores: 1_930, memoryBytes: 7_168 << 20),
+        nodeReadyDelay: Duration = .seconds(20),
+        terminationGrace: Duration = .seconds(5),
+        podStartDelay: Duration = .seconds(10)
+    ) {
+        self.podStartDelay = podStartDelay
+        self.cloud = cloud
+        self.clock = clock
+        self.allocatable = allocatable
+        self.defaultAllocatable = defaultAllocatable
+        self.nodeReadyDelay = nodeReadyDelay
+        self.terminationGrace = terminationGrace
+    }
+
+    // MARK: Shaping the cluster
+
+    public func addWorkload(_ workload: Workload) {
+        workloads[workload.name] = workload
+        advance()
+    }
+
+    public func addDaemonSet(_ name: String, podRequest: Resources) {
+        daemonSets[name] = podRequest
+        advance()
+    }
+
+    /// A PodDisruptionBudget over one workload's pods.
+    public func addDisruptionBudget(workload: String, maxUnavailable: Int) { budgets[workload] = maxUnavailable }
+
+    public func setDemand(_ demand: TraceDemand) {
+        self.demand = demand
+        demandStartedAt = clock.now
+        advance()
+    }
+
+    public func setFailingEvictions(_ workloads: Set<String>) { failingEvictions = workloads }
+
+    /// Binds a pod that no drain may move (a bare pod with no controller) to a node, for tests.
+    public func pin(_ workload: Workload, to node: String) {
+        for _ in 0..<workload.replicas {
+            let reference = KubePod.Reference(namespace: workload.namespace, name: "\(workload.name)-\(nextPod)")
+            nextPod += 1
+            podTable[reference] = Pod(
+                reference: reference,
+                owner: workload.name,
+                requests: workload.podRequest,
+                node: node,
+                daemonSet: false,
+                terminatingUntil: nil,
+                unschedulable: false,
+                boundAt: clock.now
+            )
+            podOrder.append(reference)
+        }
+    }
+
+    /// Pods of a workload bound to a node and not terminating.
+    public func runningPods(of workload: String) -> Int {
+        advance()
+        return podTable.values.filter { $0.owner == workload && $0.node != nil && $0.terminatingUntil == nil }.count
+    }
+
+    // MARK: KubeAPI
+
+    public func nodes() async throws(KubeAPIError) -> [KubeNode] {
+        advance()
+        let now = clock.now
+        let unixNow = clock.timestamp
+        return nodeTable.values.sorted { $0.name < $1.name }.map { node in
+            let ready = node.readyAt <= now && !cloud.isTerminated(node.instance.instanceID)
+            return KubeNode(
+                name: node.name,
+                instanceID: nil,
+                instanceType: node.instance.instanceType,
+                availabilityZone: node.instance.availabilityZone,
+                market: node.instance.market,
+                unschedulable: node.unschedulable,
+                ready: ready,
+                readySince: ready ? unixNow - (now - node.readyAt) : nil,
+                createdAt: node.createdAt,
+                allocatable: allocatable(of: node.instance.instanceType),
+                labels: [
+                    instanceIDLabel: node.instance.instanceID,
+                    "node.kubernetes.io/instance-type": node.instance.instanceType,
+                ],
+                internalIP: node.instance.privateIP,
+                drainingUntil: node.drainingUntil
+            )
+        }
+    }
+
+    public func pods() async throws(KubeAPIError) -> [KubePod] {
+        advance()
+        return podOrder.compactMap { podTable[$0] }.map(view)
+    }
+
+    public func pods(onNode node: String) async throws(KubeAPIError) -> [KubePod] {
+        advance()
+        return podOrder.compactMap { podTable[$0] }.filter { $0.node == node }.map(view)
+    }
+
+    public func cordon(node: String) async throws(KubeAPIError) {
+        advance()
+        guard nodeTable[node] != nil else { throw KubeAPIError(.failed, status: 404, "nodes \"\(node)\" not found") }
+        nodeTable[node]?.unschedulable = true
+    }
+
+    public func markDraining(node: String, until: Timestamp) async throws(KubeAPIError) {
+        try await cordon(node: node)
+        nodeTable[node]?.drainingUntil = until
+    }
+
+    public func evict(_ reference: KubePod.Reference) async throws(KubeAPIError) -> EvictionOutcome {
+        advance()
+        guard let pod = podTable[reference] else { return .gone }
+        if pod.terminatingUntil != nil { return .evicted }
+        if failingEvictions.contains(pod.owner) {
+            throw KubeAPIError(
+                .failed,
+                status: 500,
+                "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
+            )
+        }
+        if let maxUnavailable = budgets[pod.owner] {
+            let disrupted = disruptedCount(of: pod.owner)
+            guard disrupted + 1 <= maxUnavailable else {
+                return .blockedByDisruptionBudget(
+                    message: "Cannot evict pod as it would violate the pod's disruption budget."
+                )
+            }
+        }
+        podTable[reference]?.terminatingUntil = clock.now.advanced(by: terminationGrace)
+        evictions.append(reference)
+        // The controller replaces the pod at once; the replacement waits for the scheduler.
+        if workloads[pod.owner] != nil { createPod(owner: pod.owner) }
+        schedule()
+        if budgets[pod.owner] != nil {
+            maxDisrupted[pod.owner] = max(maxDisrupted[pod.owner] ?? 0, disruptedCount(of: pod.owner))
+        }
+        return .evicted
+    }
+
+    public func deleteNode(_ name: String) async throws(KubeAPIError) {
+        advance()
+        guard let node = nodeTable.removeValue(forKey: name) else { return }
+        deletedNodes.insert(node.instance.instanceID)
+        for reference in podOrder where podTable[reference]?.node == name { removePod(reference) }
+        schedule()
+    }
+
+    // MARK: MetricsSource
+
+    public func sample(at now: Timestamp) async throws(MetricsSourceError) -> MetricsSample {
+        advance()
+        let instant = clock.now
+        let ready = nodeTable.values.filter { $0.readyAt <= instant && !cloud.isTerminated($0.instance.instanceID) }
+        let capacity = ready.reduce(Resources.zero) { $0 + allocatable(of: $1.instance.instanceType) }
+        let used = podTable.values.filter { $0.node != nil && $0.terminatingUntil == nil }.reduce(Resources.zero) {
+            $0 + $1.requests
+        }
+        return MetricsSample(
+            utilisation: Utilisation(
+                cpu: capacity.cpuMillicores > 0
+                    ? min(1, Double(used.cpuMillicores) / Double(capacity.cpuMillicores)) : 0,
+                memory: capacity.memoryBytes > 0 ? min(1, Double(used.memoryBytes) / Double(capacity.memoryBytes)) : 0
+            ),
+            observedAt: now
+        )
+    }
+
+    // MARK: The simulation
+
+    private func allocatable(of type: String) -> Resources { allocatable[type] ?? defaultAllocatable }
+
+    private func view(_ pod: Pod) -> KubePod {
+        KubePod(
+            reference: pod.reference,
+            nodeName: pod.node,
+            phase: pod.node == nil ? .pending : .running,
+            unschedulable: pod.node == nil && pod.unschedulable,
+            requests: pod.requests,
+            isDaemonSetPod: pod.daemonSet,
+            isTerminating: pod.terminatingUntil != nil
+        )
+    }
+
+    /// A budgeted workload's pods that are not healthy: terminating, replacements not yet placed or not yet
+    /// started (as a PodDisruptionBudget counts them: expected pods minus Ready ones).
+    private func disruptedCount(of owner: String) -> Int {
+        let now = clock.now
+        let expected = workloads[owner]?.replicas ?? podTable.values.filter { $0.owner == owner }.count
+        let healthy = podTable.values.filter {
+            $0.owner == owner && $0.terminatingUntil == nil
+                && ($0.boundAt.map { $0.advanced(by: podStartDelay) <= now } ?? false)
+        }.count
+        return max(0, expected - healthy)
+    }
+
+    /// Brings the cluster up to `clock.now`: nodes join and turn Ready, terminating pods go, demand sets replicas,
+    /// DaemonSets cover every node, the scheduler places what fits.
+    private func advance() {
+        let now = clock.now
+        let unixNow = clock.timestamp
+        for instance in cloud.listing() where instance.state == .running && !deletedNodes.contains(instance.instanceID)
+        {
+            let name = "ip-\(instance.privateIP?.replacingDots ?? instance.instanceID)"
+            guard nodeTable[name] == nil else { continue }
+            let booted = cloud.bootTime(of: instance.instanceID) ?? now
+            nodeTable[name] = Node(
+                name: name,
+                instance: instance,
+                joinedAt: booted,
+                createdAt: unixNow - (now - booted),
+                readyAt: booted.advanced(by: instance.token == nil ? .zero : nodeReadyDelay)
+            )
+        }
+        // A node whose instance is gone loses its pods (their controllers recreate them).
+        for (name, node) in nodeTable where cloud.isTerminated(node.instance.instanceID) {
+            for reference in podOrder
+            where podTable[reference]?.node == name && podTable[reference]?.terminatingUntil == nil {
+                podTable[reference]?.terminatingUntil = now
+                if let owner = podTable[reference]?.owner, workloads[owner] != nil { createPod(owner: owner) }
+            }
+        }
+        for reference in podOrder {
+            if let until = podTable[reference]?.terminatingUntil, until <= now { removePod(reference) }
+        }
+        if let demand, let started = demandStartedAt, var workload = workloads[demand.workload] {
+            let minute = demand.startMinute + (now - started).minutes * demand.minutesPerSecond * 60
+            workload.replicas = max(
+                0,
+                Int((demand.trace.requests(atMinute: minute) / demand.requestsPerPod).rounded(.up))
+            )
+            workloads[demand.workload] = workload
+        }
+        for (name, workload) in workloads {
+            let live = podOrder.filter { podTable[$0]?.owner == name && podTable[$0]?.terminatingUntil == nil }
+            if live.count < workload.replicas {
+                for _ in live.count..<workload.replicas { createPod(owner: name) }
+            } else if live.count > workload.replicas {
+                // Scale down removes the unplaced pods first, then the newest.
+                let surplus = live.count - workload.replicas
+                let ordered =
+                    live.filter { podTable[$0]?.node == nil } + live.filter { podTable[$0]?.node != nil }.reversed()
+                for reference in ordered.prefix(surplus) { removePod(reference) }
+            }
+        }
+        for (dsName, request) in daemonSets {
+            for node in nodeTable.values
+            where !podOrder.contains(where: { podTable[$0]?.owner == dsName && podTable[$0]?.node == node.name }) {
+                let reference = KubePod.Reference(namespace: "kube-system", name: "\(dsName)-\(node.name)")
+                podTable[reference] = Pod(
+                    reference: reference,
+                    owner: dsName,
+                    requests: request,
+                    node: node.name,
+                    daemonSet: true,
+                    terminatingUntil: nil,
+                    unschedulable: false,
+                    boundAt: now
+                )
+                podOrder.append(reference)
+            }
+        }
+        schedule()
+    }
+
+    private func createPod(owner: String) {
+        guard let workload = workloads[owner] else { return }
+        let reference = KubePod.Reference(namespace: workload.namespace, name: "\(owner)-\(nextPod)")
+        nextPod += 1
+        podTable[reference] = Pod(
+            reference: reference,
+            owner: owner,
+            requests: workload.podRequest,
+            node: nil,
+            daemonSet: false,
+            terminatingUntil: nil,
+            unschedulable: false
+        )
+        podOrder.append(reference)
+    }
+
+    private func removePod(_ reference: KubePod.Reference) {
+        podTable[reference] = nil
+        podOrder.removeAll { $0 == reference }
+    }
+
+    /// First fit, in node-name order, onto Ready and schedulable nodes.
+    private func schedule() {
+        let now = clock.now
+        let candidates = nodeTable.values.filter {
+            $0.readyAt <= now && !$0.unschedulable && !cloud.isTerminated($0.instance.instanceID)
+        }.sorted { $0.name < $1.name }
+        var free: [String: Resources] = [:]
+        for node in candidates {
+            let used = podTable.values.filter { $0.node == node.name }.reduce(Resources.zero) { $0 + $1.requests }
+            free[node.name] = allocatable(of: node.instance.instanceType) - used
+        }
+        for reference in podOrder {
+            guard let pod = podTable[reference], pod.node == nil, pod.terminatingUntil == nil else { continue }
+            if let node = candidates.first(where: { pod.requests.fits(in: free[$0.name] ?? .zero) }) {
+                podTable[reference]?.node = node.name
+                podTable[reference]?.boundAt = now
+                podTable[reference]?.unschedulable = false
+                free[node.name] = (free[node.name] ?? .zero) - pod.requests
+            } else {
+                podTable[reference]?.unschedulable = true
+            }
+        }
+    }
+}
+
+extension String {
+    fileprivate var replacingDots: String { split(separator: ".").joined(separator: "-") }
+}
+
+extension Duration {
+    /// In minutes, as a floating-point number.
+    fileprivate var minutes: Double {
+        let (seconds, attoseconds) = components
+        return (Double(seconds) + Double(attoseconds) / 1e18) / 60
+    }
+}
