@@ -95,6 +95,10 @@ public struct CommandSender: Sendable {
                     using: system
                 )
                 return .accepted(try await call(agent))
+            } catch let error as CommandRejectedError where error.reason == .unavailable {
+                // The agent cannot act safely right now (its epoch file, its cloud or API server): the same
+                // command is worth sending again, like a transport failure.
+                lastProblem = "\(error)"
             } catch let error as any WireRemoteError {
                 return .refused(code: type(of: error).wireErrorCode, message: "\(error)")
             } catch let error as WireCallError where Self.isTransient(error.code) {
