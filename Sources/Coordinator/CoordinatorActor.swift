@@ -46,6 +46,8 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     let stateStore: any FleetStateStore
     /// Who hears about what the leader does (Slack, or nobody).
     let notifier: any Notifier
+    /// Asks for a leader's round now (a report that matters arrived), without waiting for the next interval.
+    let requestRound: @Sendable () -> Void
     /// Interruption notices already told (by cluster, node and time), and clusters already told lost.
     var toldNotices: Set<String> = []
     var toldLost: Set<ClusterID> = []
@@ -87,9 +89,11 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         leadership: any Leadership,
         stateStore: any FleetStateStore = InMemoryFleetStateStore(),
         notifier: any Notifier = NoNotifier(),
+        requestRound: @escaping @Sendable () -> Void = {},
         logger: Logger
     ) {
         self.notifier = notifier
+        self.requestRound = requestRound
         self.actorSystem = actorSystem
         self.settings = settings
         self.clock = clock
@@ -118,7 +122,9 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
             )
         }
         let now = clock.now
+        let previous = registry.entries[report.clusterID]?.report
         if registry.record(report, at: now) {
+            if leadership.actingEpoch() != nil, Self.matters(report, after: previous) { requestRound() }
             ledger.record(report, catalog: settings.catalog, spotPrices: spotPrices)
             forecasters[report.clusterID, default: ClusterDemandForecaster()].observe(report)
             for drain in commands.reconcile(with: report, at: now) {
@@ -202,6 +208,17 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     func previewedPlan() -> FleetPlan {
         var scratch = plannerState
         return FleetPlanner(settings: settings.planner).plan(plannerInput(), state: &scratch)
+    }
+
+    /// A report that should not wait for the next planning interval (SYSTEM.md §2): more pods pending than the
+    /// last report said, a node gone or no longer Ready, or an interruption notice not seen before.
+    static func matters(_ report: ClusterReport, after previous: ClusterReport?) -> Bool {
+        guard let previous else { return report.pending.count > 0 || !report.notices.isEmpty }
+        if report.pending.count > previous.pending.count { return true }
+        let ready = Set(report.nodes.filter { $0.state == .ready }.map(\.name))
+        if previous.nodes.contains(where: { $0.state == .ready && !ready.contains($0.name) }) { return true }
+        let seen = Set(previous.notices.map { "\($0.nodeName)/\($0.receivedAt.millisecondsSinceEpoch)" })
+        return report.notices.contains { !seen.contains("\($0.nodeName)/\($0.receivedAt.millisecondsSinceEpoch)") }
     }
 
     /// Each cluster's demand one lead time ahead: its agent's measured launch-to-Ready p90, or

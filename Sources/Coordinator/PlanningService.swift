@@ -12,6 +12,7 @@ public struct PlanningService: Service {
     private let interval: Duration
     private let spotPrices: (any SpotPriceSource)?
     private let leadershipEvents: AsyncStream<LeaderElectionEvent>?
+    private let roundRequests: AsyncStream<Void>?
     private let clock: any FleetClock
     private let logger: Logger
 
@@ -19,14 +20,18 @@ public struct PlanningService: Service {
     /// - Parameter spotPrices: refreshed before every round; nil plans with no spot prices (on-demand only).
     /// - Parameter leadershipEvents: the election's events (`LeaderElection.events`); a round runs at once on
     ///   `becameLeader`. Nil: rounds on the schedule only.
+    /// - Parameter roundRequests: asks for a round now (`makeRoundRequests()`: the coordinator asks when a report
+    ///   that matters arrives); requests made while a round runs are folded into one.
     public init(
         coordinator: CoordinatorActor,
         interval: Duration,
         spotPrices: (any SpotPriceSource)? = nil,
         leadershipEvents: AsyncStream<LeaderElectionEvent>? = nil,
+        roundRequests: AsyncStream<Void>? = nil,
         clock: any FleetClock,
         logger: Logger
     ) {
+        self.roundRequests = roundRequests
         self.coordinator = coordinator
         self.interval = interval
         self.spotPrices = spotPrices
@@ -54,9 +59,21 @@ public struct PlanningService: Service {
                         }
                     }
                 }
+                if let requests = roundRequests {
+                    group.addTask {
+                        for await _ in requests { await round() }
+                    }
+                }
                 group.addTask { await schedule() }
             }
         }
+    }
+
+    /// A stream of round requests and the function that makes one; at most one request waits, so a burst of
+    /// reports costs one extra round.
+    public static func makeRoundRequests() -> (requests: AsyncStream<Void>, request: @Sendable () -> Void) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        return (stream, { continuation.yield() })
     }
 
     private func schedule() async {

@@ -84,7 +84,11 @@ struct CommandingTests {
         }
     }
 
-    static func fleet(cluster: ClusterID = "eu-web", notifier: any Notifier = NoNotifier()) throws -> Fleet {
+    static func fleet(
+        cluster: ClusterID = "eu-web",
+        notifier: any Notifier = NoNotifier(),
+        requestRound: @escaping @Sendable () -> Void = {}
+    ) throws -> Fleet {
         let hub = WireHub()
         let secret = SymmetricKey(data: Array("commanding-test-secret-012345678".utf8))
         let coordinatorSystem = try WireActorSystem(
@@ -110,6 +114,7 @@ struct CommandingTests {
                 clock: clock,
                 leadership: leadership,
                 notifier: notifier,
+                requestRound: requestRound,
                 logger: Logger(label: "test")
             )
         }
@@ -186,6 +191,30 @@ struct CommandingTests {
         #expect(kinds.first == .leader)
         #expect(kinds.contains(.scaleUp))
         #expect(told.notifications.filter { $0.kind == .scaleUp }.allSatisfy { $0.text.hasPrefix("eu-web: ") })
+        await fleet.shutdown()
+    }
+
+    @Test("a report that matters asks the leader for a round at once; the same picture again does not")
+    func reportThatMatters() async throws {
+        let requests = Mutex(0)
+        let fleet = try Self.fleet(requestRound: { requests.withLock { $0 += 1 } })
+        try await fleet.report(try await Self.busyCluster(at: fleet.clock.timestamp))
+        #expect(requests.withLock { $0 } == 0)  // A follower does not plan.
+        fleet.leadership.set(FencingEpoch(2))
+        fleet.clock.advance(by: .seconds(1))
+        var report = try await Self.busyCluster(at: fleet.clock.timestamp)
+        report.pending.count += 5
+        try await fleet.report(report)
+        #expect(requests.withLock { $0 } == 1)  // More pods pending.
+        fleet.clock.advance(by: .seconds(1))
+        report.observedAt = fleet.clock.timestamp
+        try await fleet.report(report)
+        #expect(requests.withLock { $0 } == 1)  // Nothing new.
+        fleet.clock.advance(by: .seconds(1))
+        report.observedAt = fleet.clock.timestamp
+        report.nodes[0].state = .notReady
+        try await fleet.report(report)
+        #expect(requests.withLock { $0 } == 2)  // A node is no longer Ready.
         await fleet.shutdown()
     }
 

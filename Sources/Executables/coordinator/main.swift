@@ -77,6 +77,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(config): \(error.key): expected \(error.expected)")
         }
+        let rounds = PlanningService.makeRoundRequests()
         let coordinator = system.withWellKnownName(WireActorSystem.WellKnownName.coordinator) {
             CoordinatorActor(
                 actorSystem: system,
@@ -89,6 +90,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                     holder: election.configuration.holder.id
                 ),
                 notifier: notifier ?? NoNotifier(),
+                requestRound: rounds.request,
                 logger: logger
             )
         }
@@ -116,6 +118,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                                 ? SimulatedSpotMarket(catalog: catalog)
                                 : settings.ec2SpotPrices(httpClient: httpClient, logger: Logger(label: "ballast.spot")),
                             leadershipEvents: election.events,
+                            roundRequests: rounds.requests,
                             clock: clock,
                             logger: logger
                         )
