@@ -174,7 +174,7 @@ let package = Package(
         .target(
             name: "AgentAdapters",
             dependencies: [
-                "ClusterAgent", "AWSClients", "PrometheusClient", "Cost", "FleetAPI",
+                "ClusterAgent", "AWSClients", "PrometheusClient", "KubernetesClient", "Cost", "FleetAPI",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -374,7 +374,9 @@ let package = Package(
         .target(
             name: "FakeKubernetes",
             dependencies: [
-                "BallastTestSupport",
+                "BallastTestSupport", "KubernetesClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -407,10 +409,12 @@ let package = Package(
         .testTarget(
             name: "AgentAdaptersTests",
             dependencies: [
-                "AgentAdapters", "ClusterAgent", "AWSClients", "PrometheusClient", "Cost", "FleetAPI",
+                "AgentAdapters", "ClusterAgent", "AWSClients", "PrometheusClient", "KubernetesClient", "FakeKubernetes",
+                "Simulation", "Clocks", "Cost", "FleetAPI",
                 "AWSTestSupport", "BallastTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -186,6 +186,18 @@ public struct KubernetesClient: Sendable {
         try await patch(node: node, #"{"spec":{"unschedulable":true}}"#, operation: "cordon node")
     }
 
+    /// Cordons the node and sets `annotations` on it in the same merge patch (one request, so no one sees a
+    /// cordoned node without its annotations).
+    @discardableResult
+    public func cordon(node: String, annotations: [String: String]) async throws -> Node {
+        let body: [String: Any] = ["spec": ["unschedulable": true], "metadata": ["annotations": annotations]]
+        let text = String(
+            decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]),
+            as: UTF8.self
+        )
+        return try await patch(node: node, text, operation: "cordon node")
+    }
+
     /// Makes the node schedulable again (`kubectl uncordon`): the merge patch removes `spec.unschedulable`.
     @discardableResult
     public func uncordon(node: String) async throws -> Node {

@@ -114,10 +114,17 @@ public struct Node: KubernetesObject, Hashable {
         public var providerID: String?
     }
 
+    public struct Address: Sendable, Hashable, Decodable {
+        /// `InternalIP`, `ExternalIP`, `Hostname`, ...
+        public var type: String
+        public var address: String
+    }
+
     public struct Status: Sendable, Hashable, Decodable {
         public var allocatable: [String: Quantity]?
         public var capacity: [String: Quantity]?
         public var conditions: [Condition]?
+        public var addresses: [Address]?
     }
 
     public var metadata: ObjectMeta
@@ -125,6 +132,8 @@ public struct Node: KubernetesObject, Hashable {
     public var status: Status?
 
     public var name: String { metadata.name }
+    /// The node's `InternalIP` address, when the kubelet reports one.
+    public var internalIP: String? { status?.addresses?.first { $0.type == "InternalIP" }?.address }
     /// Whether new pods are kept off the node (cordoned).
     public var isUnschedulable: Bool { spec?.unschedulable ?? false }
     /// The cloud's id of the machine, `aws:///us-east-1a/i-0abc…` on EC2.

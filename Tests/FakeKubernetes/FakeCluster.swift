@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import FakeKubernetes
 import Foundation
 import KubernetesClient
 import Logging
@@ -7,17 +6,17 @@ import NIOCore
 
 /// A fake API server over TLS with a throwaway cluster PKI, and a client that talks to it: started for one test
 /// body and always stopped after it.
-struct FakeCluster {
-    static let token = "k3s-node-token-for-tests"
+public struct FakeCluster {
+    public static let token = "k3s-node-token-for-tests"
 
-    let api: FakeKubernetesAPI
-    let server: FakeKubernetesServer
-    let pki: FakeClusterPKI
-    let client: KubernetesClient
+    public let api: FakeKubernetesAPI
+    public let server: FakeKubernetesServer
+    public let pki: FakeClusterPKI
+    public let client: KubernetesClient
 
-    enum Auth { case clientCertificate, token }
+    public enum Auth: Sendable { case clientCertificate, token }
 
-    static func with<T>(
+    public static func with<T>(
         auth: Auth = .clientCertificate,
         clientKey: FakeClusterPKI.KeyType = .ec,
         configure: (inout FakeKubernetesServer.Configuration) -> Void = { _ in },
@@ -56,7 +55,7 @@ struct FakeCluster {
         }
     }
 
-    static func fastClientConfiguration() -> KubernetesClient.Configuration {
+    public static func fastClientConfiguration() -> KubernetesClient.Configuration {
         var configuration = KubernetesClient.Configuration()
         configuration.backoff = Backoff(base: .milliseconds(20), cap: .milliseconds(200))
         configuration.requestTimeout = .seconds(10)
