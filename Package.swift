@@ -217,7 +217,8 @@ let package = Package(
             name: "ClusterAgentMain",
             dependencies: [
                 "BallastConfig", "Observability",
-                "ClusterAgent", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost", "Clocks",
+                "ClusterAgent", "AgentAdapters", "Simulation", "Wire", "WireFormat", "FleetAPI", "Cost", "Clocks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

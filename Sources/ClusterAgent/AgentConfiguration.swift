@@ -33,6 +33,12 @@ public struct AgentConfiguration: ValidatedConfiguration, Equatable {
     /// When present, the agent observes a simulated cluster driven by a traffic trace instead of a real one
     /// (the demo). Absent in production.
     public var simulation: SimulationEntry?
+    /// The real cluster's sources (see AgentSources.swift); required without `simulation:`.
+    public var kubernetes: KubernetesEntry?
+    public var prometheus: PrometheusEntry?
+    public var ec2: EC2Entry?
+    /// Optional: without it the agent hears of spot interruptions only through the coordinator.
+    public var interruptions: InterruptionsEntry?
 
     /// A simulated cluster for the demo: demand follows a per-minute request trace.
     public struct SimulationEntry: Codable, Equatable, Sendable {
@@ -74,7 +80,7 @@ public struct AgentConfiguration: ValidatedConfiguration, Equatable {
         case maxConcurrentDrains = "max-concurrent-drains"
         case drainDeadline = "drain-deadline"
         case rebalance
-        case simulation
+        case simulation, kubernetes, prometheus, ec2, interruptions
     }
 
     public init(from decoder: any Decoder) throws {
@@ -93,6 +99,10 @@ public struct AgentConfiguration: ValidatedConfiguration, Equatable {
         drainDeadline = try container.decode(.drainDeadline, default: ConfigDuration(.seconds(600)))
         rebalance = try container.decode(.rebalance, default: .replace)
         simulation = try container.decodeIfPresent(SimulationEntry.self, forKey: .simulation)
+        kubernetes = try container.decodeIfPresent(KubernetesEntry.self, forKey: .kubernetes)
+        prometheus = try container.decodeIfPresent(PrometheusEntry.self, forKey: .prometheus)
+        ec2 = try container.decodeIfPresent(EC2Entry.self, forKey: .ec2)
+        interruptions = try container.decodeIfPresent(InterruptionsEntry.self, forKey: .interruptions)
     }
 
     public func validate() throws(ConfigValidationError) {
@@ -124,6 +134,7 @@ public struct AgentConfiguration: ValidatedConfiguration, Equatable {
         guard drainDeadline.duration >= .seconds(1) else {
             throw ConfigValidationError(key: "drain-deadline", expected: "a duration of at least 1s")
         }
+        try validateSources()
         if let simulation {
             if let rate = simulation.minutesPerSecond, !(rate > 0) {
                 throw ConfigValidationError(key: "simulation.minutes-per-second", expected: "a positive number")

@@ -5,11 +5,13 @@ import Testing
 
 @Suite("agent configuration")
 struct AgentConfigurationTests {
-    @Test("the shipped example loads")
+    static let examples = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("deploy/examples")
+
+    @Test("the shipped example loads: the real cluster's sources")
     func example() throws {
-        let path = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("deploy/examples/cluster-agent.yaml").path
+        let path = Self.examples.appendingPathComponent("cluster-agent.yaml").path
         let config = try ConfigLoader.load(AgentConfiguration.self, from: path)
         #expect(config.clusterID == "eu-web")
         #expect(
@@ -18,7 +20,21 @@ struct AgentConfigurationTests {
             ]
         )
         #expect(config.reportInterval.duration == .seconds(5))
+        #expect(config.simulation == nil)
+        #expect(config.kubernetes?.kubeconfig == "/etc/rancher/k3s/k3s.yaml")
+        #expect(config.prometheus?.customMetrics?.first?.targetPerNode == 100)
+        #expect(config.ec2?.subnets.count == 2)
+        #expect(config.interruptions?.queueURL.hasSuffix("prod-eu-web-events") == true)
+    }
+
+    @Test("the demo's example loads: a simulated cluster instead")
+    func demoExample() throws {
+        let config = try ConfigLoader.load(
+            AgentConfiguration.self,
+            from: Self.examples.appendingPathComponent("cluster-agent-demo.yaml").path
+        )
         #expect(config.simulation?.nodes == 6)
+        #expect(config.kubernetes == nil)
     }
 
     @Test(
@@ -35,6 +51,17 @@ struct AgentConfigurationTests {
                 "simulation.nodes"
             ),
             ("cluster-id: a\nregion: r\ncoordinators: [\"h:1\"]\n", "secret"),
+            ("cluster-id: a\nregion: r\ncoordinators: [\"h:1\"]\nsecret: {env: S}\n", "kubernetes"),
+            (
+                "cluster-id: a\nregion: r\ncoordinators: [\"h:1\"]\nsecret: {env: S}\nkubernetes: {in-cluster: true}\n"
+                    + "prometheus: {url: localhost:9090}\n",
+                "prometheus.url"
+            ),
+            (
+                "cluster-id: a\nregion: r\ncoordinators: [\"h:1\"]\nsecret: {env: S}\nkubernetes: {in-cluster: true}\n"
+                    + "prometheus: {url: \"http://p:9090\"}\nec2: {launch-template: lt-1, subnets: {}}\n",
+                "ec2.subnets"
+            ),
         ]
     )
     func refused(yaml: String, key: String) throws {

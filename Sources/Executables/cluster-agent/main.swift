@@ -2,7 +2,9 @@
 // over the wire, reports the cluster every report interval (and at once on a change that matters), executes the
 // leader's launches and drains, and goes autonomous when no leader reaches it; runs in a ServiceGroup that stops
 // gracefully on SIGTERM or SIGINT. This build runs against simulated ports (the `simulation:` section).
+import AgentAdapters
 import ArgumentParser
+import AsyncHTTPClient
 import BallastConfig
 import Clocks
 import ClusterAgent
@@ -38,13 +40,6 @@ struct ClusterAgentCommand: AsyncParsableCommand {
         logger[metadataKey: "ballast.cluster"] = "\(settings.clusterID)"
         let clock = SystemClock()
 
-        guard settings.simulation != nil else {
-            // The real ports (Prometheus, Kubernetes API, EC2, SQS) are wired by their adapters; until they are,
-            // refuse rather than pretend.
-            throw ValidationError(
-                "\(config): simulation: this build runs the agent only against simulated ports; add a `simulation:` section (see deploy/examples)"
-            )
-        }
         let store: FileEpochStore
         do throws(ConfigValidationError) {
             store = try settings.epochStore()
@@ -52,13 +47,35 @@ struct ClusterAgentCommand: AsyncParsableCommand {
             throw ValidationError("\(config): \(error.key): expected \(error.expected)")
         }
         let fence = try EpochFence(store: store)
-        let ports = try await SimulatedAgentPorts(agent: settings, clock: clock)
+        // The ports: the real cluster (Kubernetes, Prometheus, EC2, SQS), or the demo's simulated one.
+        let kube: any KubeAPI
+        let metricsSource: any MetricsSource
+        let cloud: any CloudProvider
+        let zones: [String]
+        var interruptionSource: (any InterruptionSource)?
+        var realPorts: RealAgentPorts?
+        if settings.simulation != nil {
+            let simulated = try await SimulatedAgentPorts(agent: settings, clock: clock)
+            (kube, metricsSource, cloud, zones) = (
+                simulated.cluster, simulated.cluster, simulated.cloud, simulated.zones
+            )
+        } else {
+            let real: RealAgentPorts
+            do {
+                real = try RealAgentPorts(agent: settings, httpClient: HTTPClient.shared, logger: logger)
+            } catch {
+                throw ValidationError("\(config): \(error.key): expected \(error.expected)")
+            }
+            (kube, metricsSource, cloud, zones) = (real.kube, real.metrics, real.cloud, real.zones)
+            interruptionSource = real.interruptions
+            realPorts = real
+        }
         let ledger = AgentLedger()
         let trigger = ReportTrigger()
         let clusterID = ClusterID(settings.clusterID)
         let drains = DrainService(
-            kube: ports.cluster,
-            cloud: ports.cloud,
+            kube: kube,
+            cloud: cloud,
             clock: clock,
             fence: fence,
             ledger: ledger,
@@ -67,10 +84,10 @@ struct ClusterAgentCommand: AsyncParsableCommand {
             logger: logger
         )
         let observer = PortsObserver(
-            settings: .init(clusterID: clusterID, region: settings.region, availabilityZones: ports.zones),
-            kube: ports.cluster,
-            cloud: ports.cloud,
-            metrics: ports.cluster,
+            settings: .init(clusterID: clusterID, region: settings.region, availabilityZones: zones),
+            kube: kube,
+            cloud: cloud,
+            metrics: metricsSource,
             ledger: ledger,
             drains: drains,
             logger: logger
@@ -86,8 +103,8 @@ struct ClusterAgentCommand: AsyncParsableCommand {
                 settings: .init(clusterID: clusterID, maxDrainDeadline: settings.drainDeadline.duration),
                 fence: fence,
                 ledger: ledger,
-                cloud: ports.cloud,
-                kube: ports.cluster,
+                cloud: cloud,
+                kube: kube,
                 drains: drains,
                 clock: clock,
                 trigger: trigger,
@@ -97,7 +114,10 @@ struct ClusterAgentCommand: AsyncParsableCommand {
         try await agent.whenLocal { try await $0.recover() }
         logger.notice(
             "agent ready",
-            metadata: ["ballast.epoch": "\(fence.highestSeen)", "simulated": "true", "state": "\(store.path)"]
+            metadata: [
+                "ballast.epoch": "\(fence.highestSeen)", "simulated": "\(settings.simulation != nil)",
+                "state": "\(store.path)",
+            ]
         )
         let group = ServiceGroup(
             configuration: .init(
@@ -118,30 +138,49 @@ struct ClusterAgentCommand: AsyncParsableCommand {
                         )
                     ),
                     .init(service: ChangeWatchService(observer: observer, trigger: trigger, clock: clock)),
-                    .init(
-                        service: AutonomyService(
-                            settings: settings.autonomySettings,
-                            clusterID: clusterID,
-                            kube: ports.cluster,
-                            cloud: ports.cloud,
-                            ledger: ledger,
-                            clock: clock,
-                            logger: logger
-                        )
-                    ),
-                    .init(
-                        service: MetricsEndpoint(
-                            configuration: .init(host: settings.metrics.host, port: settings.metrics.port),
-                            registry: registry,
-                            logger: logger
-                        )
-                    ),
-                ],
+                ]
+                    + (interruptionSource.map { source in
+                        [
+                            ServiceGroupConfiguration.ServiceConfiguration(
+                                service: InterruptionService(
+                                    source: source,
+                                    kube: kube,
+                                    cloud: cloud,
+                                    drains: drains,
+                                    ledger: ledger,
+                                    trigger: trigger,
+                                    rebalance: settings.rebalance,
+                                    clock: clock,
+                                    logger: logger
+                                )
+                            )
+                        ]
+                    } ?? []) + [
+                        .init(
+                            service: AutonomyService(
+                                settings: settings.autonomySettings,
+                                clusterID: clusterID,
+                                kube: kube,
+                                cloud: cloud,
+                                ledger: ledger,
+                                clock: clock,
+                                logger: logger
+                            )
+                        ),
+                        .init(
+                            service: MetricsEndpoint(
+                                configuration: .init(host: settings.metrics.host, port: settings.metrics.port),
+                                registry: registry,
+                                logger: logger
+                            )
+                        ),
+                    ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         try await group.run()
+        await realPorts?.shutdown()
         logger.notice("agent stopped")
     }
 }
