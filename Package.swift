@@ -420,6 +420,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DeployTests",
+            dependencies: [
+                "AgentAdapters", "ClusterAgent", "Consensus", "Coordinator", "AWSClients", "Cost", "FleetAPI",
+                "Fencing", "AWSTestSupport", "BallastTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ConsensusTests",
             dependencies: [
                 "Consensus", "AWSClients", "BallastTestSupport",

@@ -110,4 +110,37 @@ struct CoordinatorConfigurationTests {
         #expect(error?.key == "clusters.0.secret")
         #expect(error?.expected.contains("/nonexistent/ballast.key") == true)
     }
+
+    @Test("docs/install.md's lease section, in place of the example's, loads as the DynamoDB lease it describes")
+    func installGuideLease() throws {
+        let root = Self.examples.deletingLastPathComponent().deletingLastPathComponent()
+        let guide = try String(contentsOf: root.appendingPathComponent("docs/install.md"), encoding: .utf8)
+        let snippets = guide.components(separatedBy: "```yaml\n").dropFirst()
+            .compactMap { $0.components(separatedBy: "```").first }
+        let lease = try #require(snippets.first { $0.hasPrefix("lease:") })
+        // The example with its `lease:` block (the key and its indented lines) replaced by the guide's.
+        let example = try String(contentsOf: Self.examples.appendingPathComponent("coordinator.yaml"), encoding: .utf8)
+        var lines: [String] = []
+        var inLease = false
+        for line in example.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("lease:") {
+                inLease = true
+                continue
+            }
+            if inLease, line.hasPrefix(" ") || line.isEmpty { continue }
+            inLease = false
+            lines.append(String(line))
+        }
+        #expect(lines.count < example.split(separator: "\n", omittingEmptySubsequences: false).count)
+        let config = try ConfigLoader.decode(
+            CoordinatorConfiguration.self,
+            yaml: lines.joined(separator: "\n") + "\n" + lease,
+            file: "install.md"
+        )
+        #expect(config.lease.store == .dynamodb)
+        #expect(config.lease.table == "prod-lease")
+        #expect(config.lease.region == "eu-west-1")
+        #expect(config.lease.fleet == "prod")
+        #expect(config.lease.endpoint == nil)
+    }
 }

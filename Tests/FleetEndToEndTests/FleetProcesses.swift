@@ -146,7 +146,8 @@ final class LocalFleet: @unchecked Sendable {
     }
 
     /// Starts the agent of `cluster`, observing a simulated cluster playing `trace`, reporting to every replica.
-    func startAgent(_ cluster: String, trace: URL, startMinute: Int = 0) throws {
+    /// `metricsPort` is where its /metrics listens (a free port when nil).
+    func startAgent(_ cluster: String, trace: URL, startMinute: Int = 0, metricsPort: Int? = nil) throws {
         let region = clusters.first { $0.id == cluster }?.region ?? "eu-west-1"
         let addresses = ports.values.sorted().map { "\"127.0.0.1:\($0)\"" }.joined(separator: ", ")
         let yaml = """
@@ -155,7 +156,7 @@ final class LocalFleet: @unchecked Sendable {
             coordinators: [\(addresses)]
             secret: {file: \(directory.appendingPathComponent("\(cluster).key").path)}
             report-interval: 1s
-            metrics: {host: 127.0.0.1, port: \(try FreePort.next())}
+            metrics: {host: 127.0.0.1, port: \(try metricsPort ?? FreePort.next())}
             simulation:
               trace: \(trace.path)
               minutes-per-second: 2
