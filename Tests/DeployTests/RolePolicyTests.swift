@@ -149,9 +149,15 @@ struct RolePolicyTests {
 
         try await withClient(moto, as: user) { client in
             let ec2 = EC2(client: client)
+            // All-or-nothing launches: moto launches MinCount instances, and a partial launch asks for MinCount 1.
             let provider = EC2CloudProvider(
                 ec2: ec2,
-                settings: .init(cluster: ClusterID(cluster), launchTemplate: .id(template), subnets: subnets),
+                settings: .init(
+                    cluster: ClusterID(cluster),
+                    launchTemplate: .id(template),
+                    subnets: subnets,
+                    acceptPartialLaunches: false
+                ),
                 logger: Logger(label: "test.agent")
             )
             // RunInstances (spot and on-demand), DescribeInstances, TerminateInstances: the provider's calls.
