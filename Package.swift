@@ -155,6 +155,7 @@ let package = Package(
                 "Wire", "WireFormat", "FleetAPI", "Cost", "Clocks", "BallastConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -81,6 +81,7 @@ public actor AutonomyService: Service {
     public func check() async {
         let now = clock.now
         let silence = now - (ledger.lastLeaderContact ?? startedAt)
+        defer { AgentMetrics(cluster: clusterID).record(autonomous: isAutonomous) }
         if silence < settings.autonomousAfter {
             if isAutonomous {
                 isAutonomous = false

@@ -249,6 +249,12 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
             )
             trigger?.fire()
         }
+        AgentMetrics(cluster: command.cluster).launchFailed(
+            instanceType: command.instanceType,
+            zone: command.availabilityZone,
+            market: command.market,
+            reason: AgentMetrics.reason(cloudError)
+        )
         logger.warning(
             "launch failed",
             metadata: [

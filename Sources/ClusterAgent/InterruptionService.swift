@@ -31,6 +31,8 @@ public struct InterruptionService: Service {
     let logger: Logger
     /// Wait after the source fails before asking again. Default 5 s.
     let retryDelay: Duration
+    /// Counts the notices for the cluster's instances (`ballast_interruptions_total`).
+    let metrics: AgentMetrics?
 
     public init(
         source: any InterruptionSource,
@@ -42,8 +44,10 @@ public struct InterruptionService: Service {
         rebalance: RebalancePolicy,
         clock: any FleetClock,
         logger: Logger,
-        retryDelay: Duration = .seconds(5)
+        retryDelay: Duration = .seconds(5),
+        metrics: AgentMetrics? = nil
     ) {
+        self.metrics = metrics
         self.source = source
         self.kube = kube
         self.cloud = cloud
@@ -107,6 +111,7 @@ public struct InterruptionService: Service {
         switch message.event {
         case .spotInterruption(let instanceID, let deadline):
             guard let (node, instance) = try await locate(instanceID) else { return }
+            metrics?.interruption(kind: "spot_interruption")
             let now = clock.timestamp
             ledger.recordNotice(
                 InterruptionNotice(
@@ -145,6 +150,7 @@ public struct InterruptionService: Service {
                 return
             }
             guard let (node, instance) = try await locate(instanceID) else { return }
+            metrics?.interruption(kind: "rebalance")
             ledger.recordNotice(
                 InterruptionNotice(
                     kind: .rebalanceRecommendation,
@@ -162,6 +168,7 @@ public struct InterruptionService: Service {
                 trigger?.fire()
             }
         case .scheduledChange(let instanceIDs, let start):
+            metrics?.interruption(kind: "scheduled_change")
             logger.notice(
                 "scheduled change announced",
                 metadata: [

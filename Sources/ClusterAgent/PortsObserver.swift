@@ -54,6 +54,9 @@ public actor PortsObserver: ClusterObserver {
     /// Instances that have no Ready node past `maxNodeProvisionTime`, as of the last observation.
     public private(set) var orphans: [String] = []
 
+    /// The node series the last report set, so a pool that empties is set to zero.
+    private var nodeSeries: Set<[String]> = []
+
     public init(
         settings: Settings,
         kube: any KubeAPI,
@@ -73,9 +76,25 @@ public actor PortsObserver: ClusterObserver {
     }
 
     public func observe(at now: Timestamp) async throws -> ClusterReport {
-        let nodes = try await kube.nodes()
-        let pods = try await kube.pods()
-        let instances = try await cloud.instances()
+        let metricsSink = AgentMetrics(cluster: settings.clusterID)
+        let nodes: [KubeNode]
+        let pods: [KubePod]
+        do {
+            nodes = try await kube.nodes()
+            pods = try await kube.pods()
+            metricsSink.record(source: "kubernetes", healthy: true)
+        } catch {
+            metricsSink.record(source: "kubernetes", healthy: false)
+            throw error
+        }
+        let instances: [CloudInstance]
+        do {
+            instances = try await cloud.instances()
+            metricsSink.record(source: "ec2", healthy: true)
+        } catch {
+            metricsSink.record(source: "ec2", healthy: false)
+            throw error
+        }
         let map = NodeInstanceMap(nodes: nodes, instances: instances)
         let draining = await drains?.draining ?? []
         let problems = ledger.drainProblems
@@ -91,6 +110,7 @@ public actor PortsObserver: ClusterObserver {
             logger.warning("metrics stale: the newest sample is too old", metadata: ["observedAt": "\(observed)"])
             stale = true
         }
+        metricsSink.record(source: "prometheus", healthy: !stale)
         if let sample, !stale { lastUtilisation = sample.utilisation }
 
         var podsByNode: [String: [KubePod]] = [:]
@@ -166,6 +186,10 @@ public actor PortsObserver: ClusterObserver {
         lastNodes = Set(nodes.map(\.name))
 
         let (failures, notices) = ledger.reportable(at: now)
+        metricsSink.record(nodes: reports, pendingPods: pending.count, previous: &nodeSeries)
+        if let drains {
+            metricsSink.record(drainsInProgress: await drains.runningCount, oldest: await drains.oldestRunningAge)
+        }
         return ClusterReport(
             clusterID: settings.clusterID,
             region: settings.region,

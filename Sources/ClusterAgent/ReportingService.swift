@@ -91,7 +91,9 @@ public actor ReportingService: Service {
             logger.warning("cannot observe the cluster", metadata: ["error": "\(error)"])
             return
         }
-        for node in system.connectedPeers.sorted() {
+        let coordinators = system.connectedPeers.sorted()
+        AgentMetrics(cluster: report.cluster.clusterID).record(connectedCoordinators: coordinators.count)
+        for node in coordinators {
             do {
                 let coordinator = try $CoordinatorEndpoint.resolve(
                     id: WireActorSystem.wellKnownID(node: node, name: WireActorSystem.WellKnownName.coordinator),

@@ -55,6 +55,7 @@ public actor DrainService: Service {
     private var accepted: [String: Request] = [:]
     private var queue: [Request] = []
     private var running: Set<String> = []
+    private var startedAt: [String: FleetInstant] = [:]
     private var outcomes: [String: DrainOutcome] = [:]
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -117,6 +118,11 @@ public actor DrainService: Service {
     /// Drains running now.
     public var runningCount: Int { running.count }
 
+    /// How long the oldest running drain has run; nil when none runs.
+    public var oldestRunningAge: Duration? {
+        startedAt.values.min().map { clock.now - $0 }
+    }
+
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             for await _ in wakeups.cancelOnGracefulShutdown() {
@@ -134,6 +140,7 @@ public actor DrainService: Service {
         while let index = queue.firstIndex(where: { $0.urgent || running.count < maxConcurrent }) {
             let request = queue.remove(at: index)
             running.insert(request.nodeName)
+            startedAt[request.nodeName] = clock.now
             started.append(request)
         }
         return started
@@ -141,6 +148,7 @@ public actor DrainService: Service {
 
     private func finished(_ request: Request, _ outcome: DrainOutcome) {
         running.remove(request.nodeName)
+        startedAt[request.nodeName] = nil
         accepted[request.nodeName] = nil
         outcomes[request.nodeName] = outcome
         var metadata: Logger.Metadata = ["node": "\(request.nodeName)", "outcome": "\(outcome)"]

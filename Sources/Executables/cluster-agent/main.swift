@@ -151,7 +151,8 @@ struct ClusterAgentCommand: AsyncParsableCommand {
                                     trigger: trigger,
                                     rebalance: settings.rebalance,
                                     clock: clock,
-                                    logger: logger
+                                    logger: logger,
+                                    metrics: AgentMetrics(cluster: clusterID)
                                 )
                             )
                         ]
