@@ -445,7 +445,7 @@ extension CoordinatorActor {
                         record(
                             "launch",
                             cluster: command.cluster,
-                            "\(command.count) × \(command.instanceType)/\(command.market)/\(command.availabilityZone): \(command.reason)",
+                            command.reason,
                             epoch: epoch
                         )
                     case .launch(let command, .refused(let code, let message)):
