@@ -73,19 +73,25 @@ public struct PeerAddress: Codable, Hashable, Sendable, CustomStringConvertible 
     }
 }
 
-/// How much a process logs: `trace`, `debug`, `info` (default), `notice`, `warning`, `error`, `critical`.
-public enum LogLevelSetting: String, Codable, Hashable, Sendable, CaseIterable {
-    case trace, debug, info, notice, warning, error, critical
+/// A setting that is one of a few words: decoding names the words it takes when it meets another, so the
+/// configuration error says what to write.
+public protocol ConfigChoice: RawRepresentable, CaseIterable, Codable where RawValue == String {}
 
+extension ConfigChoice {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
-        guard let level = LogLevelSetting(rawValue: text.lowercased()) else {
+        guard let choice = Self(rawValue: text) ?? Self(rawValue: text.lowercased()) else {
             throw DecodingError.dataCorruptedError(
                 in: container,
                 debugDescription: "one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")) (found \"\(text)\")"
             )
         }
-        self = level
+        self = choice
     }
+}
+
+/// How much a process logs: `trace`, `debug`, `info` (default), `notice`, `warning`, `error`, `critical`.
+public enum LogLevelSetting: String, ConfigChoice, Hashable, Sendable {
+    case trace, debug, info, notice, warning, error, critical
 }

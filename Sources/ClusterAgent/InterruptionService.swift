@@ -1,10 +1,11 @@
+import BallastConfig
 import Clocks
 import Cost
 import Logging
 import ServiceLifecycle
 
 /// What the agent does with a rebalance recommendation.
-public enum RebalancePolicy: String, Sendable, Hashable, Codable {
+public enum RebalancePolicy: String, Sendable, Hashable, ConfigChoice {
     /// Log it and nothing else.
     case ignore
     /// Report it as a notice, so the leader launches a replacement and later drains the node (the agent does not

@@ -48,23 +48,10 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         }
     }
 
-    public enum SpotPriceSetting: String, Codable, Equatable, Sendable, CaseIterable {
+    public enum SpotPriceSetting: String, ConfigChoice, Equatable, Sendable {
         case none
         case ec2
         case simulated
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let setting = SpotPriceSetting(rawValue: text) else {
-                throw DecodingError.dataCorruptedError(
-                    in: container,
-                    debugDescription:
-                        "one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")) (found \"\(text)\")"
-                )
-            }
-            self = setting
-        }
     }
 
     /// One managed cluster.

@@ -9,24 +9,11 @@ import Logging
 /// Every replica of a fleet must name the same store and fleet. Default: a SQLite file `lease.sqlite` in the
 /// state directory (replicas on one host), fleet `default`, the timings of SYSTEM.md §3.
 public struct LeaseEntry: Codable, Equatable, Sendable {
-    public enum Store: String, Codable, Equatable, Sendable, CaseIterable {
+    public enum Store: String, ConfigChoice, Equatable, Sendable {
         /// A local SQLite file shared by the replicas of one host (the embedded default).
         case sqlite
         /// A DynamoDB table (production): conditional writes, strongly consistent reads.
         case dynamodb
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let store = Store(rawValue: text) else {
-                throw DecodingError.dataCorruptedError(
-                    in: container,
-                    debugDescription:
-                        "one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")) (found \"\(text)\")"
-                )
-            }
-            self = store
-        }
     }
 
     public var store: Store
