@@ -140,3 +140,92 @@ struct FleetEndToEndTests {
         #expect(noSecret.status == 78, "\(noSecret)")
     }
 }
+
+/// The fencing promises with real processes: a leader stopped and resumed after a takeover sends nothing an agent
+/// executes, and no launch token is ever executed twice.
+@Suite("fleet end to end: fencing", .serialized)
+struct FencingEndToEndTests {
+    /// logfmt `key=value` pairs of one log line.
+    static func fields(_ line: Substring) -> [String: String] {
+        var fields: [String: String] = [:]
+        for word in line.split(separator: " ") {
+            guard let equals = word.firstIndex(of: "=") else { continue }
+            fields[String(word[..<equals])] = String(word[word.index(after: equals)...])
+        }
+        return fields
+    }
+
+    @Test("a leader stopped past its lease and resumed sends nothing agents execute; no launch runs twice")
+    func stoppedLeader() async throws {
+        let fleet = try LocalFleet(clusters: [(id: "eu-web", region: "eu-west-1"), (id: "us-api", region: "us-east-1")])
+        defer { Task { await fleet.stopAll() } }
+        try fleet.startCoordinator("coord-1", budget: 50_000)
+        try fleet.startCoordinator("coord-2", budget: 50_000)
+        try fleet.startAgent(
+            "eu-web",
+            trace: FleetEndToEndTests.traces.appendingPathComponent("twitter-per-minute.csv")
+        )
+        try fleet.startAgent("us-api", trace: FleetEndToEndTests.traces.appendingPathComponent("nasa-per-minute.csv"))
+
+        var leader = ""
+        var firstEpoch: UInt64 = 0
+        let elected = try await fleet.eventually(timeout: .seconds(30)) {
+            for node in ["coord-1", "coord-2"] {
+                if let info = try await FleetEndToEndTests.leader(fleet, asking: node), info.isLeader {
+                    (leader, firstEpoch) = (node, info.epoch)
+                    return true
+                }
+            }
+            return false
+        }
+        #expect(elected, "\(fleet.logs)")
+        guard elected else { return }
+        let standby = leader == "coord-1" ? "coord-2" : "coord-1"
+        // Raise the floors so the leader must launch (the agents' simulated clusters start with 3 workers).
+        for cluster in ["eu-web", "us-api"] {
+            let raised = try await fleet.coordctl(standby, ["policy", "set", cluster, "--min-nodes", "6"])
+            #expect(raised.status == 0, "\(raised)")
+        }
+        let launched = await fleet.eventually(timeout: .seconds(30)) {
+            fleet.agents.values.contains { $0.output.contains("msg=launched") }
+        }
+        #expect(launched, "the leader launched nothing\n\(fleet.logs)")
+
+        // SIGSTOP the leader for twice the lease (2 s): the standby takes over under a higher epoch.
+        fleet.coordinators[leader]?.send(SIGSTOP)
+        let tookOver = try await fleet.eventually(timeout: .seconds(15)) {
+            guard let info = try await FleetEndToEndTests.leader(fleet, asking: standby) else { return false }
+            return info.isLeader && info.epoch > firstEpoch
+        }
+        #expect(tookOver, "\(fleet.logs)")
+        try await Task.sleep(for: .seconds(4))
+        fleet.coordinators[leader]?.send(SIGCONT)
+        // Let the resumed replica run a few rounds and the agents report to both.
+        try await Task.sleep(for: .seconds(5))
+        #expect(try await FleetEndToEndTests.leader(fleet, asking: leader)?.isLeader == false)
+
+        for (cluster, agent) in fleet.agents {
+            var newest: UInt64 = 0
+            var tokens: [String: Int] = [:]
+            for line in agent.output.split(separator: "\n") {
+                let fields = Self.fields(line)
+                let epoch = fields["ballast.epoch"].flatMap(UInt64.init) ?? 0
+                if line.contains("msg=\"new fencing epoch\"") { newest = max(newest, epoch) }
+                if line.contains("msg=launched") {
+                    // Nothing is executed under an epoch lower than one the agent has already seen.
+                    #expect(epoch >= newest, "\(cluster) launched under epoch \(epoch) after seeing \(newest): \(line)")
+                    if let token = fields["token"] { tokens[token, default: 0] += 1 }
+                }
+            }
+            #expect(tokens.values.allSatisfy { $0 == 1 }, "\(cluster) launched a token twice: \(tokens)")
+        }
+        // The resumed replica knows it lost the lease: it says so, and no command of its is accepted after that.
+        let resumed = fleet.coordinators[leader]?.output ?? ""
+        let lines = resumed.split(separator: "\n")
+        let stopped = lines.lastIndex { $0.contains("stopped leading") || $0.contains("stepping down") }
+        #expect(stopped != nil, "\(resumed.suffix(3000))")
+        if let stopped {
+            #expect(!lines[stopped...].contains { $0.contains("command accepted") }, "\(resumed.suffix(3000))")
+        }
+    }
+}

@@ -156,6 +156,7 @@ final class LocalFleet: @unchecked Sendable {
             coordinators: [\(addresses)]
             secret: {file: \(directory.appendingPathComponent("\(cluster).key").path)}
             report-interval: 1s
+            state-directory: \(directory.appendingPathComponent("\(cluster)-state").path)
             metrics: {host: 127.0.0.1, port: \(try metricsPort ?? FreePort.next())}
             simulation:
               trace: \(trace.path)
