@@ -73,6 +73,11 @@ struct FleetEndToEndTests {
         let exported = try await httpGet(port: leaderMetrics, "/metrics").body
         #expect(planned, "\(exported)")
 
+        // A budget below what the month has already cost is refused, saying so (the agents' nodes accrue spend).
+        let belowSpend = try await fleet.coordctl(leaderNode, ["budget", "set", "0.00001"])
+        #expect(belowSpend.status == 65, "\(belowSpend)")
+        #expect(belowSpend.stderr.contains("below this month's spend so far"), "\(belowSpend)")
+
         // A change sent to the follower reaches the leader (coordctl follows the redirect once).
         let set = try await fleet.coordctl(follower, ["budget", "set", "777", "--region", "eu-west-1=300"])
         #expect(set.status == 0, "\(set)")
