@@ -358,7 +358,9 @@ let package = Package(
         ),
         .target(
             name: "BallastTestSupport",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Clocks", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),

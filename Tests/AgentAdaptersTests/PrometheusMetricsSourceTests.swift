@@ -81,7 +81,7 @@ struct PrometheusMetricsSourceTests {
 
     func check(_ client: PrometheusClient) async throws {
         // Wait until every job has six samples: the 4 s rate window is then full of data.
-        try await waitUntil("six scrapes of every job") {
+        try await waitUntil("six scrapes of every job", timeout: .seconds(40)) {
             let result = try? await client.query(
                 "scalar(count(count_over_time(node_memory_MemTotal_bytes[10s]) >= 6))"
             )
@@ -155,20 +155,4 @@ struct PrometheusMetricsSourceTests {
         ]
         #expect(bad.problems().count == 3)
     }
-}
-
-struct NotInTime: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "not in time: \(what)" }
-}
-
-/// Polls `condition` every 200 ms for up to `timeout`.
-func waitUntil(_ what: String, timeout: Duration = .seconds(40), _ condition: () async -> Bool) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: timeout)
-    while clock.now < deadline {
-        if await condition() { return }
-        try await Task.sleep(for: .milliseconds(200))
-    }
-    throw NotInTime(what: what)
 }

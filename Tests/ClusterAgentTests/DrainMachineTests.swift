@@ -1,3 +1,4 @@
+import Clocks
 import ClusterAgent
 import Cost
 import FleetAPI

@@ -55,22 +55,6 @@ func withScrapedPrometheus<T: Sendable>(
     }
 }
 
-struct NotInTime: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "not in time: \(what)" }
-}
-
-/// Polls `condition` every 200 ms for up to `timeout`.
-func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async -> Bool) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: timeout)
-    while clock.now < deadline {
-        if await condition() { return }
-        try await Task.sleep(for: .milliseconds(200))
-    }
-    throw NotInTime(what: what)
-}
-
 @Suite("PrometheusClient against a real Prometheus")
 struct PrometheusClientTests {
     static let paths: [String: [SyntheticExporter.Series]] = [

@@ -1,15 +1,4 @@
-/// SplitMix64 (Steele, Lea and Flood, 2014): a small seeded generator, so a test that draws random values draws
-/// the same ones on every run and a failing seed can be replayed. Not for anything but tests.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
+import Clocks
 
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The tests' seeded generator: the same as the simulator's (`SeededRandom`), so a failing seed replays.
+public typealias SplitMix64 = SeededRandom

@@ -1,5 +1,6 @@
-/// A seeded pseudo-random generator (SplitMix64): the same seed gives the same numbers on every platform, so the
-/// simulator's boot delays and the drains' retry jitter replay exactly. Not for anything secret.
+/// A seeded pseudo-random generator (SplitMix64, Steele, Lea and Flood, 2014): the same seed gives the same numbers
+/// on every platform, so the simulator's boot delays, the drains' retry jitter and the tests' random values replay
+/// exactly. With `ManualClock`, what makes a run repeatable. Not for anything secret.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
