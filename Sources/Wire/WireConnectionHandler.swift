@@ -17,7 +17,10 @@ final class WireConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var handshakeDeadline: Scheduled<Void>?
     private var heartbeatTask: RepeatedTask?
-    private var callTimers: [UInt64: Scheduled<Void>] = [:]
+    // Calls in flight and when each times out. One timer, set for the earliest deadline, serves them all: a
+    // reply only forgets its deadline, instead of scheduling and cancelling a task of the event loop per call.
+    private var callDeadlines: [UInt64: NIODeadline] = [:]
+    private var callTimer: (deadline: NIODeadline, task: Scheduled<Void>)?
     private var closeReason: String?
     // A flush is queued on the event loop: frames written until it runs go out in one system call.
     private var flushScheduled = false
@@ -81,8 +84,9 @@ final class WireConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         handshakeDeadline?.cancel()
         heartbeatTask?.cancel()
-        for timer in callTimers.values { timer.cancel() }
-        callTimers.removeAll()
+        callTimer?.task.cancel()
+        callTimer = nil
+        callDeadlines.removeAll()
         let peer = establishedPeer
         run(machine.channelInactive())
         let reason = closeReason ?? "closed by the peer"
@@ -110,9 +114,10 @@ final class WireConnectionHandler: ChannelDuplexHandler {
             switch decision {
             case .send(let message, let callID):
                 writeFrameBatched(message, context: context)
-                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                callTimers[callID] = context.eventLoop.scheduleTask(in: .init(call.timeout)) {
-                    bound.value.callTimerFired(callID: callID)
+                let deadline = NIODeadline.now() + .init(call.timeout)
+                callDeadlines[callID] = deadline
+                if callTimer.map({ deadline < $0.deadline }) ?? true {
+                    setCallTimer(at: deadline, context: context)
                 }
             case .reject(let call, let code, let message):
                 call.completion.resume(with: .failure(WireCallError(code, recipient: call.recipient, message)))
@@ -149,8 +154,28 @@ final class WireConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Timers
 
-    private func callTimerFired(callID: UInt64) {
-        callTimers[callID] = nil
+    private func setCallTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        callTimer?.task.cancel()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        callTimer = (deadline, context.eventLoop.scheduleTask(deadline: deadline) { bound.value.callTimerFired() })
+    }
+
+    /// Times out every call whose deadline has passed, in the order they were made, and sets the timer for the
+    /// earliest deadline left.
+    private func callTimerFired() {
+        callTimer = nil
+        let now = NIODeadline.now()
+        let expired = callDeadlines.filter { $0.value <= now }.keys.sorted()
+        for callID in expired {
+            callDeadlines[callID] = nil
+            timeOut(callID: callID)
+        }
+        if let context, let next = callDeadlines.values.min() {
+            setCallTimer(at: next, context: context)
+        }
+    }
+
+    private func timeOut(callID: UInt64) {
         guard let call = machine.callTimedOut(callID: callID) else { return }
         var logger = self.logger
         logger[metadataKey: WireLogKey.callID] = "\(callID)"
@@ -198,7 +223,7 @@ final class WireConnectionHandler: ChannelDuplexHandler {
                 guard let peer = establishedPeer else { continue }
                 delegate.connection(connection, received: call, from: peer)
             case .completeCall(let call, let callID, let outcome):
-                callTimers.removeValue(forKey: callID)?.cancel()
+                callDeadlines[callID] = nil
                 call.completion.resume(with: .success(outcome))
             case .failCalls(let calls, let code, let message):
                 for call in calls {

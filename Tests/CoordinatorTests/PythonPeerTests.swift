@@ -10,8 +10,9 @@ import Wire
 @testable import FleetAPI
 
 /// A second implementation of the wire, in Python from docs/wire.md alone (Tests/WirePeers/python), against a
-/// real coordinator actor over TCP: it authenticates as the agent of a cluster and as an operator, reports, reads
-/// the status, and meets a refused role, an unknown name and a typed error.
+/// coordinator actor that does not lead, over TCP: it authenticates as the agent of a cluster and as an operator,
+/// reports, reads the status, and meets a refused role, an unknown name, the typed error of a follower and a
+/// refused secret. Against a `coordinator` process and `coordctl`, see FleetEndToEndTests.
 @Suite("a Python peer written from docs/wire.md")
 struct PythonPeerTests {
     static let peerScript = URL(fileURLWithPath: #filePath)
@@ -115,7 +116,14 @@ struct PythonPeerTests {
 
         let unknown = try #require(asAdmin["unknown"] as? [String: Any])
         #expect(unknown["code"] as? String == "wire.unknown-target")
-        let typed = try #require(asAdmin["typedError"] as? [String: Any])
+        // A change sent to a replica that does not lead: the typed error of the application, with its detail.
+        let change = try await Self.runPeer(
+            common + [
+                "--node", "ops-1", "--role", "admin",
+                "--secret-file", directory.appendingPathComponent("admin.key").path, "set-budget", "100",
+            ]
+        )
+        let typed = try #require(change["typedError"] as? [String: Any], "\(change)")
         #expect(typed["code"] as? String == NotLeaderError.wireErrorCode)
         #expect(typed["detail"] is [String: Any])
 

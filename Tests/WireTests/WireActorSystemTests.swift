@@ -112,6 +112,38 @@ struct WireActorSystemTests {
         }
     }
 
+    @Test("calls started at different times on one connection each time out at their own deadline, not before")
+    func timeoutsOfStaggeredCalls() async throws {
+        var configuration = WireFixture.configuration(node: "coord-1", role: .coordinator)
+        configuration.callTimeout = .milliseconds(600)
+        try await WireFixture.withPair(coordinatorConfiguration: configuration) { pair in
+            let agent = try pair.remoteAgent()
+            let elapsed = try await withThrowingTaskGroup(of: Duration?.self) { group in
+                for delay in [0, 250, 400] {
+                    group.addTask {
+                        try await Task.sleep(for: .milliseconds(delay))
+                        let start = ContinuousClock.now
+                        await #expect {
+                            _ = try await agent.pause(milliseconds: 4000)
+                        } throws: { ($0 as? WireCallError)?.code == .timeout }
+                        return ContinuousClock.now - start
+                    }
+                }
+                // Answered while the others wait: it leaves their deadlines as they were.
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(100))
+                    #expect(try await agent.pause(milliseconds: 1) == 1)
+                    return nil
+                }
+                return try await group.reduce(into: [Duration]()) { all, time in all += time.map { [$0] } ?? [] }
+            }
+            #expect(elapsed.count == 3)
+            for time in elapsed {
+                #expect(time >= .milliseconds(595) && time < .seconds(3), "timed out after \(time)")
+            }
+        }
+    }
+
     @Test("calls in flight fail at once when the connection drops")
     func dropFailsInFlight() async throws {
         try await WireFixture.withPair { pair in

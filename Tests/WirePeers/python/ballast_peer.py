@@ -2,10 +2,13 @@
 """A Ballast wire peer in Python (standard library only), written from docs/wire.md.
 
 It dials a coordinator, authenticates as an agent or as an operator (admin), makes calls by their stable
-names and prints what it got as one JSON document on stdout. The Swift test suite runs it against a real
-coordinator (Tests/CoordinatorTests/PythonPeerTests.swift).
+names and prints what it got as one JSON document on stdout. The Swift test suite runs it against a
+`coordinator` process, its numbers checked against `coordctl status --json`
+(Tests/FleetEndToEndTests/PythonPeerEndToEndTests.swift), and against a coordinator actor for the errors a
+leader does not give (Tests/CoordinatorTests/PythonPeerTests.swift).
 
     ballast_peer.py --port 7420 --secret-file admin.key --role admin --node ops status
+    ballast_peer.py --port 7420 --secret-file admin.key --role admin --node ops set-budget 100
     ballast_peer.py --port 7420 --secret-file eu-web.key --role agent --node eu-web report report.json
 """
 
@@ -182,6 +185,11 @@ class Peer:
         self.send(payload)
         while True:
             reply = self.receive_message()
+            if reply[0] == CALL:
+                # The coordinator may call the agent on this connection (a leader's launch or drain); this
+                # peer hosts no actor (§4, §5.2).
+                self.answer_unknown_actor(reply)
+                continue
             if reply[0] != REPLY:
                 raise WireError(f"expected a reply, got type {reply[0]:#x}")
             reader = Reader(reply[1:])
@@ -192,6 +200,19 @@ class Peer:
                 return json.loads(value) if value else None
             code, message, detail = reader.string(), reader.string(), reader.blob()
             raise CallFailed(code, message, json.loads(detail) if detail else None)
+
+    def answer_unknown_actor(self, call):
+        reader = Reader(call[1:])
+        call_id = reader.u64()
+        node, actor = reader.string(), reader.string()
+        self.send(
+            bytes([REPLY])
+            + struct.pack(">Q", call_id)
+            + bytes([1])
+            + string("wire.unknown-actor")
+            + string(f"{node} hosts no actor named {actor}")
+            + blob(b"")
+        )
 
     def goodbye(self):
         self.send(bytes([GOODBYE]) + struct.pack(">H", 0) + string("done"))
@@ -216,8 +237,10 @@ def main():
     parser.add_argument("--node", required=True, help="our node id: the cluster id for an agent")
     parser.add_argument("--role", choices=["agent", "admin"], required=True)
     parser.add_argument("--secret-file", required=True)
-    parser.add_argument("command", choices=["report", "status"])
-    parser.add_argument("document", nargs="?", help="report: a file holding the AgentReport JSON")
+    parser.add_argument("command", choices=["report", "status", "set-budget"])
+    parser.add_argument(
+        "argument", nargs="?", help="report: a file holding the AgentReport JSON; set-budget: the monthly USD"
+    )
     options = parser.parse_args()
 
     peer = Peer(options.host, options.port, options.node, options.role, read_secret(options.secret_file))
@@ -225,7 +248,7 @@ def main():
     try:
         output["coordinator"] = peer.handshake()
         if options.command == "report":
-            with open(options.document, encoding="utf-8") as file:
+            with open(options.argument, encoding="utf-8") as file:
                 report = json.load(file)
             output["acknowledgement"] = peer.call("fleet.coordinator.report", report)
             # An admin call from an agent: the name exists but not for this role.
@@ -233,15 +256,18 @@ def main():
                 peer.call("fleet.admin.status")
             except CallFailed as error:
                 output["refused"] = error_json(error)
-        else:
+        elif options.command == "status":
             output["status"] = peer.call("fleet.admin.status")
-            # A name nobody registered, and a typed error of the application.
+            # A name nobody registered.
             try:
                 peer.call("fleet.admin.no-such-call")
             except CallFailed as error:
                 output["unknown"] = error_json(error)
+        else:
+            # A change: a replica that does not lead answers with a typed error of the application.
+            budget = {"monthlyUSD": float(options.argument), "regionalMonthlyUSD": {}}
             try:
-                peer.call("fleet.admin.set-budget", {"monthlyUSD": 100, "regionalMonthlyUSD": {}})
+                output["result"] = peer.call("fleet.admin.set-budget", budget)
             except CallFailed as error:
                 output["typedError"] = error_json(error)
         peer.goodbye()
