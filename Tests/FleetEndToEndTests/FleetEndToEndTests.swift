@@ -27,7 +27,7 @@ struct FleetEndToEndTests {
     @Test("two replicas elect one leader; coordctl follows it; a budget change survives kill -9 of the leader")
     func electionBudgetAndTakeover() async throws {
         let fleet = try LocalFleet(clusters: [(id: "eu-web", region: "eu-west-1"), (id: "us-api", region: "us-east-1")])
-        defer { Task { await fleet.stopAll() } }
+        defer { fleet.stopAllNow() }
         try fleet.startCoordinator("coord-1")
         try fleet.startCoordinator("coord-2")
         try fleet.startAgent("eu-web", trace: Self.traces.appendingPathComponent("twitter-per-minute.csv"))
@@ -108,7 +108,7 @@ struct FleetEndToEndTests {
     @Test("coordctl's errors say what to do and end with the documented exit codes")
     func coordctlErrors() async throws {
         let fleet = try LocalFleet(clusters: [(id: "eu-web", region: "eu-west-1")])
-        defer { Task { await fleet.stopAll() } }
+        defer { fleet.stopAllNow() }
         try fleet.startCoordinator("coord-1")
         let up = try await fleet.eventually(timeout: .seconds(30)) {
             try await Self.leader(fleet, asking: "coord-1")?.isLeader == true
@@ -163,7 +163,7 @@ struct FencingEndToEndTests {
     @Test("a leader stopped past its lease and resumed sends nothing agents execute; no launch runs twice")
     func stoppedLeader() async throws {
         let fleet = try LocalFleet(clusters: [(id: "eu-web", region: "eu-west-1"), (id: "us-api", region: "us-east-1")])
-        defer { Task { await fleet.stopAll() } }
+        defer { fleet.stopAllNow() }
         try fleet.startCoordinator("coord-1", budget: 50_000)
         try fleet.startCoordinator("coord-2", budget: 50_000)
         try fleet.startAgent(

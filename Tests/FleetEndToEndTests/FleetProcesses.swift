@@ -197,6 +197,21 @@ final class LocalFleet: @unchecked Sendable {
             .map { "== \($0.name)\n\($0.output.suffix(3000))" }.joined(separator: "\n")
     }
 
+    /// Stops every process before returning (SIGTERM, then SIGKILL after 10 s) and removes the folder: for a
+    /// `defer`, which cannot await, so no process outlives its test.
+    func stopAllNow() {
+        let processes = Array(agents.values) + Array(coordinators.values)
+        for process in processes where process.isRunning { process.send(SIGCONT) }
+        for process in processes where process.isRunning { process.send(SIGTERM) }
+        let deadline = Date().addingTimeInterval(10)
+        while processes.contains(where: \.isRunning), Date() < deadline { usleep(20_000) }
+        for process in processes where process.isRunning {
+            process.send(SIGKILL)
+            process.process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     func stopAll() async {
         for process in Array(agents.values) + Array(coordinators.values) { await process.stop() }
         try? FileManager.default.removeItem(at: directory)

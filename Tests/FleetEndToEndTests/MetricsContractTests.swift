@@ -74,7 +74,7 @@ struct MetricsContractTests {
         #expect(coordinatorSide.contains("ballast_commands_total") && coordinatorSide.contains("ballast_lease_leader"))
 
         let fleet = try LocalFleet(clusters: [(id: "eu-web", region: "eu-west-1")])
-        defer { Task { await fleet.stopAll() } }
+        defer { fleet.stopAllNow() }
         try fleet.startCoordinator("coord-1")
         try fleet.startAgent(
             "eu-web",
@@ -114,7 +114,7 @@ struct MetricsContractTests {
         let agentSide = try Self.used().filter { contract[$0] == "agent" }
         #expect(!agentSide.isEmpty)
         let fleet = try LocalFleet(clusters: [(id: "eu-web", region: "eu-west-1")])
-        defer { Task { await fleet.stopAll() } }
+        defer { fleet.stopAllNow() }
         try fleet.startCoordinator("coord-1")
         let metricsPort = try FreePort.next()
         try fleet.startAgent(

@@ -70,7 +70,7 @@ extension FleetEndToEndTests {
     @Test("a Python peer reports as two agents and reads the status; its numbers are coordctl status --json's")
     func pythonPeerMatchesCoordCtl() async throws {
         let fleet = try LocalFleet(clusters: [(id: "eu-web", region: "eu-west-1"), (id: "us-api", region: "us-east-1")])
-        defer { Task { await fleet.stopAll() } }
+        defer { fleet.stopAllNow() }
         try fleet.startCoordinator("coord-1")
         let port = try #require(fleet.ports["coord-1"])
         // Leading before anything is read, so that the peer and coordctl see the same role and epoch.
