@@ -66,6 +66,45 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         public var onDemandBase: Int?
         public var targetSpotShare: Double?
         public var allowedInstanceTypes: [String]?
+        /// Requested over allocatable the planner aims for (0 < x ≤ 1). Default 0.75.
+        public var targetUtilisation: Double?
+        /// Zones the planner may launch in. Default every zone the cluster reports.
+        public var zones: [String]?
+        /// Served first when the budget is short: `low`, `normal` (default), `high`, `critical`.
+        public var priority: PrioritySetting?
+        /// Share of the budget within its priority class, relative to the others (> 0). Default 1.
+        public var weight: Double?
+        /// Clusters that take this one's demand when it is lost or failed over, in order of preference.
+        public var failoverTargets: [String]?
+        /// Spare nodes kept warm above demand (`warm-headroom-nodes`) or a share of demand (`warm-headroom-share`,
+        /// 0.2 = 20 %); one of the two. Default none.
+        public var warmHeadroomNodes: Int?
+        public var warmHeadroomShare: Double?
+        /// Largest share of the cluster's nodes draining at once (0…1, at least one node). Default 0.1.
+        public var disruptionBudget: Double?
+        /// A consolidation that evicts pods must save at least this share of the cluster's hourly cost. Default 0.1.
+        public var minConsolidationSaving: Double?
+        /// Most pods the planner may evict from the cluster in an hour. Default 100.
+        public var maxEvictionsPerHour: Int?
+        /// How long a node must be unneeded before it is removed. Default 10 min.
+        public var scaleDownUnneeded: ConfigDuration?
+        /// No removal this soon after the cluster grew. Default 10 min.
+        public var scaleDownDelayAfterAdd: ConfigDuration?
+        /// Start paused: the planner changes nothing until `coordctl resume`. Default false.
+        public var paused: Bool?
+
+        public enum PrioritySetting: String, ConfigChoice, Equatable, Sendable {
+            case low, normal, high, critical
+
+            var priorityClass: PriorityClass {
+                switch self {
+                case .low: .low
+                case .normal: .normal
+                case .high: .high
+                case .critical: .critical
+                }
+            }
+        }
 
         private enum CodingKeys: String, CodingKey {
             case id, region, secret
@@ -74,12 +113,26 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
             case onDemandBase = "on-demand-base"
             case targetSpotShare = "target-spot-share"
             case allowedInstanceTypes = "instance-types"
+            case targetUtilisation = "target-utilisation"
+            case zones, priority, weight
+            case failoverTargets = "failover-targets"
+            case warmHeadroomNodes = "warm-headroom-nodes"
+            case warmHeadroomShare = "warm-headroom-share"
+            case disruptionBudget = "disruption-budget"
+            case minConsolidationSaving = "min-consolidation-saving"
+            case maxEvictionsPerHour = "max-evictions-per-hour"
+            case scaleDownUnneeded = "scale-down-unneeded"
+            case scaleDownDelayAfterAdd = "scale-down-delay-after-add"
+            case paused
         }
 
         /// The YAML key of each policy field this entry can set, for errors from the planner's validation.
         static let yamlKeys: [String: String] = [
             "minNodes": "min-nodes", "maxNodes": "max-nodes", "onDemandBase": "on-demand-base",
             "targetSpotShare": "target-spot-share", "allowedInstanceTypes": "instance-types",
+            "targetUtilisation": "target-utilisation", "weight": "weight", "warmHeadroom": "warm-headroom-nodes",
+            "disruptionBudget": "disruption-budget", "minConsolidationSaving": "min-consolidation-saving",
+            "maxEvictionsPerHour": "max-evictions-per-hour",
         ]
 
         /// The planner's policy for this cluster: its defaults with this entry's overrides.
@@ -90,6 +143,19 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
             if let onDemandBase { policy.onDemandBase = onDemandBase }
             if let targetSpotShare { policy.targetSpotShare = targetSpotShare }
             if let allowedInstanceTypes { policy.allowedInstanceTypes = allowedInstanceTypes }
+            if let targetUtilisation { policy.targetUtilisation = targetUtilisation }
+            if let zones { policy.allowedZones = zones }
+            if let priority { policy.priorityClass = priority.priorityClass }
+            if let weight { policy.weight = weight }
+            if let failoverTargets { policy.failoverTargets = failoverTargets.map { ClusterID($0) } }
+            if let warmHeadroomNodes { policy.warmHeadroom = .nodes(warmHeadroomNodes) }
+            if let warmHeadroomShare { policy.warmHeadroom = .shareOfDemand(warmHeadroomShare) }
+            if let disruptionBudget { policy.disruptionBudget = disruptionBudget }
+            if let minConsolidationSaving { policy.minConsolidationSaving = minConsolidationSaving }
+            if let maxEvictionsPerHour { policy.maxEvictionsPerHour = maxEvictionsPerHour }
+            if let scaleDownUnneeded { policy.scaleDownUnneeded = scaleDownUnneeded.duration }
+            if let scaleDownDelayAfterAdd { policy.scaleDownDelayAfterAdd = scaleDownDelayAfterAdd.duration }
+            if let paused { policy.paused = paused }
             return policy
         }
     }
@@ -158,12 +224,29 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
             guard !cluster.region.isEmpty else {
                 throw ConfigValidationError(key: key + ".region", expected: "an AWS region such as eu-west-1")
             }
+            if cluster.warmHeadroomNodes != nil, cluster.warmHeadroomShare != nil {
+                throw ConfigValidationError(
+                    key: key + ".warm-headroom-share",
+                    expected: "one of warm-headroom-nodes or warm-headroom-share, not both"
+                )
+            }
             // The planner's own rule for a policy, reported under the key the value came from.
             do throws(CostError) {
                 try cluster.policy.validate(cluster: ClusterID(cluster.id))
             } catch {
                 let yamlKey = error.field.flatMap { ClusterEntry.yamlKeys[$0] } ?? error.field ?? "policy"
                 throw ConfigValidationError(key: key + "." + yamlKey, expected: "a value that \(error.message)")
+            }
+        }
+        let ids = Set(clusters.map(\.id))
+        for (index, cluster) in clusters.enumerated() {
+            for (position, target) in (cluster.failoverTargets ?? []).enumerated()
+            where !ids.contains(target) || target == cluster.id {
+                throw ConfigValidationError(
+                    key: "clusters.\(index).failover-targets.\(position)",
+                    expected:
+                        "another cluster of this fleet (\(ids.subtracting([cluster.id]).sorted().joined(separator: ", ")))"
+                )
             }
         }
         guard planInterval.duration > .zero else {

@@ -143,4 +143,37 @@ struct CoordinatorConfigurationTests {
         #expect(config.lease.fleet == "prod")
         #expect(config.lease.endpoint == nil)
     }
+
+    @Test("every policy knob the planner has is settable per cluster in the file")
+    func everyKnob() throws {
+        let yaml = """
+            node-id: c
+            clusters:
+              - {id: b, region: r, secret: {env: Y}}
+              - id: a
+                region: r
+                secret: {env: X}
+                target-utilisation: 0.6
+                zones: [r1a, r1b]
+                priority: critical
+                weight: 3
+                failover-targets: [b]
+                warm-headroom-share: 0.2
+                disruption-budget: 0.25
+                min-consolidation-saving: 0.05
+                max-evictions-per-hour: 40
+                scale-down-unneeded: 15m
+                scale-down-delay-after-add: 20m
+                paused: true
+
+            """
+        let config = try ConfigLoader.decode(CoordinatorConfiguration.self, yaml: yaml, file: "coordinator.yaml")
+        let policy = config.clusters[1].policy
+        #expect(policy.targetUtilisation == 0.6 && policy.allowedZones == ["r1a", "r1b"])
+        #expect(policy.priorityClass == .critical && policy.weight == 3 && policy.failoverTargets == ["b"])
+        #expect(policy.warmHeadroom == .shareOfDemand(0.2) && policy.disruptionBudget == 0.25)
+        #expect(policy.minConsolidationSaving == 0.05 && policy.maxEvictionsPerHour == 40)
+        #expect(policy.scaleDownUnneeded == .seconds(900) && policy.scaleDownDelayAfterAdd == .seconds(1200))
+        #expect(policy.paused)
+    }
 }
