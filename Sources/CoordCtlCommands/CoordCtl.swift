@@ -364,8 +364,15 @@ public struct Policy: AsyncParsableCommand {
         @Option(name: .long, help: "Priority class: low, normal, high or critical.") var priority: String?
         @Option(name: .long, help: "Share of the budget within the class, relative to others (> 0).") var weight:
             Double?
+        @Option(name: .long, help: "Requested over allocatable to aim for, (0, 1].") var targetUtilisation: Double?
+        @Option(name: .long, help: "Largest share of the nodes draining at once, 0 to 1.") var disruptionBudget: Double?
+        @Option(name: .long, help: "Most pods evicted in an hour.") var maxEvictionsPerHour: Int?
+        @Option(name: .long, help: "Seconds a node must be unneeded before removal.") var scaleDownUnneeded: Int?
+        @Option(name: .long, help: "Seconds after growth before any removal.") var scaleDownDelayAfterAdd: Int?
+        @Option(name: .long, help: "A failover target cluster (repeatable, in order of preference).")
+        var failoverTarget: [String] = []
 
-        func change() throws -> PolicyChange {
+        public func change() throws -> PolicyChange {
             var priorityClass: PriorityClass?
             if let priority {
                 guard let parsed = PriorityClass.allCases.first(where: { $0.description == priority }) else {
@@ -379,7 +386,13 @@ public struct Policy: AsyncParsableCommand {
                 onDemandBase: onDemandBase,
                 targetSpotShare: spotShare,
                 priorityClass: priorityClass,
-                weight: weight
+                weight: weight,
+                failoverTargets: failoverTarget.isEmpty ? nil : failoverTarget.map { ClusterID($0) },
+                targetUtilisation: targetUtilisation,
+                disruptionBudget: disruptionBudget,
+                maxEvictionsPerHour: maxEvictionsPerHour,
+                scaleDownUnneededSeconds: scaleDownUnneeded,
+                scaleDownDelayAfterAddSeconds: scaleDownDelayAfterAdd
             )
             guard change != PolicyChange() else { throw ValidationError("name at least one field to change") }
             return change
@@ -626,6 +639,12 @@ public enum PolicyTable {
             "spot-share: \(policy.targetSpotShare)",
             "priority: \(policy.priorityClass)",
             "weight: \(policy.weight)",
+            "failover-targets: \(policy.failoverTargets.isEmpty ? "none" : policy.failoverTargets.map(\.rawValue).joined(separator: ", "))",
+            "target-utilisation: \(policy.targetUtilisation)",
+            "disruption-budget: \(policy.disruptionBudget)",
+            "max-evictions-per-hour: \(policy.maxEvictionsPerHour)",
+            "scale-down-unneeded: \(policy.scaleDownUnneeded)",
+            "scale-down-delay-after-add: \(policy.scaleDownDelayAfterAdd)",
             "instance-types: \(policy.allowedInstanceTypes.isEmpty ? "any" : policy.allowedInstanceTypes.joined(separator: ", "))",
         ].joined(separator: "\n")
     }

@@ -313,6 +313,12 @@ extension CoordinatorActor {
         if let value = change.priorityClass { parts.append("priority \(value)") }
         if let value = change.weight { parts.append("weight \(value)") }
         if let value = change.paused { parts.append(value ? "paused" : "resumed") }
+        if let value = change.failoverTargets { parts.append("failover-targets \(value.map(\.rawValue))") }
+        if let value = change.targetUtilisation { parts.append("target-utilisation \(value)") }
+        if let value = change.disruptionBudget { parts.append("disruption-budget \(value)") }
+        if let value = change.maxEvictionsPerHour { parts.append("max-evictions-per-hour \(value)") }
+        if let value = change.scaleDownUnneededSeconds { parts.append("scale-down-unneeded \(value)s") }
+        if let value = change.scaleDownDelayAfterAddSeconds { parts.append("scale-down-delay-after-add \(value)s") }
         return parts.isEmpty ? "nothing" : parts.joined(separator: ", ")
     }
 }

@@ -77,6 +77,12 @@ public struct LeaderInfo: Codable, Hashable, Sendable {
 /// A change to some fields of a cluster's policy; a nil field is left as it is.
 public struct PolicyChange: Codable, Hashable, Sendable {
     public var failoverTargets: [ClusterID]?
+    public var targetUtilisation: Double?
+    public var disruptionBudget: Double?
+    public var maxEvictionsPerHour: Int?
+    /// Whole seconds (a plain JSON integer, like every duration of the fleet's messages but `Duration`'s own).
+    public var scaleDownUnneededSeconds: Int?
+    public var scaleDownDelayAfterAddSeconds: Int?
     public var minNodes: Int?
     public var maxNodes: Int?
     public var onDemandBase: Int?
@@ -93,9 +99,19 @@ public struct PolicyChange: Codable, Hashable, Sendable {
         priorityClass: PriorityClass? = nil,
         weight: Double? = nil,
         paused: Bool? = nil,
-        failoverTargets: [ClusterID]? = nil
+        failoverTargets: [ClusterID]? = nil,
+        targetUtilisation: Double? = nil,
+        disruptionBudget: Double? = nil,
+        maxEvictionsPerHour: Int? = nil,
+        scaleDownUnneededSeconds: Int? = nil,
+        scaleDownDelayAfterAddSeconds: Int? = nil
     ) {
         self.failoverTargets = failoverTargets
+        self.targetUtilisation = targetUtilisation
+        self.disruptionBudget = disruptionBudget
+        self.maxEvictionsPerHour = maxEvictionsPerHour
+        self.scaleDownUnneededSeconds = scaleDownUnneededSeconds
+        self.scaleDownDelayAfterAddSeconds = scaleDownDelayAfterAddSeconds
         self.minNodes = minNodes
         self.maxNodes = maxNodes
         self.onDemandBase = onDemandBase
@@ -116,6 +132,11 @@ public struct PolicyChange: Codable, Hashable, Sendable {
         if let weight { policy.weight = weight }
         if let paused { policy.paused = paused }
         if let failoverTargets { policy.failoverTargets = failoverTargets }
+        if let targetUtilisation { policy.targetUtilisation = targetUtilisation }
+        if let disruptionBudget { policy.disruptionBudget = disruptionBudget }
+        if let maxEvictionsPerHour { policy.maxEvictionsPerHour = maxEvictionsPerHour }
+        if let scaleDownUnneededSeconds { policy.scaleDownUnneeded = .seconds(scaleDownUnneededSeconds) }
+        if let scaleDownDelayAfterAddSeconds { policy.scaleDownDelayAfterAdd = .seconds(scaleDownDelayAfterAddSeconds) }
         return policy
     }
 
@@ -129,7 +150,12 @@ public struct PolicyChange: Codable, Hashable, Sendable {
             priorityClass: later.priorityClass ?? priorityClass,
             weight: later.weight ?? weight,
             paused: later.paused ?? paused,
-            failoverTargets: later.failoverTargets ?? failoverTargets
+            failoverTargets: later.failoverTargets ?? failoverTargets,
+            targetUtilisation: later.targetUtilisation ?? targetUtilisation,
+            disruptionBudget: later.disruptionBudget ?? disruptionBudget,
+            maxEvictionsPerHour: later.maxEvictionsPerHour ?? maxEvictionsPerHour,
+            scaleDownUnneededSeconds: later.scaleDownUnneededSeconds ?? scaleDownUnneededSeconds,
+            scaleDownDelayAfterAddSeconds: later.scaleDownDelayAfterAddSeconds ?? scaleDownDelayAfterAddSeconds
         )
     }
 }

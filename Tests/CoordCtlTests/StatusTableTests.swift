@@ -68,6 +68,13 @@ struct StatusTableTests {
     func parsing() throws {
         let command = try CoordCtl.parseAsRoot(["status", "--json", "--coordinator", "10.0.0.5:7400"])
         #expect(command is Status)
+        let policy = try CoordCtl.parseAsRoot([
+            "policy", "set", "eu-web", "--scale-down-unneeded", "900", "--failover-target", "us-api",
+            "--failover-target", "ap-batch", "--target-utilisation", "0.6",
+        ])
+        let change = try #require(policy as? Policy.Set).change()
+        #expect(change.scaleDownUnneededSeconds == 900 && change.targetUtilisation == 0.6)
+        #expect(change.failoverTargets == ["us-api", "ap-batch"])
         #expect(throws: (any Error).self) { try CoordCtl.parseAsRoot(["frobnicate"]) }
     }
 }

@@ -107,13 +107,19 @@ struct AdminTests {
         await #expect {
             _ = try await replica.admin.updatePolicy("nowhere", PolicyChange(paused: true))
         } throws: { ($0 as? CommandRejectedError)?.reason == .wrongCluster }
+        let knobs = try await replica.admin.updatePolicy(
+            "eu-web",
+            PolicyChange(targetUtilisation: 0.6, maxEvictionsPerHour: 20, scaleDownUnneededSeconds: 900)
+        )
+        #expect(knobs.targetUtilisation == 0.6 && knobs.maxEvictionsPerHour == 20)
+        #expect(knobs.scaleDownUnneeded == .seconds(900) && knobs.minNodes == 4)
         _ = try await replica.admin.updatePolicy("eu-web", PolicyChange(paused: true))
         #expect(try await replica.admin.policy("eu-web").paused)
         let events = try await replica.admin.events(after: 0, cluster: "eu-web", limit: 10)
-        #expect(events.map(\.kind) == ["policy", "policy"])
+        #expect(events.map(\.kind) == ["policy", "policy", "policy"])
         #expect(events.last?.message.contains("paused") == true)
         #expect(events.allSatisfy { $0.epoch == FencingEpoch(3) })
-        #expect(try await replica.admin.events(after: events[0].sequence, cluster: nil, limit: 10).count == 1)
+        #expect(try await replica.admin.events(after: events[0].sequence, cluster: nil, limit: 10).count == 2)
         await replica.shutdown()
     }
 
