@@ -14,7 +14,7 @@ struct EC2SpotPriceSourceTests {
     func fromMoto() async throws {
         let moto = try await MotoServer.start()
         defer { Task { await moto.stop() } }
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let http = HTTPClient.shared  // Never shut down: nothing leaks when an expectation throws.
         let calls = CallCounter()
         var configuration = EC2SpotPriceSource.Configuration { region in
             var aws = AWSClient.Configuration(region: region, endpoints: ["ec2": moto.endpoint])
@@ -48,14 +48,13 @@ struct EC2SpotPriceSourceTests {
         #expect(calls.value == 1)
         _ = try await source.prices(for: pools, at: now + .seconds(600))
         #expect(calls.value == 2)
-        try await http.shutdown()
     }
 
     @Test("a region EC2 refuses (wrong secret) is an error when no region answers")
     func refused() async throws {
         let moto = try await MotoServer.start()
         defer { Task { await moto.stop() } }
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let http = HTTPClient.shared  // Never shut down: nothing leaks when an expectation throws.
         let configuration = EC2SpotPriceSource.Configuration { region in
             var aws = AWSClient.Configuration(region: region, endpoints: ["ec2": moto.endpoint])
             aws.retry = RetryPolicy(maxAttempts: 1)
@@ -77,7 +76,6 @@ struct EC2SpotPriceSourceTests {
                 at: Timestamp(sinceEpoch: .seconds(1_790_000_000))
             )
         }
-        try await http.shutdown()
     }
 }
 

@@ -55,6 +55,23 @@ func withScrapedPrometheus<T: Sendable>(
     }
 }
 
+/// Runs `body` with a client and shuts the client down afterwards, whether `body` returns or throws (a client
+/// left running traps in AsyncHTTPClient's debug checks and takes the whole test process with it).
+func withPrometheusClient<T>(
+    _ configuration: PrometheusClient.Configuration,
+    _ body: (PrometheusClient) async throws -> T
+) async throws -> T {
+    let client = try PrometheusClient(configuration: configuration, logger: Logger(label: "test.prometheus"))
+    do {
+        let result = try await body(client)
+        try await client.shutdown()
+        return result
+    } catch {
+        try? await client.shutdown()
+        throw error
+    }
+}
+
 @Suite("PrometheusClient against a real Prometheus")
 struct PrometheusClientTests {
     static let paths: [String: [SyntheticExporter.Series]] = [
@@ -69,53 +86,52 @@ struct PrometheusClientTests {
     func resultTypes() async throws {
         try await withScrapedPrometheus(paths: Self.paths) { prometheus in
             for method in [PrometheusClient.Method.post, .get] {
-                let client = try PrometheusClient(
-                    configuration: .init(baseURL: prometheus.endpoint + "/", method: method),
-                    logger: Logger(label: "test.prometheus")
-                )
-                let now = Date()
-                let vector = try await client.query(#"node_memory_MemTotal_bytes{job="node"}"#, at: now)
-                guard case .vector(let samples) = vector else {
-                    Issue.record("not a vector: \(vector)")
-                    return
-                }
-                #expect(samples.count == 1)
-                #expect(samples.first?.labels["__name__"] == "node_memory_MemTotal_bytes")
-                #expect(samples.first?.labels["job"] == "node")
-                #expect(samples.first?.point.value == 8_000)
-                // An instant query stamps its result with the evaluation time.
-                #expect(abs((samples.first?.point.time.timeIntervalSince1970 ?? 0) - now.timeIntervalSince1970) < 0.002)
+                try await withPrometheusClient(.init(baseURL: prometheus.endpoint + "/", method: method)) { client in
+                    let now = Date()
+                    let vector = try await client.query(#"node_memory_MemTotal_bytes{job="node"}"#, at: now)
+                    guard case .vector(let samples) = vector else {
+                        Issue.record("not a vector: \(vector)")
+                        return
+                    }
+                    #expect(samples.count == 1)
+                    #expect(samples.first?.labels["__name__"] == "node_memory_MemTotal_bytes")
+                    #expect(samples.first?.labels["job"] == "node")
+                    #expect(samples.first?.point.value == 8_000)
+                    // An instant query stamps its result with the evaluation time.
+                    #expect(
+                        abs((samples.first?.point.time.timeIntervalSince1970 ?? 0) - now.timeIntervalSince1970) < 0.002
+                    )
 
-                let ratio = try await client.query(
-                    "scalar(1 - sum(node_memory_MemAvailable_bytes) / sum(node_memory_MemTotal_bytes))"
-                )
-                #expect(ratio == .scalar(SamplePoint(time: Self.time(of: ratio), value: 0.75)))
+                    let ratio = try await client.query(
+                        "scalar(1 - sum(node_memory_MemAvailable_bytes) / sum(node_memory_MemTotal_bytes))"
+                    )
+                    #expect(ratio == .scalar(SamplePoint(time: Self.time(of: ratio), value: 0.75)))
 
-                guard case .scalar(let nan) = try await client.query("0/0"),
-                    case .scalar(let inf) = try await client.query("1/0")
-                else {
-                    Issue.record("0/0 or 1/0 is not a scalar")
-                    return
-                }
-                #expect(nan.value.isNaN)
-                #expect(inf.value == .infinity)
+                    guard case .scalar(let nan) = try await client.query("0/0"),
+                        case .scalar(let inf) = try await client.query("1/0")
+                    else {
+                        Issue.record("0/0 or 1/0 is not a scalar")
+                        return
+                    }
+                    #expect(nan.value.isNaN)
+                    #expect(inf.value == .infinity)
 
-                let string = try await client.query(#""ballast""#)
-                guard case .string(_, let text) = string else {
-                    Issue.record("not a string: \(string)")
-                    return
-                }
-                #expect(text == "ballast")
+                    let string = try await client.query(#""ballast""#)
+                    guard case .string(_, let text) = string else {
+                        Issue.record("not a string: \(string)")
+                        return
+                    }
+                    #expect(text == "ballast")
 
-                let matrix = try await client.query(#"node_memory_MemTotal_bytes{job="node"}[30s]"#)
-                guard case .matrix(let series) = matrix else {
-                    Issue.record("not a matrix: \(matrix)")
-                    return
+                    let matrix = try await client.query(#"node_memory_MemTotal_bytes{job="node"}[30s]"#)
+                    guard case .matrix(let series) = matrix else {
+                        Issue.record("not a matrix: \(matrix)")
+                        return
+                    }
+                    #expect(series.count == 1)
+                    #expect((series.first?.points.count ?? 0) >= 1)
+                    #expect(series.first?.points.allSatisfy { $0.value == 8_000 } == true)
                 }
-                #expect(series.count == 1)
-                #expect((series.first?.points.count ?? 0) >= 1)
-                #expect(series.first?.points.allSatisfy { $0.value == 8_000 } == true)
-                try await client.shutdown()
             }
         }
     }
@@ -124,22 +140,21 @@ struct PrometheusClientTests {
     func badQuery() async throws {
         try await withScrapedPrometheus(paths: Self.paths) { prometheus in
             let metrics = TestMetrics()
-            let client = try PrometheusClient(
-                configuration: .init(baseURL: prometheus.endpoint, metricsFactory: metrics),
-                logger: Logger(label: "test.prometheus")
-            )
-            _ = try await client.query("up")
-            let error = await #expect(throws: PrometheusError.self) { try await client.query("sum(rate(up[") }
-            #expect(error?.code == .api)
-            #expect(error?.errorType == "bad_data")
-            #expect(error?.httpStatus == 400)
-            #expect(try metrics.expectCounter("ballast_prometheus_queries_total", [("outcome", "ok")]).totalValue == 1)
-            #expect(
-                try metrics.expectCounter("ballast_prometheus_queries_total", [("outcome", "api_bad_data")])
-                    .totalValue == 1
-            )
-            #expect(try metrics.expectTimer("ballast_prometheus_query_duration_seconds").values.count == 2)
-            try await client.shutdown()
+            try await withPrometheusClient(.init(baseURL: prometheus.endpoint, metricsFactory: metrics)) { client in
+                _ = try await client.query("up")
+                let error = await #expect(throws: PrometheusError.self) { try await client.query("sum(rate(up[") }
+                #expect(error?.code == .api)
+                #expect(error?.errorType == "bad_data")
+                #expect(error?.httpStatus == 400)
+                #expect(
+                    try metrics.expectCounter("ballast_prometheus_queries_total", [("outcome", "ok")]).totalValue == 1
+                )
+                #expect(
+                    try metrics.expectCounter("ballast_prometheus_queries_total", [("outcome", "api_bad_data")])
+                        .totalValue == 1
+                )
+                #expect(try metrics.expectTimer("ballast_prometheus_query_duration_seconds").values.count == 2)
+            }
         }
     }
 
@@ -152,16 +167,20 @@ struct PrometheusClientTests {
                 jobs: [("node", "/node", [:])]
             )
         )
-        let client = try PrometheusClient(
-            configuration: .init(baseURL: prometheus.endpoint, timeout: .seconds(2)),
-            logger: Logger(label: "test.prometheus")
-        )
-        _ = try await client.query("up")
-        await prometheus.stop()
-        await exporter.stop()
-        let error = await #expect(throws: PrometheusError.self) { try await client.query("up") }
-        #expect(error?.code == .unreachable)
-        try await client.shutdown()
+        try await withPrometheusClient(.init(baseURL: prometheus.endpoint, timeout: .seconds(2))) { client in
+            // A machine busy with other suites may answer the first query late: wait until one is answered.
+            do {
+                try await waitUntil("a first answer") { (try? await client.query("up")) != nil }
+            } catch {
+                await prometheus.stop()
+                await exporter.stop()
+                throw error
+            }
+            await prometheus.stop()
+            await exporter.stop()
+            let error = await #expect(throws: PrometheusError.self) { try await client.query("up") }
+            #expect(error?.code == .unreachable)
+        }
     }
 
     static func time(of result: QueryResult) -> Date {

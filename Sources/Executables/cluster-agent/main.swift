@@ -180,7 +180,12 @@ struct ClusterAgentCommand: AsyncParsableCommand {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await realPorts?.shutdown()
+            throw error
+        }
         await realPorts?.shutdown()
         logger.notice("agent stopped")
     }
