@@ -1,3 +1,4 @@
+import Consensus
 import Cost
 import Distributed
 import FleetAPI
@@ -82,16 +83,26 @@ extension CoordinatorActor {
         }
     }
 
+    /// The leader's address as the lease says, for a redirect; nil (and a warning) when the store cannot be read.
+    func knownLeaderAddress() async -> String? {
+        do {
+            return try await leadership.currentLease()?.holder?.address
+        } catch {
+            logger.warning("cannot read the lease to name the leader", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
     /// The epoch to change things under, or `NotLeaderError` naming the leader.
     func requireLeading() async throws -> FencingEpoch {
         if let epoch = leadership.actingEpoch() { return epoch }
-        throw NotLeaderError(leader: await leadership.currentLease()?.holder?.address)
+        throw NotLeaderError(leader: await knownLeaderAddress())
     }
 
     /// Stores `changed` fenced by `epoch`, then makes it the state in force.
     func commit(_ changed: DurableFleetState, epoch: FencingEpoch) async throws {
         guard try await stateStore.save(changed, epoch: epoch) else {
-            throw NotLeaderError(leader: await leadership.currentLease()?.holder?.address)
+            throw NotLeaderError(leader: await knownLeaderAddress())
         }
         durable = changed
     }
@@ -100,7 +111,12 @@ extension CoordinatorActor {
 
     public distributed func leader() async throws -> LeaderInfo {
         let acting = leadership.actingEpoch()
-        let lease = await leadership.currentLease()
+        let lease: LeaseRecord?
+        do {
+            lease = try await leadership.currentLease()
+        } catch {
+            throw CommandRejectedError(.unavailable, "the lease store cannot be read: \(error)")
+        }
         return LeaderInfo(
             coordinator: actorSystem.nodeID,
             isLeader: acting != nil,
@@ -201,7 +217,7 @@ extension CoordinatorActor {
             throw CommandRejectedError(.unavailable, "the agent of \(cluster) did not answer: \(problem)")
         case .notLeading:
             commands.drainFailed(cluster: cluster, nodeName: node)
-            throw NotLeaderError(leader: await leadership.currentLease()?.holder?.address)
+            throw NotLeaderError(leader: await knownLeaderAddress())
         }
     }
 

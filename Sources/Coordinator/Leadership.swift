@@ -11,13 +11,13 @@ public protocol Leadership: Sendable {
     /// The epoch to act under now, or nil when this replica must not act at this instant.
     func actingEpoch() -> FencingEpoch?
     /// The lease as its store holds it now (epoch, holder id and address), for redirects and `coordctl leader`;
-    /// nil when no lease was ever taken or the store cannot be read.
-    func currentLease() async -> LeaseRecord?
+    /// nil when no lease was ever taken; throws when the store cannot be read.
+    func currentLease() async throws -> LeaseRecord?
 }
 
 extension LeaderElection: Leadership {
-    public func currentLease() async -> LeaseRecord? {
-        try? await store.read(fleet: configuration.fleet)
+    public func currentLease() async throws -> LeaseRecord? {
+        try await store.read(fleet: configuration.fleet)
     }
 }
 
