@@ -95,12 +95,3 @@ struct SlackNotifierTests {
         return try ScriptedHTTPServer.decodeRecorded(Data(body.readableBytesView)).filter { $0.path != "/__requests" }
     }
 }
-
-func eventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return await condition()
-}

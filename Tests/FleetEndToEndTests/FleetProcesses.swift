@@ -183,12 +183,7 @@ final class LocalFleet: @unchecked Sendable {
 
     /// Waits until `condition` holds, polling every 100 ms; false after `timeout`.
     func eventually(timeout: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
+        try await BallastTestSupport.eventually(timeout: timeout, condition)
     }
 
     /// Every process's output, for a failed expectation.

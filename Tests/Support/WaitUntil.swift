@@ -15,3 +15,16 @@ public func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condit
     }
     throw NotInTime(what: what)
 }
+
+/// Polls `condition` every 100 ms for up to `timeout`; whether it came to hold (a test then states what it expected).
+public func eventually(
+    timeout: Duration = .seconds(10),
+    _ condition: () async throws -> Bool
+) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}
