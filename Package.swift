@@ -193,8 +193,14 @@ let package = Package(
         ),
 
         .target(
+            name: "Scenarios",
+            dependencies: ["Cost", "BallastConfig"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "SimulationReport", swiftSettings: swiftSettings),
+        .target(
             name: "Simulation",
-            dependencies: ["ClusterAgent", "Coordinator", "Cost", "Clocks"],
+            dependencies: ["ClusterAgent", "Coordinator", "Cost", "Clocks", "Scenarios", "SimulationReport"],
             swiftSettings: swiftSettings
         ),
 
@@ -332,6 +338,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Cost"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ScenariosTests",
+            dependencies: ["Scenarios", "BallastConfig", "Cost"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SimulationReportTests", dependencies: ["SimulationReport"], swiftSettings: swiftSettings),
         .testTarget(name: "ClocksTests", dependencies: ["Clocks"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FleetEndToEndTests",
