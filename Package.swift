@@ -200,7 +200,12 @@ let package = Package(
         .target(name: "SimulationReport", swiftSettings: swiftSettings),
         .target(
             name: "Simulation",
-            dependencies: ["ClusterAgent", "Coordinator", "Cost", "Clocks", "Scenarios", "SimulationReport"],
+            dependencies: [
+                "ClusterAgent", "Coordinator", "Cost", "Clocks", "Scenarios", "SimulationReport", "FleetAPI", "Wire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -337,7 +342,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Cost"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["Simulation", "Cost", "Scenarios", "SimulationReport", "Clocks", "ClusterAgent"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ScenariosTests",
             dependencies: ["Scenarios", "BallastConfig", "Cost"],

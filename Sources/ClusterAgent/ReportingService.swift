@@ -91,7 +91,7 @@ public actor ReportingService: Service {
             logger.warning("cannot observe the cluster", metadata: ["error": "\(error)"])
             return
         }
-        let coordinators = system.connectedPeers.sorted()
+        let coordinators = system.connectedPeers(role: .coordinator).sorted()
         AgentMetrics(cluster: report.cluster.clusterID).record(connectedCoordinators: coordinators.count)
         for node in coordinators {
             do {

@@ -2,6 +2,7 @@ import Clocks
 import ClusterAgent
 import Cost
 import FleetAPI
+import Synchronization
 
 /// A simulated Kubernetes cluster behind the agent's `KubeAPI` and `MetricsSource` ports, on the simulated cloud's
 /// instances: a node joins once its instance has booted and turns Ready `nodeReadyDelay` later; pods are bin-packed
@@ -63,6 +64,10 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
         var unschedulable: Bool
         /// When the scheduler bound it; it counts as healthy (Ready) `podStartDelay` later.
         var boundAt: FleetInstant? = nil
+        /// When its controller created it.
+        var createdAt: FleetInstant? = nil
+        /// Whether it has been found unschedulable (pending for want of room) at least once.
+        var waitedForRoom = false
     }
 
     struct Node {
@@ -98,6 +103,13 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     public private(set) var maxDisrupted: [String: Int] = [:]
     /// Make the Eviction API answer HTTP 500 for pods of these workloads (a pod matched by two budgets).
     public var failingEvictions: Set<String> = []
+    /// The instant and cloud version the cluster was last brought up to; nothing to do until either moves.
+    private var advancedAt: FleetInstant?
+    private var advancedCloudVersion = -1
+    /// Every workload pod's wait from creation to Running, and the waits of those that were pending for want of
+    /// room (a scale-up's), for the simulator's report.
+    public private(set) var podWaits = WaitHistogram()
+    public private(set) var scaleUpWaits = WaitHistogram()
 
     public init(
         cloud: SimulatedCloud,
@@ -136,6 +148,19 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
         self.demand = demand
         demandStartedAt = clock.now
         advance()
+    }
+
+    /// Starts the cluster in its steady state: the pods placed now have been running for a while (a run begins
+    /// on a live cluster, not on one whose every pod was just created).
+    public func settleStartedPods() {
+        advance()
+        let started = clock.now.advanced(by: .zero - podStartDelay)
+        for reference in podOrder where podTable[reference]?.node != nil {
+            podTable[reference]?.boundAt = started
+            podTable[reference]?.createdAt = started
+        }
+        podWaits = WaitHistogram()
+        scaleUpWaits = WaitHistogram()
     }
 
     public func setFailingEvictions(_ workloads: Set<String>) { failingEvictions = workloads }
@@ -303,8 +328,17 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
 
     /// Brings the cluster up to `clock.now`: nodes join and turn Ready, terminating pods go, demand sets replicas,
     /// DaemonSets cover every node, the scheduler places what fits.
+    /// Calls made on the cluster so far: the simulator waits for it to stop moving before it steps the clock.
+    public nonisolated var activity: Int { activityCounter.withLock { $0 } }
+    private nonisolated let activityCounter = Mutex(0)
+
     private func advance() {
+        activityCounter.withLock { $0 += 1 }
         let now = clock.now
+        let cloudVersion = cloud.version
+        if advancedAt == now && advancedCloudVersion == cloudVersion { return }
+        advancedAt = now
+        advancedCloudVersion = cloudVersion
         let unixNow = clock.timestamp
         for instance in cloud.listing() where instance.state == .running && !deletedNodes.contains(instance.instanceID)
         {
@@ -327,9 +361,10 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
                 if let owner = podTable[reference]?.owner, workloads[owner] != nil { createPod(owner: owner) }
             }
         }
-        for reference in podOrder {
-            if let until = podTable[reference]?.terminatingUntil, until <= now { removePod(reference) }
-        }
+        let gone = Set(
+            podOrder.filter { reference in podTable[reference]?.terminatingUntil.map { $0 <= now } ?? false }
+        )
+        removePods(gone)
         if let demand, let started = demandStartedAt, var workload = workloads[demand.workload] {
             let minute = demand.startMinute + (now - started).minutes * demand.minutesPerSecond * 60
             workload.replicas = max(
@@ -338,8 +373,16 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
             )
             workloads[demand.workload] = workload
         }
-        for (name, workload) in workloads {
-            let live = podOrder.filter { podTable[$0]?.owner == name && podTable[$0]?.terminatingUntil == nil }
+        var liveByOwner: [String: [KubePod.Reference]] = [:]
+        var daemonPods: Set<String> = []
+        for reference in podOrder {
+            guard let pod = podTable[reference] else { continue }
+            if pod.daemonSet, let node = pod.node { daemonPods.insert("\(pod.owner)/\(node)") }
+            if pod.terminatingUntil == nil { liveByOwner[pod.owner, default: []].append(reference) }
+        }
+        for name in workloads.keys.sorted() {
+            guard let workload = workloads[name] else { continue }
+            let live = liveByOwner[name] ?? []
             if live.count < workload.replicas {
                 for _ in live.count..<workload.replicas { createPod(owner: name) }
             } else if live.count > workload.replicas {
@@ -347,12 +390,13 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
                 let surplus = live.count - workload.replicas
                 let ordered =
                     live.filter { podTable[$0]?.node == nil } + live.filter { podTable[$0]?.node != nil }.reversed()
-                for reference in ordered.prefix(surplus) { removePod(reference) }
+                removePods(Set(ordered.prefix(surplus)))
             }
         }
-        for (dsName, request) in daemonSets {
-            for node in nodeTable.values
-            where !podOrder.contains(where: { podTable[$0]?.owner == dsName && podTable[$0]?.node == node.name }) {
+        for dsName in daemonSets.keys.sorted() {
+            guard let request = daemonSets[dsName] else { continue }
+            for node in nodeTable.values.sorted(by: { $0.name < $1.name })
+            where !daemonPods.contains("\(dsName)/\(node.name)") {
                 let reference = KubePod.Reference(namespace: "kube-system", name: "\(dsName)-\(node.name)")
                 podTable[reference] = Pod(
                     reference: reference,
@@ -381,7 +425,8 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
             node: nil,
             daemonSet: false,
             terminatingUntil: nil,
-            unschedulable: false
+            unschedulable: false,
+            createdAt: clock.now
         )
         podOrder.append(reference)
     }
@@ -391,28 +436,142 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
         podOrder.removeAll { $0 == reference }
     }
 
+    private func removePods(_ references: Set<KubePod.Reference>) {
+        guard !references.isEmpty else { return }
+        for reference in references { podTable[reference] = nil }
+        podOrder.removeAll { references.contains($0) }
+    }
+
     /// First fit, in node-name order, onto Ready and schedulable nodes.
     private func schedule() {
         let now = clock.now
         let candidates = nodeTable.values.filter {
             $0.readyAt <= now && !$0.unschedulable && !cloud.isTerminated($0.instance.instanceID)
         }.sorted { $0.name < $1.name }
+        var used: [String: Resources] = [:]
+        var unplaced = false
+        for pod in podTable.values {
+            if let node = pod.node {
+                used[node, default: .zero] = used[node, default: .zero] + pod.requests
+            } else if pod.terminatingUntil == nil {
+                unplaced = true
+            }
+        }
+        guard unplaced else { return }
         var free: [String: Resources] = [:]
         for node in candidates {
-            let used = podTable.values.filter { $0.node == node.name }.reduce(Resources.zero) { $0 + $1.requests }
-            free[node.name] = allocatable(of: node.instance.instanceType) - used
+            free[node.name] = allocatable(of: node.instance.instanceType) - (used[node.name] ?? .zero)
         }
+        var roomless: Resources?  // The smallest request already found not to fit anywhere this pass.
         for reference in podOrder {
             guard let pod = podTable[reference], pod.node == nil, pod.terminatingUntil == nil else { continue }
+            if let roomless, roomless.fits(in: pod.requests) {
+                podTable[reference]?.unschedulable = true
+                podTable[reference]?.waitedForRoom = true
+                continue
+            }
             if let node = candidates.first(where: { pod.requests.fits(in: free[$0.name] ?? .zero) }) {
                 podTable[reference]?.node = node.name
                 podTable[reference]?.boundAt = now
                 podTable[reference]?.unschedulable = false
                 free[node.name] = (free[node.name] ?? .zero) - pod.requests
+                if !pod.daemonSet, let created = pod.createdAt {
+                    let wait = now.advanced(by: podStartDelay) - created
+                    podWaits.record(wait)
+                    if pod.waitedForRoom { scaleUpWaits.record(wait) }
+                }
             } else {
                 podTable[reference]?.unschedulable = true
+                podTable[reference]?.waitedForRoom = true
+                roomless = pod.requests
             }
         }
+    }
+}
+
+extension SimulatedCluster {
+    /// The cluster at one instant, as the simulator's report counts it.
+    public struct Measure: Sendable, Equatable {
+        /// Pods the workloads want (their replicas).
+        public var desiredPods: Int
+        /// Workload pods bound to a node and not terminating (scheduled: starting or running).
+        public var runningPods: Int
+        /// Workload pods not bound to any node.
+        public var pendingPods: Int
+        public var readyNodes: Int
+        /// CPU requested by the pods bound to Ready nodes (DaemonSets too), and those nodes' allocatable.
+        public var requestedMillicores: Int
+        public var allocatableMillicores: Int
+        /// Requests a minute the trace asks of the cluster now (0 without trace demand).
+        public var requestsPerMinute: Double
+        /// Requests a minute one pod serves.
+        public var requestsPerPod: Double
+    }
+
+    public func measure() -> Measure {
+        advance()
+        let now = clock.now
+        var measure = Measure(
+            desiredPods: workloads.values.reduce(0) { $0 + $1.replicas },
+            runningPods: 0,
+            pendingPods: 0,
+            readyNodes: 0,
+            requestedMillicores: 0,
+            allocatableMillicores: 0,
+            requestsPerMinute: 0,
+            requestsPerPod: demand?.requestsPerPod ?? 1
+        )
+        var ready: Set<String> = []
+        for node in nodeTable.values where node.readyAt <= now && !cloud.isTerminated(node.instance.instanceID) {
+            ready.insert(node.name)
+            measure.allocatableMillicores += allocatable(of: node.instance.instanceType).cpuMillicores
+        }
+        measure.readyNodes = ready.count
+        for pod in podTable.values where pod.terminatingUntil == nil {
+            if let node = pod.node {
+                if ready.contains(node) { measure.requestedMillicores += pod.requests.cpuMillicores }
+                if !pod.daemonSet { measure.runningPods += 1 }
+            } else if !pod.daemonSet {
+                measure.pendingPods += 1
+            }
+        }
+        if let demand, let started = demandStartedAt {
+            let minute = demand.startMinute + (now - started).minutes * demand.minutesPerSecond * 60
+            measure.requestsPerMinute = demand.trace.requests(atMinute: minute)
+        }
+        return measure
+    }
+}
+
+/// Waits counted in whole seconds up to two hours (longer ones in the last bucket): percentiles in constant
+/// memory however many pods a run creates.
+public struct WaitHistogram: Sendable, Equatable {
+    private var buckets = [Int](repeating: 0, count: 7_201)
+    public private(set) var count = 0
+
+    public init() {}
+
+    public mutating func record(_ wait: Duration) {
+        let seconds = max(0, min(7_200, Int(wait.components.seconds)))
+        buckets[seconds] += 1
+        count += 1
+    }
+
+    public mutating func merge(_ other: WaitHistogram) {
+        for index in buckets.indices { buckets[index] += other.buckets[index] }
+        count += other.count
+    }
+
+    /// The smallest wait (seconds) at or above which a fraction `1 - p` of the waits lie; 0 when none.
+    public func percentile(_ p: Double) -> Double {
+        guard count > 0 else { return 0 }
+        let rank = Int((p * Double(count)).rounded(.up))
+        var seen = 0
+        for (seconds, n) in buckets.enumerated() {
+            seen += n
+            if seen >= max(1, rank) { return Double(seconds) }
+        }
+        return 7_200
     }
 }
 

@@ -443,6 +443,14 @@ public final class WireActorSystem: DistributedActorSystem, Sendable {
         state.withLock { Set($0.links.keys) }
     }
 
+    /// The connected peers that authenticated in `role` (an agent's coordinators, on a hub shared with other
+    /// agents).
+    public func connectedPeers(role: WireRole) -> Set<String> {
+        state.withLock { state in
+            Set(state.links.filter { entry in entry.value.contains { $0.1 == role } }.keys)
+        }
+    }
+
     func addLink(_ link: PeerLink, peer nodeID: String, role: WireRole) {
         state.withLock { state in
             let isFirst = state.links[nodeID]?.isEmpty ?? true
