@@ -132,11 +132,13 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     // MARK: Shaping the cluster
 
     public func addWorkload(_ workload: Workload) {
+        advancedAt = nil
         workloads[workload.name] = workload
         advance()
     }
 
     public func addDaemonSet(_ name: String, podRequest: Resources) {
+        advancedAt = nil
         daemonSets[name] = podRequest
         advance()
     }
@@ -145,6 +147,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     public func addDisruptionBudget(workload: String, maxUnavailable: Int) { budgets[workload] = maxUnavailable }
 
     public func setDemand(_ demand: TraceDemand) {
+        advancedAt = nil
         self.demand = demand
         demandStartedAt = clock.now
         advance()
@@ -153,6 +156,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     /// Starts the cluster in its steady state: the pods placed now have been running for a while (a run begins
     /// on a live cluster, not on one whose every pod was just created).
     public func settleStartedPods() {
+        advancedAt = nil
         advance()
         let started = clock.now.advanced(by: .zero - podStartDelay)
         for reference in podOrder where podTable[reference]?.node != nil {
@@ -167,6 +171,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
 
     /// Binds a pod that no drain may move (a bare pod with no controller) to a node, for tests.
     public func pin(_ workload: Workload, to node: String) {
+        advancedAt = nil
         for _ in 0..<workload.replicas {
             let reference = KubePod.Reference(namespace: workload.namespace, name: "\(workload.name)-\(nextPod)")
             nextPod += 1
