@@ -50,7 +50,7 @@ public enum PolicyKind: String, CaseIterable, Sendable, Hashable {
     public func make() -> (any ScalingPolicy)? {
         switch self {
         case .static: StaticPolicy()
-        case .reactive: nil
+        case .reactive: ReactivePolicy()
         case .ca: nil
         case .karpenter: nil
         case .ballast: BallastPolicy()
