@@ -22,7 +22,13 @@ extension Scenario {
             if error.code == .unknownKey {
                 let path = error.key.split(separator: ".").map(String.init)
                 if let name = path.last, let known = ScenarioFile.knownKeys(inSection: path.dropLast()) {
-                    error.expected = ScenarioFile.hint(for: name, among: known)
+                    if known.contains(name) {
+                        // A known key the decoder skipped: it was written with no value (`zones:`).
+                        error.code = .invalidValue
+                        error.expected = "a value; the key has none (leave the key out to take its default)"
+                    } else {
+                        error.expected = ScenarioFile.hint(for: name, among: known)
+                    }
                 }
             }
             error.key = Self.bracketed(error.key)

@@ -402,6 +402,12 @@ struct ScenarioValidationTests {
             mentions: "known keys here: for, zone"
         ),
         Case(
+            label: "a known key written with no value",
+            yaml: file { $0.clusters[0] += "\n    zones:" },
+            key: "clusters[0].zones",
+            mentions: "the key has none"
+        ),
+        Case(
             label: "an unknown key in the trace",
             yaml: file {
                 $0.clusters[0] = $0.clusters[0].replacingOccurrences(
