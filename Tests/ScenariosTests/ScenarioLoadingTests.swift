@@ -115,6 +115,20 @@ struct ScenarioLoadingTests {
         #expect(cuts.count == 1 && cuts[0] < budget.monthlyUSD)
     }
 
+    @Test("the example in docs/simulator.md loads")
+    func documentedExample() throws {
+        let doc = try String(contentsOf: Self.root.appendingPathComponent("docs/simulator.md"), encoding: .utf8)
+        let start = try #require(doc.range(of: "```yaml\n"))
+        let end = try #require(doc.range(of: "```", range: start.upperBound..<doc.endIndex))
+        let yaml = doc[start.upperBound..<end.lowerBound]
+            .replacingOccurrences(of: "../../shared/traces/", with: Self.traces.path + "/")
+        try ScenarioScratch.with { scratch in
+            let scenario = try scratch.load(yaml)
+            #expect(scenario.clusters.map(\.id) == ["us-web", "eu-web"])
+            #expect(scenario.events.count == 4)
+        }
+    }
+
     @Test("a minimal file takes every documented default")
     func defaults() throws {
         try ScenarioScratch.with { scratch in
