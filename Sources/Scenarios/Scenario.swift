@@ -6,7 +6,8 @@ import Cost
 ///
 /// Times are minutes from the start of the run (`at`); the run's wall clock starts at `start` (Unix seconds,
 /// UTC). A cluster's trace minute at run minute `m` is `trace.offsetMinutes + m` (wrapping at the trace's end),
-/// shifted by the cluster's time zone so that each cluster's local morning is its trace's morning.
+/// shifted by the cluster's time zone so that each cluster's local morning is its trace's morning:
+/// `traceMinute(of:atRunMinute:)` says exactly which.
 public struct Scenario: Sendable, Equatable {
     public var name: String
     /// One or two sentences a report shows under the title.
@@ -95,6 +96,8 @@ public struct ScenarioTrace: Sendable, Equatable {
     /// Absolute path of a `minute,requests` CSV (the loader resolves the YAML's path against the scenario file's
     /// directory).
     public var path: String
+    /// The trace minute played at the local midnight (in the cluster's time zone) that begins the run's first local
+    /// day; see `Scenario.traceMinute(of:atRunMinute:)`.
     public var offsetMinutes: Int
     /// Multiplies every minute's requests.
     public var scale: Double
