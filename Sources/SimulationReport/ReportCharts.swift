@@ -35,7 +35,8 @@ struct ReportCharts {
             }
         }
         let scale = YScale.rounded(toHold: peak) { TextFormat.fixed($0, decimals: $1) }
-        return zip(result.policies, colours).map { policy, colour in
+        return zip(result.policies, colours).enumerated().map { index, item in
+            let (policy, colour) = item
             let chart = TimeChart(
                 width: 620,
                 plotHeight: 170,
@@ -49,7 +50,9 @@ struct ReportCharts {
                 yTitle: "nodes",
                 yScale: scale,
                 eventLabelLength: 18,
-                fontSize: 10.5
+                fontSize: 10.5,
+                // The panels' lines align in their grid, so the first row's labels serve them all.
+                labelsEvents: index < 2
             )
             return chart.render(label: "Nodes of \(policy.name) against demand") { canvas, plot in
                 guard !policy.fleet.isEmpty else {
@@ -177,7 +180,7 @@ struct ReportCharts {
         }
         let per = bucketMinutes % 60 == 0 ? "\(bucketMinutes / 60) h" : "\(bucketMinutes) min"
         var strips = ""
-        for ((policy, colour), counts) in zip(struck, counts) {
+        for (index, ((policy, colour), counts)) in zip(struck, counts).enumerated() {
             let summary = policy.summary
             let chart = TimeChart(
                 width: 1240,
@@ -191,8 +194,10 @@ struct ReportCharts {
                         mark: .bar
                     )
                 ],
-                yTitle: per == "1 h" ? "per hour" : "per \(per)",
-                yScale: scale
+                yTitle: per == "1 h" ? "notices per hour" : "notices per \(per)",
+                yScale: scale,
+                labelsEvents: index == 0,
+                titlesTimeAxis: index == struck.count - 1
             )
             strips += chart.render(label: "Spot interruptions of \(policy.name)") { canvas, plot in
                 let barWidth = max(1, plot.x(Double(bucketMinutes)) - plot.x(0) - 1)

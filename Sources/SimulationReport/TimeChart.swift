@@ -106,6 +106,11 @@ struct TimeChart {
     /// Event labels are cut to this many characters (the full label is the mark's tooltip).
     var eventLabelLength = 28
     var fontSize = 11.0
+    /// Whether the event labels are drawn above the data (their lines always are): off for the lower strips of
+    /// a stack that share the top one's labels.
+    var labelsEvents = true
+    /// Whether the x axis carries its title: off for the upper strips of a stack that share the bottom one's.
+    var titlesTimeAxis = true
 
     private let leftMargin = 64.0
     private let rightMargin = 14.0
@@ -117,7 +122,8 @@ struct TimeChart {
         let legendRows = layOutLegend()
         let legendTop = cursor
         cursor += Double(legendRows.count) * (fontSize + 7)
-        let eventLevels = axis.events.isEmpty ? 0 : 2
+        let eventLabels = placeEventLabels(left: leftMargin, right: width - rightMargin)
+        let eventLevels = labelsEvents ? eventLabels.compactMap(\.level).max().map { $0 + 1 } ?? 0 : 0
         let eventTop = cursor + 2
         cursor += Double(eventLevels) * (fontSize + 2) + (eventLevels > 0 ? 4 : 0)
         let plot = PlotArea(
@@ -128,24 +134,26 @@ struct TimeChart {
             minutes: Double(axis.minutes),
             yTop: yScale.top
         )
-        let height = plot.bottom + fontSize * 2 + 16
+        let height = plot.bottom + fontSize + 8 + (titlesTimeAxis ? fontSize + 8 : 0)
         var canvas = SVGCanvas(width: width, height: height, label: label)
 
         if let title { canvas.text(title, x: 4, y: titleBaseline, size: fontSize + 2, fill: "#111", bold: true) }
         drawLegend(legendRows, top: legendTop, into: &canvas)
         drawGrid(plot, into: &canvas)
         draw(&canvas, plot)
-        drawEvents(plot, levelsTop: eventTop, levels: eventLevels, into: &canvas)
+        drawEvents(eventLabels, plot: plot, levelsTop: eventTop, into: &canvas)
         canvas.line(plot.left, plot.bottom, plot.right, plot.bottom, stroke: "#444")
         canvas.line(plot.left, plot.top, plot.left, plot.bottom, stroke: "#444")
-        canvas.text(
-            axis.title,
-            x: (plot.left + plot.right) / 2,
-            y: height - 4,
-            anchor: .middle,
-            size: fontSize - 0.5,
-            fill: "#555"
-        )
+        if titlesTimeAxis {
+            canvas.text(
+                axis.title,
+                x: (plot.left + plot.right) / 2,
+                y: height - 4,
+                anchor: .middle,
+                size: fontSize - 0.5,
+                fill: "#555"
+            )
+        }
         canvas.text(
             yTitle,
             x: 12,
@@ -226,37 +234,61 @@ struct TimeChart {
         }
     }
 
-    /// Each event as a thin dashed line through the data with its label above; labels take the first of the
-    /// levels where they clear the one before, and one that fits on none keeps its line and its tooltip.
-    private func drawEvents(_ plot: PlotArea, levelsTop: Double, levels: Int, into canvas: inout SVGCanvas) {
-        guard levels > 0 else { return }
+    /// Where an event's label goes: on which level above the data and on which side of its line; no level
+    /// when it clears none.
+    private struct EventLabel {
+        let event: EventMark
+        let x: Double
+        let text: String
+        let level: Int?
+        let flip: Bool
+    }
+
+    private static let maxEventLevels = 3
+
+    /// Each label takes the first level where it clears the label before it; one that fits on none keeps its
+    /// line and its tooltip only.
+    private func placeEventLabels(left: Double, right: Double) -> [EventLabel] {
         let size = fontSize - 1.5
-        var levelEnds = Array(repeating: -Double.infinity, count: levels)
-        for event in axis.events {
-            let x = plot.x(Double(event.minute))
-            let short =
+        var levelEnds = Array(repeating: -Double.infinity, count: Self.maxEventLevels)
+        let minutes = Double(max(axis.minutes, 1))
+        return axis.events.map { event in
+            let x = left + min(max(Double(event.minute) / minutes, 0), 1) * (right - left)
+            let text =
                 event.label.count > eventLabelLength
                 ? String(event.label.prefix(eventLabelLength - 1)) + "…" : event.label
-            let labelWidth = textWidth(short, size: size)
+            let labelWidth = textWidth(text, size: size)
             let flip = x + 3 + labelWidth > width - 2
             let from = flip ? x - 3 - labelWidth : x
-            let to = flip ? x : x + 3 + labelWidth
             let level = levelEnds.firstIndex { $0 + 6 < from }
-            canvas.openGroup(title: "\(TextFormat.elapsed(minutes: event.minute)): \(event.label)")
-            if let level {
-                levelEnds[level] = to
+            if let level { levelEnds[level] = flip ? x : x + 3 + labelWidth }
+            return EventLabel(event: event, x: x, text: text, level: level, flip: flip)
+        }
+    }
+
+    /// Each event as a thin dashed line through the data, with its label above where it has a level.
+    private func drawEvents(
+        _ labels: [EventLabel],
+        plot: PlotArea,
+        levelsTop: Double,
+        into canvas: inout SVGCanvas
+    ) {
+        let size = fontSize - 1.5
+        for label in labels {
+            canvas.openGroup(title: "\(TextFormat.elapsed(minutes: label.event.minute)): \(label.event.label)")
+            if labelsEvents, let level = label.level {
                 let baseline = levelsTop + Double(level + 1) * (size + 3.5)
-                canvas.line(x, baseline - size, x, plot.bottom, stroke: "#666", width: 0.8, dash: "3 2")
+                canvas.line(label.x, baseline - size, label.x, plot.bottom, stroke: "#666", width: 0.8, dash: "3 2")
                 canvas.text(
-                    short,
-                    x: flip ? x - 3 : x + 3,
+                    label.text,
+                    x: label.flip ? label.x - 3 : label.x + 3,
                     y: baseline,
-                    anchor: flip ? .end : .start,
+                    anchor: label.flip ? .end : .start,
                     size: size,
                     fill: "#444"
                 )
             } else {
-                canvas.line(x, plot.top, x, plot.bottom, stroke: "#666", width: 0.8, dash: "3 2")
+                canvas.line(label.x, plot.top, label.x, plot.bottom, stroke: "#666", width: 0.8, dash: "3 2")
             }
             canvas.closeGroup()
         }
