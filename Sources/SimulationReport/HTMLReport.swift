@@ -16,7 +16,10 @@ public enum HTMLReport {
         page += "<p class=\"note\">One row per policy on the same clusters and traffic. Shaded: the best value in "
         page += "its column among the policies that do not know the future (the oracle does, and is the lower "
         page += "bound). Hover a header for its definition.</p>\n"
-        page += table(result.policies.map { ($0.name, $0.title, $0.summary) }, budgeted: budgeted)
+        page += table(
+            zip(result.policies, charts.colours).map { TableRow(policy: $0, summary: $0.summary, colour: $1) },
+            budgeted: budgeted
+        )
         page += "</section>\n"
 
         page += events(result, axis: charts.axis)
@@ -64,10 +67,10 @@ public enum HTMLReport {
         page += "<p class=\"note\">The same columns for each cluster on its own.</p>\n"
         for cluster in result.clusters {
             page += "<h3>\(h(cluster))</h3>\n"
-            var rows: [(String, String, PolicySummary)] = []
-            for policy in result.policies {
+            var rows: [TableRow] = []
+            for (policy, colour) in zip(result.policies, charts.colours) {
                 if let series = policy.perCluster.first(where: { $0.cluster == cluster }) {
-                    rows.append((policy.name, policy.title, series.summary))
+                    rows.append(TableRow(policy: policy, summary: series.summary, colour: colour))
                 }
             }
             page +=
@@ -121,17 +124,18 @@ public enum HTMLReport {
         return minutes % 60 == 0 ? "\(minutes / 60) hours" : "\(minutes) minutes"
     }
 
-    /// One table with a row per (name, title, summary), every metric a column, best cells marked.
-    private static func table(_ rows: [(name: String, title: String, summary: PolicySummary)], budgeted: Bool) -> String
-    {
+    /// A table's row: the policy, the numbers it shows (fleet-wide or one cluster's), and its chart colour.
+    private struct TableRow {
+        let policy: PolicyResult
+        let summary: PolicySummary
+        let colour: String
+    }
+
+    /// One table with a row per policy, every metric a column, best cells marked.
+    private static func table(_ rows: [TableRow], budgeted: Bool) -> String {
         let summaries = rows.map(\.summary)
-        let competing = rows.map { $0.name != "oracle" }
+        let competing = rows.map { $0.policy.name != "oracle" }
         let best = Metric.allCases.map { $0.best(summaries, competing: competing, budgeted: budgeted) }
-        let colours = Palette.colours(
-            for: rows.map {
-                PolicyResult(name: $0.name, title: $0.title, summary: $0.summary, fleet: [], perCluster: [])
-            }
-        )
         var text = "<div class=\"scroll\"><table>\n<thead><tr><th class=\"policy\">Policy</th>"
         for metric in Metric.allCases {
             text += "<th title=\"\(h(metric.definition))\">\(h(metric.header))</th>"
@@ -139,8 +143,8 @@ public enum HTMLReport {
         text += "</tr></thead>\n<tbody>\n"
         for (index, row) in rows.enumerated() {
             text += competing[index] ? "<tr>" : "<tr class=\"oracle\">"
-            text += "<th class=\"policy\" title=\"\(h(row.title))\"><span class=\"swatch\" style=\"background:"
-            text += "\(colours[index])\"></span>\(h(row.name))</th>"
+            text += "<th class=\"policy\" title=\"\(h(row.policy.title))\"><span class=\"swatch\" style=\"background:"
+            text += "\(row.colour)\"></span>\(h(row.policy.name))</th>"
             for (column, metric) in Metric.allCases.enumerated() {
                 text += best[column][index] ? "<td class=\"best\">" : "<td>"
                 text += "\(h(metric.text(row.summary, budgeted: budgeted)))</td>"

@@ -162,6 +162,21 @@ struct HTMLReportTests {
         #expect(row[Metric.allCases.firstIndex(of: .availability)!] == "—")
     }
 
+    @Test("a policy keeps its colour in a cluster's table that another policy is missing from")
+    func coloursFollowPolicies() {
+        var options = SyntheticResult(days: 1)
+        options.policies = ["static", "first-extra", "second-extra"]
+        var result = options.make()
+        result.policies[1].perCluster.removeAll { $0.cluster == "web" }
+        let html = HTMLReport.render(result)
+        let summary = section("summary", of: html)
+        let web = String(html[html.range(of: "<h3>web</h3>")!.lowerBound...])
+        #expect(rows(of: web).count == 2)
+        #expect(swatch(of: "second-extra", in: summary) != nil)
+        #expect(swatch(of: "second-extra", in: web) == swatch(of: "second-extra", in: summary))
+        #expect(swatch(of: "first-extra", in: summary) != swatch(of: "second-extra", in: summary))
+    }
+
     @Test("the best value among the policies that do not know the future is marked, the oracle's never")
     func bestMarked() {
         let summaries = Self.week.policies.map(\.summary)
@@ -210,6 +225,14 @@ func rows(of html: String) -> [[String]] {
             return String(content[..<content.range(of: "</td>")!.lowerBound])
         }
     }
+}
+
+/// The swatch colour of `policy`'s first row in `html`.
+func swatch(of policy: String, in html: String) -> String? {
+    guard let name = html.range(of: "</span>\(policy)</th>") else { return nil }
+    let before = html[..<name.lowerBound]
+    guard let colour = before.range(of: "background:", options: .backwards) else { return nil }
+    return String(before[colour.upperBound...].prefix { $0 != "\"" })
 }
 
 /// Words in `text` that a formatter writes for a value that is not a number: "nan", "inf", "infinity".
