@@ -6,7 +6,7 @@ public enum SummaryTable {
         let budgeted = result.monthlyBudgetUSD != nil
         let headers = [
             "policy", "cost", "×oracle", "saving", "unsched pod-min", "availability", "p95 scale-up", "util",
-            "spot", "h over budget", "launch/drain", "interrupts",
+            "spot", "h over budget", "launch/drain", "interrupts handled",
         ]
         var rows = [headers]
         for policy in result.policies {
