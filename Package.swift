@@ -184,7 +184,8 @@ let package = Package(
         .target(
             name: "CoordCtlCommands",
             dependencies: [
-                "Wire", "WireFormat", "FleetAPI", "Cost", "BallastConfig",
+                "Wire", "WireFormat", "FleetAPI", "Cost", "BallastConfig", "Simulation", "Scenarios",
+                "SimulationReport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -45,7 +45,10 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
     let clock: any FleetClock
     let trigger: ReportTrigger?
     let logger: Logger
-    private var inFlight: [LaunchToken: Task<[CloudInstance], any Error>] = [:]
+    /// Launches under way, with the calls that joined one (the same token) waiting for its result. The cloud call
+    /// runs in the task of the call that started it, so it runs wherever its caller runs (the simulator's
+    /// executor, too).
+    private var inFlight: [LaunchToken: [CheckedContinuation<[CloudInstance], any Error>]] = [:]
 
     public init(
         actorSystem: WireActorSystem,
@@ -85,29 +88,32 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
             logger.info("launch repeated; answering with its first receipt", metadata: ["token": "\(command.token)"])
             return LaunchReceipt(token: command.token, instanceIDs: earlier.instanceIDs)
         }
-        let task: Task<[CloudInstance], any Error>
         // Only the call that started the cloud call records and logs its result; one that joined it answers alike.
         let joined = inFlight[command.token] != nil
-        if let running = inFlight[command.token] {
-            task = running
-        } else {
-            let cloud = self.cloud
-            let request = InstanceLaunchRequest(
-                instanceType: command.instanceType,
-                market: command.market,
-                availabilityZone: command.availabilityZone,
-                count: command.count,
-                token: command.token,
-                generation: command.stamp.generation
-            )
-            task = Task { try await cloud.launch(request) }
-            inFlight[command.token] = task
-        }
         let instances: [CloudInstance]
         do {
-            instances = try await task.value
+            if joined {
+                instances = try await withCheckedThrowingContinuation {
+                    inFlight[command.token, default: []].append($0)
+                }
+            } else {
+                inFlight[command.token] = []
+                let request = InstanceLaunchRequest(
+                    instanceType: command.instanceType,
+                    market: command.market,
+                    availabilityZone: command.availabilityZone,
+                    count: command.count,
+                    token: command.token,
+                    generation: command.stamp.generation
+                )
+                do {
+                    instances = try await cloud.launch(request)
+                } catch {
+                    for waiter in inFlight.removeValue(forKey: command.token) ?? [] { waiter.resume(throwing: error) }
+                    throw error
+                }
+            }
         } catch {
-            if !joined { inFlight[command.token] = nil }
             if joined, let cloudError = error as? CloudError {
                 throw LaunchFailedError(
                     code: cloudError.code.rawValue,
@@ -129,7 +135,7 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
         )
         ledger.recordLaunch(launch)
         // Cleared only once the ledger answers for the token, so no call in between launches it again.
-        inFlight[command.token] = nil
+        for waiter in inFlight.removeValue(forKey: command.token) ?? [] { waiter.resume(returning: instances) }
         logger.info(
             "launched",
             metadata: [

@@ -26,7 +26,7 @@ public struct CoordCtl: AsyncParsableCommand {
             """,
         subcommands: [
             Status.self, Leader.self, Budget.self, Policy.self, Pause.self, Resume.self, Drain.self, Failover.self,
-            Failback.self, Events.self, PlanPreview.self,
+            Failback.self, Events.self, PlanPreview.self, Simulate.self,
         ]
     )
 }

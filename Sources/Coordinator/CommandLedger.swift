@@ -140,8 +140,9 @@ public struct CommandLedger: Sendable {
     }
 
     /// The report as the planner should see it: each launch in flight whose instances the report does not show yet
-    /// becomes `count` launching nodes of its group (with the catalog's allocatable for the type), and every node
-    /// with a drain under way is draining (so it is neither counted nor drained again).
+    /// becomes `count` launching nodes of its group (with the catalog's allocatable for the type), an instance the
+    /// report shows booting counts with that allocatable too, and every node with a drain under way is draining (so
+    /// it is neither counted nor drained again).
     public func overlay(_ report: ClusterReport, catalog: PriceCatalog) -> ClusterReport {
         var report = report
         let present = Set(report.nodes.map(\.instanceID))
@@ -171,6 +172,14 @@ public struct CommandLedger: Sendable {
                     )
                 )
             }
+        }
+        // An instance still booting has no node yet, so its report carries no allocatable: it counts with the
+        // catalog's estimate for its type, or the planner would launch again for capacity already on its way.
+        for index in report.nodes.indices
+        where report.nodes[index].state == .launching && report.nodes[index].allocatable.isZero {
+            let type = report.nodes[index].instanceType
+            report.nodes[index].allocatable =
+                catalog.instanceTypes(in: report.region).first { $0.name == type }?.estimatedAllocatable ?? .zero
         }
         for index in report.nodes.indices where drains[Self.key(report.clusterID, report.nodes[index].name)] != nil {
             if report.nodes[index].isActive { report.nodes[index].state = .draining }

@@ -329,6 +329,23 @@ struct CommandLedgerTests {
         #expect(ledger.launches.isEmpty)
     }
 
+    @Test("an instance the agent reports still booting counts with its type's allocatable once the launch is settled")
+    func bootingInstanceCounts() throws {
+        var ledger = CommandLedger()
+        let catalog = try PriceCatalog.bundled()
+        ledger.launchSent(Self.launch(slot: 0, count: 1), at: FleetInstant(offset: .zero), time: Self.t0)
+        ledger.launchAccepted(LaunchReceipt(token: Self.launch(slot: 0, count: 1).token, instanceIDs: ["i-1"]))
+        var booting = Self.node("i-1", id: "i-1")
+        booting.state = .launching
+        booting.allocatable = .zero  // The agent knows no allocatable before the node joins.
+        let report = Self.report(nodes: [booting])
+        _ = ledger.reconcile(with: report, at: FleetInstant(offset: .seconds(20)))
+        #expect(ledger.launches.isEmpty)
+        let seen = ledger.overlay(report, catalog: catalog)
+        #expect(seen.nodes.count == 1)
+        #expect(seen.nodes[0].allocatable.cpuMillicores > 0)
+    }
+
     @Test("an unanswered launch is sent again unchanged; a launch never seen stops counting after the grace")
     func unansweredAndExpired() {
         var ledger = CommandLedger(launchGrace: .seconds(900))

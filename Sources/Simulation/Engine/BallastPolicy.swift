@@ -45,6 +45,7 @@ public final class BallastPolicy: ScalingPolicy {
         let coordinatorSystem = try WireActorSystem(
             configuration: FleetAPI.wireConfiguration(nodeID: "coord-sim", role: .coordinator, secrets: secret),
             hub: hub,
+            clock: clock,
             logger: quietLogger
         )
         var clusters: [ClusterID: (region: String, policy: ClusterPolicy)] = [:]
@@ -73,6 +74,7 @@ public final class BallastPolicy: ScalingPolicy {
         let admin = try WireActorSystem(
             configuration: FleetAPI.wireConfiguration(nodeID: "coordctl-sim", role: .admin, secrets: secret),
             hub: hub,
+            clock: clock,
             logger: quietLogger
         )
         var services: [@Sendable () async -> Void] = []
@@ -93,6 +95,7 @@ public final class BallastPolicy: ScalingPolicy {
             let system = try WireActorSystem(
                 configuration: FleetAPI.wireConfiguration(nodeID: id.rawValue, role: .agent, secrets: secret),
                 hub: hub,
+                clock: clock,
                 logger: quietLogger
             )
             systems.append(system)

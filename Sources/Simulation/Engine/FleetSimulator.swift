@@ -74,7 +74,7 @@ public struct FleetSimulator: Sendable {
     func staticOnDemandReference() throws -> [ClusterID: Double] {
         var costs: [ClusterID: Double] = [:]
         for spec in scenario.clusters {
-            let demand = try DemandModel(spec: spec)
+            let demand = try DemandModel(spec: spec, in: scenario)
             let type = spec.instanceTypes[0]
             let room =
                 WorldCluster.allocatable(of: type, region: spec.region, catalog: catalog)
@@ -93,8 +93,16 @@ public struct FleetSimulator: Sendable {
         return costs
     }
 
-    /// Runs one policy over the whole scenario.
+    /// Runs one policy over the whole scenario, every job of it on one thread of its own.
     func run(_ policy: any ScalingPolicy) async throws -> PolicyRun {
+        let executor = SimulationExecutor()
+        defer { executor.shutdown() }
+        return try await withTaskExecutorPreference(executor) {
+            try await run(policy, on: executor)
+        }
+    }
+
+    func run(_ policy: any ScalingPolicy, on executor: SimulationExecutor) async throws -> PolicyRun {
         let world = try await SimulationWorld(scenario: scenario, catalog: catalog)
         let clock = world.clock
         let origin = clock.now
@@ -111,7 +119,7 @@ public struct FleetSimulator: Sendable {
                 group.addTask { try? await cluster.drains.run() }
             }
             for service in services { group.addTask { await service() } }
-            await settle(world, policy)
+            await settle(world, policy, executor)
             var nextTick = policy.tickInterval.map { origin.advanced(by: $0) }
             var pending = scenario.events
             var restores: [(at: Int, kind: ScenarioEvent.Kind)] = []
@@ -126,7 +134,7 @@ public struct FleetSimulator: Sendable {
                     }
                 }
                 await interruptions.roll(world: world, minute: minute, policy: policy, books: &books)
-                await settle(world, policy)
+                await settle(world, policy, executor)
                 await books.record(world: world, minute: minute)
                 if minute % 60 == 59, let progress = options.progress {
                     progress(policy.name, Double(minute + 1) / Double(scenario.durationMinutes))
@@ -137,15 +145,15 @@ public struct FleetSimulator: Sendable {
                     let due = [clock.nextDeadline, nextTick].compactMap { $0 }.min()
                     guard let due, due <= end else { break }
                     clock.advance(to: due)
-                    await settle(world, policy)
+                    await settle(world, policy, executor)
                     if let tick = nextTick, tick <= due {
                         await policy.tick(in: world)
-                        await settle(world, policy)
+                        await settle(world, policy, executor)
                         nextTick = tick.advanced(by: policy.tickInterval ?? .seconds(60))
                     }
                 }
                 clock.advance(to: end)
-                await settle(world, policy)
+                await settle(world, policy, executor)
                 if minute % 60 == 0 { for cluster in world.clusters { cluster.cloud.compact() } }
             }
             await policy.stop()
@@ -155,9 +163,9 @@ public struct FleetSimulator: Sendable {
         return PolicyRun(books: books)
     }
 
-    /// Lets every task woken by the last step run until the fleet is quiet: nothing moved (clock sleepers, cloud
-    /// versions, cluster activity) over several rounds of yielding.
-    func settle(_ world: SimulationWorld, _ policy: any ScalingPolicy) async {
+    /// Lets every task woken by the last step run until the fleet is quiet: the executor has nothing queued while
+    /// the engine runs, and nothing moved (clock sleepers, cloud versions, cluster activity) over two such rounds.
+    func settle(_ world: SimulationWorld, _ policy: any ScalingPolicy, _ executor: SimulationExecutor) async {
         func signature() -> [Int] {
             var values = [world.clock.sleeperCount]
             for cluster in world.clusters {
@@ -168,11 +176,15 @@ public struct FleetSimulator: Sendable {
         }
         var last = signature()
         var quiet = 0
-        while quiet < 3 {
-            for _ in 0..<4 { await Task.yield() }
+        while quiet < 2 {
+            await Task.yield()
+            guard executor.pendingJobs == 0 else {
+                quiet = 0
+                continue
+            }
             await policy.quiesce()
             let now = signature()
-            if now == last {
+            if now == last && executor.pendingJobs == 0 {
                 quiet += 1
             } else {
                 quiet = 0

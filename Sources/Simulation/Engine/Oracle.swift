@@ -18,7 +18,7 @@ struct OracleRun: Sendable {
             sampleMinutes: sampleMinutes
         )
         let market = ScenarioMarket(catalog: catalog, volatility: scenario.cloud.spotPriceVolatility)
-        let demands = try scenario.clusters.map { try DemandModel(spec: $0) }
+        let demands = try scenario.clusters.map { try DemandModel(spec: $0, in: scenario) }
         let daemonSet = Resources(cpuMillicores: 100, memoryBytes: 128 << 20)
         var previous: [Int?] = Array(repeating: nil, count: scenario.clusters.count)
         var launches = Array(repeating: 0, count: scenario.clusters.count)

@@ -25,8 +25,10 @@ public final class WorldCluster: Sendable {
     public let daemonSetRequest: Resources
     private let down = Mutex(false)
 
+    /// - Parameter startMinute: the trace minute the cluster plays at the run's start (`Scenario.traceMinute`).
     init(
         spec: ScenarioCluster,
+        startMinute: Int,
         clock: ManualClock,
         boot: SimulatedCloud.BootDelay,
         catalog: PriceCatalog,
@@ -87,7 +89,7 @@ public final class WorldCluster: Sendable {
                 trace: trace,
                 requestsPerPod: spec.requestsPerPod / spec.trace.scale,
                 minutesPerSecond: 1.0 / 60,
-                startMinute: Double(spec.trace.offsetMinutes + 60 * spec.timeZoneOffsetHours)
+                startMinute: Double(startMinute)
             )
         )
         await kube.settleStartedPods()
@@ -182,6 +184,7 @@ public final class SimulationWorld: Sendable {
             clusters.append(
                 try await WorldCluster(
                     spec: spec,
+                    startMinute: scenario.traceMinute(of: spec, atRunMinute: 0),
                     clock: clock,
                     boot: .logNormal(
                         p50: .milliseconds(Int64(scenario.cloud.bootP50Seconds * 1_000)),

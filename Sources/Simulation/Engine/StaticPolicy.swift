@@ -1,22 +1,25 @@
 import ClusterAgent
 import Cost
 import Scenarios
+import Synchronization
 
 /// Demand a scenario puts on one cluster, minute by minute, without simulating anything: what the static fleet is
 /// sized from and what the oracle provisions for.
 public struct DemandModel: Sendable {
     public let spec: ScenarioCluster
     let trace: RequestTrace
+    /// The trace minute played at run minute 0.
+    let startMinute: Int
 
-    public init(spec: ScenarioCluster) throws {
+    public init(spec: ScenarioCluster, in scenario: Scenario) throws {
         self.spec = spec
         trace = try TraceLibrary.shared.trace(at: spec.trace.path)
+        startMinute = scenario.traceMinute(of: spec, atRunMinute: 0)
     }
 
     /// Requests a minute at run minute `minute`.
     public func requests(atMinute minute: Int) -> Double {
-        trace.requests(atMinute: Double(spec.trace.offsetMinutes + 60 * spec.timeZoneOffsetHours + minute))
-            * spec.trace.scale
+        trace.requests(atMinute: Double(startMinute + minute)) * spec.trace.scale
     }
 
     /// Pods the workload wants at run minute `minute` (as the HPA sets replicas).
@@ -39,25 +42,35 @@ public final class StaticPolicy: ScalingPolicy {
     public let title = "Static fleet sized for the peak (on-demand base, spot above it), replaced when lost"
     public let tickInterval: Duration? = .seconds(60)
 
+    /// Nodes each cluster keeps, sized at start.
+    private let targets = Mutex<[ClusterID: Int]>([:])
+
     public init() {}
 
     public func start(in world: SimulationWorld) async throws -> [@Sendable () async -> Void] {
+        var targets: [ClusterID: Int] = [:]
+        for cluster in world.clusters {
+            let demand = try DemandModel(spec: cluster.spec, in: world.scenario)
+            let peak = PolicyMath.nodes(
+                forPods: demand.peakPods(minutes: world.scenario.durationMinutes),
+                request: cluster.spec.podRequest,
+                room: cluster.workloadRoom(of: cluster.spec.instanceTypes[0])
+            )
+            targets[cluster.spec.id] = min(cluster.spec.maxNodes, max(cluster.spec.minNodes, peak))
+        }
+        self.targets.withLock { $0 = targets }
         await tick(in: world)
         return []
     }
 
     public func tick(in world: SimulationWorld) async {
+        let targets = self.targets.withLock { $0 }
         for cluster in world.clusters where !cluster.isDown {
-            guard let demand = try? DemandModel(spec: cluster.spec) else { continue }
+            guard let target = targets[cluster.spec.id] else { continue }
             let type = cluster.spec.instanceTypes[0]
-            let peak = PolicyMath.nodes(
-                forPods: demand.peakPods(minutes: world.scenario.durationMinutes),
-                request: cluster.spec.podRequest,
-                room: cluster.workloadRoom(of: type)
-            )
-            let target = min(cluster.spec.maxNodes, max(cluster.spec.minNodes, peak))
             var live = cluster.cloud.liveInstances()
             var attempts = 0
+            var refused: Set<String> = []
             while live.count < target && attempts < target {
                 attempts += 1
                 let market = PolicyMath.nextMarket(
@@ -66,12 +79,13 @@ public final class StaticPolicy: ScalingPolicy {
                     base: cluster.spec.onDemandBase,
                     spotShare: cluster.spec.spotShare
                 )
-                guard let zone = PolicyMath.leastUsedZone(cluster.spec.zones, instances: live) else { break }
+                guard let zone = PolicyMath.leastUsedZone(cluster.spec.zones, instances: live, excluding: refused)
+                else { break }
                 do {
                     live += try await cluster.launch(type, market, in: zone, count: 1, by: name)
                 } catch {
-                    // The zone or pool is out: try the next minute, as the group would.
-                    continue
+                    // The zone or pool is out: the other zones now, this one again next minute, as the group would.
+                    refused.insert(zone)
                 }
             }
         }
