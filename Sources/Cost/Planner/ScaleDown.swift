@@ -124,11 +124,18 @@ extension FleetPlanner {
             }
             chosen.append(j)
         }
-        // A consolidation that evicts pods must pay for the disruption (overMax is a cap, not a saving).
-        if !overMax && savingNonEmpty > 0 && savingNonEmpty < policy.minConsolidationSaving * w.keptCost {
+        // A consolidation that evicts pods must pay for the disruption (overMax is a cap, not a saving). What it
+        // pays with is the whole surplus found safe to remove, not this round's share of it: the disruption budget
+        // spreads that surplus over several rounds, and judged round by round a budget of 10 % of the nodes could
+        // never reach a saving of 10 % of the cost, so a cluster twice too big would stay so.
+        var surplusSaving = 0.0
+        for j in order where w.report.nodes[w.active[j]].podCount > 0 {
+            surplusSaving += activeNodes[w.activeStart + j].usdPerHour
+        }
+        if !overMax && savingNonEmpty > 0 && surplusSaving < policy.minConsolidationSaving * w.keptCost {
             if let firstBusy = chosen.firstIndex(where: { w.report.nodes[w.active[$0]].podCount > 0 }) {
                 w.reasons.append(
-                    "consolidation would save \(usd(savingNonEmpty))/h, under \(Int((policy.minConsolidationSaving * 100).rounded())) % of the cluster's \(usd(w.keptCost))/h: busy nodes kept"
+                    "consolidation would save \(usd(surplusSaving))/h, under \(Int((policy.minConsolidationSaving * 100).rounded())) % of the cluster's \(usd(w.keptCost))/h: busy nodes kept"
                 )
                 chosen.removeSubrange(firstBusy...)
             }
