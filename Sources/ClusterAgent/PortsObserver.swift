@@ -244,16 +244,14 @@ public struct ChangeWatchService: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { [clock, interval] in
-                    try await clock.sleep(until: clock.now.advanced(by: interval), tolerance: nil)
-                }
-            } catch {
-                return
+        // One shutdown watch around the whole loop, not one per look: each watch that ends hops through a task of
+        // its own, which a run on the simulator's single executor could not wait for.
+        try? await cancelWhenGracefulShutdown { [clock, interval, observer, trigger] in
+            while !Task.isCancelled {
+                try await clock.sleep(until: clock.now.advanced(by: interval), tolerance: nil)
+                // A failed look is no change; the scheduled report says what is wrong.
+                if (try? await observer.hasChangeThatMatters()) == true { trigger.fire() }
             }
-            // A failed look is no change; the scheduled report says what is wrong.
-            if (try? await observer.hasChangeThatMatters()) == true { trigger.fire() }
         }
     }
 }

@@ -359,7 +359,8 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
             )
         }
         // A node whose instance is gone loses its pods (their controllers recreate them).
-        for (name, node) in nodeTable where cloud.isTerminated(node.instance.instanceID) {
+        for (name, node) in nodeTable.sorted(by: { $0.key < $1.key }) where cloud.isTerminated(node.instance.instanceID)
+        {
             for reference in podOrder
             where podTable[reference]?.node == name && podTable[reference]?.terminatingUntil == nil {
                 podTable[reference]?.terminatingUntil = now

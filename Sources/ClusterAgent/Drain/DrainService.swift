@@ -124,11 +124,18 @@ public actor DrainService: Service {
     }
 
     public func run() async throws {
+        let wake = self.wake
         await withDiscardingTaskGroup { group in
-            for await _ in wakeups.cancelOnGracefulShutdown() {
-                for request in startable() {
-                    group.addTask { await self.execute(request) }
+            // Graceful shutdown ends the stream of wake-ups (and so the loop) without a task per wake-up, as a
+            // per-element shutdown watch would start.
+            await withGracefulShutdownHandler {
+                for await _ in wakeups {
+                    for request in startable() {
+                        group.addTask { await self.execute(request) }
+                    }
                 }
+            } onGracefulShutdown: {
+                wake.finish()
             }
             group.cancelAll()
         }
