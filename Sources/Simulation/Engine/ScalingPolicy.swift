@@ -51,7 +51,7 @@ public enum PolicyKind: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .static: StaticPolicy()
         case .reactive: ReactivePolicy()
-        case .ca: nil
+        case .ca: ClusterAutoscalerPolicy()
         case .karpenter: nil
         case .ballast: BallastPolicy()
         case .oracle: nil
