@@ -52,7 +52,7 @@ public enum PolicyKind: String, CaseIterable, Sendable, Hashable {
         case .static: StaticPolicy()
         case .reactive: ReactivePolicy()
         case .ca: ClusterAutoscalerPolicy()
-        case .karpenter: nil
+        case .karpenter: KarpenterPolicy()
         case .ballast: BallastPolicy()
         case .oracle: nil
         }
