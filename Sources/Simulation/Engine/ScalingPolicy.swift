@@ -51,8 +51,8 @@ public enum PolicyKind: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .static: StaticPolicy()
         case .reactive: ReactivePolicy()
-        case .ca: nil
-        case .karpenter: nil
+        case .ca: ClusterAutoscalerPolicy()
+        case .karpenter: KarpenterPolicy()
         case .ballast: BallastPolicy()
         case .oracle: nil
         }
