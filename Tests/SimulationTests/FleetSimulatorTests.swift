@@ -40,7 +40,7 @@ struct FleetSimulatorTests {
         let simulator = FleetSimulator(
             scenario: Self.nasa(hours: 3),
             catalog: try PriceCatalog.bundled(),
-            options: .init(policies: [.static, .reactive, .ballast, .oracle])
+            options: .init(policies: PolicyKind.allCases)
         )
         let started = ContinuousClock.now
         let result = try await simulator.run()
@@ -48,6 +48,6 @@ struct FleetSimulatorTests {
         for policy in result.policies {
             print(policy.name, policy.summary)
         }
-        #expect(result.policies.map(\.name) == ["static", "reactive", "ballast", "oracle"])
+        #expect(result.policies.map(\.name) == PolicyKind.allCases.map(\.rawValue))
     }
 }

@@ -158,8 +158,12 @@ public final class ClusterAutoscalerPolicy: ScalingPolicy {
         now: FleetInstant
     ) {
         let live = Set(view.live.map(\.instanceID))
-        for (node, removal) in state.removals where !view.draining.contains(node) {
+        for (node, removal) in state.removals.sorted(by: { $0.key < $1.key }) where !view.draining.contains(node) {
             state.removals[node] = nil
+            if !live.contains(removal.instanceID) {
+                // A scale-down lowers its group's desired capacity: the group must not take the instance for lost.
+                for zone in state.groups.keys { state.groups[zone]?.members.remove(removal.instanceID) }
+            }
             if live.contains(removal.instanceID) {
                 state.lastScaleDownFailure = now
                 record(cluster, now, .scaleDownFailed(node: node))
