@@ -127,6 +127,10 @@ public actor PortsObserver: ClusterObserver {
             let state: NodeState
             if instance?.state == .shuttingDown || instance?.state == .stopping {
                 state = .terminating
+            } else if instance == nil && !node.ready {
+                // NotReady and no live instance behind it: the instance is gone (reclaimed, its zone lost) and the
+                // node object lingers, as K3s without a cloud controller leaves it. It is no capacity.
+                state = .terminating
             } else if draining.contains(node.name) || node.unschedulable {
                 state = .draining
             } else if node.ready {

@@ -230,6 +230,9 @@ public struct PlannerState: Codable, Sendable, Hashable {
     }
     /// When each cluster last grew.
     var lastScaleUpAt: [ClusterID: Timestamp] = [:]
+    /// When rule 3 last drained a cluster's running nodes for money: it gets no growth for
+    /// `scaleDownDelayAfterAdd` after that (the pods it left waiting must not buy the capacity back at once).
+    var lastBudgetDrainAt: [ClusterID: Timestamp] = [:]
     struct PoolKey: Codable, Sendable, Hashable {
         var pool: SpotPool
         var market: Market

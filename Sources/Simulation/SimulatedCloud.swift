@@ -53,6 +53,7 @@ public final class SimulatedCloud: CloudProvider {
         var nextNumber = 1
         var launchCalls = 0
         var launchesDone = 0
+        var launchLog: [LaunchRecord] = []
         var terminations = 0
         var reclaimed = 0
         var reclaimedAfterDrain = 0
@@ -166,6 +167,16 @@ public final class SimulatedCloud: CloudProvider {
     /// Launch calls that started instances (a repeated token or a refused launch does not count).
     public var launchesDone: Int { state.withLock { $0.launchesDone } }
 
+    /// One launch that started instances.
+    public struct LaunchRecord: Sendable, Hashable {
+        public var at: FleetInstant
+        public var pool: Pool
+        public var count: Int
+    }
+
+    /// Every launch that started instances, in order.
+    public var launchLog: [LaunchRecord] { state.withLock { $0.launchLog } }
+
     /// Terminate calls made.
     public var terminations: Int { state.withLock { $0.terminations } }
 
@@ -245,6 +256,7 @@ public final class SimulatedCloud: CloudProvider {
             }
             state.byToken[request.token] = launched.map(\.instanceID)
             state.launchesDone += 1
+            state.launchLog.append(LaunchRecord(at: now, pool: pool, count: request.count))
             state.version += 1
             return .success(launched)
         }

@@ -301,6 +301,37 @@ struct FleetPlannerTests {
         #expect(p.plan(for: "a")!.reasons.contains { $0.contains("floor") })
     }
 
+    @Test("running nodes that cost more than the allowance are drained above the floors, lowest class first")
+    func budgetShedsRunningNodes() throws {
+        // Two busy clusters of 10 on-demand m6i.large ($0.096/h each): $1.92/h against an allowance of $1.50/h.
+        let busy = { (prefix: String) in
+            (0..<10).map { F.node("\(prefix)\($0)", zone: F.zones[$0 % 3], load: 0.7, pods: 4) }
+        }
+        let reports = [F.report("hi", nodes: busy("h")), F.report("lo", nodes: busy("l"))]
+        let policies: [ClusterID: ClusterPolicy] = [
+            "hi": onDemandOnly {
+                $0.priorityClass = .high
+                $0.minNodes = 2
+                $0.disruptionBudget = 0.5
+            },
+            "lo": onDemandOnly {
+                $0.minNodes = 6
+                $0.disruptionBudget = 0.5
+            },
+        ]
+        let p = plan(F.input(reports, policies: policies, allowance: BudgetAllowance(fleetUSDPerHour: 1.5)))
+        let lo = p.plan(for: "lo")!
+        let hi = p.plan(for: "hi")!
+        // $0.42/h must go: the low class gives what its floor of 6 allows (4 nodes, $0.384/h), the high one the rest.
+        #expect(lo.drains.count == 4)
+        #expect(hi.drains.count == 1)
+        #expect(lo.drains.allSatisfy { $0.reason.contains("budget") })
+        #expect(lo.launchCount == 0 && hi.launchCount == 0)
+        // With room in the allowance nothing running is touched.
+        let calm = plan(F.input(reports, policies: policies, allowance: BudgetAllowance(fleetUSDPerHour: 5)))
+        #expect(calm.drains.isEmpty)
+    }
+
     @Test("a regional cap limits that region only")
     func regionalCap() throws {
         let spot = F.spotPrices(regions: ["us-east-1": F.zones, "eu-west-1": ["eu-west-1a"]])

@@ -1,6 +1,7 @@
 // Rule 3: when the plan costs more than the hourly allowance, keep floors, then fund launches by priority class
-// and, within a class, by weight. Running nodes are never drained for budget (their pods would have nowhere to
-// go); the budget stops growth, and the shortfall is reported.
+// and, within a class, by weight. When even the running nodes cost more than the allowance (the budget was cut,
+// the month ran hot), nodes above the floors are drained, lowest priority class first, within each cluster's
+// disruption budget, until what runs fits; their pods wait. The shortfall is reported, never hidden.
 
 extension FleetPlanner {
     /// Rule 3 over the whole fleet: each regional cap on its region's clusters (regions in name order), then the
@@ -8,11 +9,22 @@ extension FleetPlanner {
     func budget(
         _ works: inout [ClusterWork],
         input: PlannerInput,
+        state: PlannerState,
         placement: consuming LaunchPlacement,
         activeNodes: [ActiveNode],
         reasons: inout [String]
     ) {
         var squeeze = BudgetSqueeze(placement: placement, activeNodes: activeNodes)
+        // A cluster rule 3 drained for money lately grows no further until the delay after it has passed.
+        for i in works.indices where works[i].growth.chosen > works[i].growth.floorLaunches {
+            guard let drained = state.lastBudgetDrainAt[works[i].report.clusterID],
+                input.now - drained < works[i].policy.scaleDownDelayAfterAdd
+            else { continue }
+            squeeze.setCount(&works[i], works[i].growth.floorLaunches, scope: "fleet")
+            works[i].reasons.append(
+                "budget: running nodes were drained for money at \(drained); no growth within \(Int(works[i].policy.scaleDownDelayAfterAdd.seconds / 60)) min"
+            )
+        }
         for (region, allowance) in input.allowance.regionalUSDPerHour.sorted(by: { $0.key < $1.key }) {
             let members = works.indices.filter { works[$0].report.region == region }
             squeeze.apply(
@@ -72,6 +84,10 @@ struct BudgetSqueeze {
         if remaining <= 0 {
             line += "; nothing is left for growth"
             for i in growing { setCount(&works[i], works[i].growth.floorLaunches, scope: scope) }
+            if remaining < -1e-9 {
+                let shed = shedRunning(members, excess: -remaining, scope: scope, works: &works)
+                if shed > 0 { line += "; nodes above the floors are drained to save \(usd(shed))/h" }
+            }
             for i in members where works[i].growth.floorLaunches > 0 {
                 works[i].reasons.append(
                     "budget (\(scope)): floor of \(works[i].policy.minNodes) nodes kept although it exceeds the allowance"
@@ -131,7 +147,74 @@ struct BudgetSqueeze {
         }
     }
 
-    private mutating func setCount(_ w: inout ClusterWork, _ k: Int, scope: String) {
+    /// Drains running nodes above the floors until they save `excess` an hour: lowest priority class first, then
+    /// lightest weight; in a cluster the costliest nodes first, never below `minNodes` nor under the on-demand base,
+    /// at most the cluster's disruption budget at once (counting drains already chosen this cycle). Returns what
+    /// the drains save an hour.
+    private func shedRunning(_ members: [Int], excess: Double, scope: String, works: inout [ClusterWork]) -> Double {
+        // What this cycle's scale-down drains already saves counts first.
+        var saved = 0.0
+        for i in members {
+            for j in works[i].drains { saved += activeNodes[works[i].activeStart + j].usdPerHour }
+        }
+        let order = members.sorted {
+            let a = works[$0]
+            let b = works[$1]
+            return (a.policy.priorityClass, a.policy.weight, b.report.clusterID)
+                < (b.policy.priorityClass, b.policy.weight, a.report.clusterID)
+        }
+        for i in order where saved < excess - 1e-9 && works[i].status == .planned {
+            let policy = works[i].policy
+            let draining = Set(works[i].drains)
+            var kept = works[i].active.count - draining.count
+            var onDemandKept = 0
+            for (j, node) in works[i].active.enumerated() where !draining.contains(j) {
+                if works[i].report.nodes[node].market == .onDemand { onDemandKept += 1 }
+            }
+            let room =
+                max(1, Int(Double(works[i].active.count) * policy.disruptionBudget)) - draining.count
+            guard room > 0 else { continue }
+            var candidates = works[i].active.indices.filter {
+                let node = works[i].report.nodes[works[i].active[$0]]
+                return !draining.contains($0) && node.state == .ready && !node.hasDrainBlockingPods
+            }
+            // Kept nodes per zone: each drain comes from the zone with the most, so the spread holds.
+            var perZone: [String: Int] = [:]
+            for (j, node) in works[i].active.enumerated() where !draining.contains(j) {
+                perZone[works[i].report.nodes[node].availabilityZone, default: 0] += 1
+            }
+            var added = 0
+            while saved < excess - 1e-9 && added < room && kept > policy.minNodes {
+                let eligible = candidates.filter {
+                    let node = works[i].report.nodes[works[i].active[$0]]
+                    return node.market != .onDemand || onDemandKept > policy.onDemandBase
+                }
+                let pick = eligible.max { a, b in
+                    let na = works[i].report.nodes[works[i].active[a]]
+                    let nb = works[i].report.nodes[works[i].active[b]]
+                    let ka = (perZone[na.availabilityZone] ?? 0, activeNodes[works[i].activeStart + a].usdPerHour)
+                    let kb = (perZone[nb.availabilityZone] ?? 0, activeNodes[works[i].activeStart + b].usdPerHour)
+                    return ka != kb ? ka < kb : na.name > nb.name
+                }
+                guard let j = pick else { break }
+                candidates.removeAll { $0 == j }
+                let node = works[i].report.nodes[works[i].active[j]]
+                let cost = activeNodes[works[i].activeStart + j].usdPerHour
+                works[i].drains.append(j)
+                works[i].drainReasons.append(
+                    "budget (\(scope)): the running nodes cost more than the allowance; \(usd(cost))/h drained, its \(node.podCount) pod(s) wait"
+                )
+                saved += cost
+                kept -= 1
+                added += 1
+                perZone[node.availabilityZone, default: 1] -= 1
+                if node.market == .onDemand { onDemandKept -= 1 }
+            }
+        }
+        return saved
+    }
+
+    mutating func setCount(_ w: inout ClusterWork, _ k: Int, scope: String) {
         guard k != w.growth.chosen else { return }
         let wantedCost = w.growth.unfundedUSD + w.growth.launchCost
         w.growth.chosen = k

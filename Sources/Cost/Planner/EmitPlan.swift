@@ -106,6 +106,7 @@ extension FleetPlanner {
         }
         let launches = w.growth.launches.take()
         if !launches.isEmpty { state.lastScaleUpAt[cluster] = now }
+        if drains.contains(where: { $0.reason.hasPrefix("budget") }) { state.lastBudgetDrainAt[cluster] = now }
         if w.status == .planned && launches.isEmpty && drains.isEmpty && w.reasons.isEmpty {
             w.reasons.append("steady: capacity covers demand at the target utilisation")
         }

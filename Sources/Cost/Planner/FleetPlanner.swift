@@ -79,6 +79,7 @@ public struct FleetPlanner: Sendable {
         budget(
             &works,
             input: input,
+            state: state,
             placement: consume placement,
             activeNodes: cycle.activeNodes,
             reasons: &fleetReasons

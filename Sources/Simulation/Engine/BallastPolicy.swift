@@ -200,7 +200,13 @@ public final class BallastPolicy: ScalingPolicy {
         for agent in parts.agents { _ = await agent.whenLocal { _ in 0 } }
     }
 
+    /// The journal as the run ended (read before the replicas stop).
+    public var finalJournal: [JournalEntry] { ended.withLock { $0 } }
+    private let ended = Mutex<[JournalEntry]>([])
+
     public func stop() async {
+        let journal = await journal()
+        ended.withLock { $0 = journal }
         guard let parts = parts.withLock({ $0 }) else { return }
         for system in parts.systems { await system.shutdown() }
     }

@@ -93,8 +93,24 @@ public struct FleetSimulator: Sendable {
         return costs
     }
 
+    /// One policy's run and the world it ran on, for a caller that wants to look inside (the tests).
+    public struct Outcome: Sendable {
+        public var result: PolicyResult
+        public var world: SimulationWorld
+    }
+
+    /// Runs `policy` (an instance the caller keeps, to look at afterwards) over the scenario.
+    public func run(policy: any ScalingPolicy) async throws -> Outcome {
+        let (run, world) = try await runWithWorld(policy)
+        return Outcome(result: run.result(oracleCost: nil, reference: try staticOnDemandReference()), world: world)
+    }
+
     /// Runs one policy over the whole scenario, every job of it on one thread of its own.
     func run(_ policy: any ScalingPolicy) async throws -> PolicyRun {
+        try await runWithWorld(policy).run
+    }
+
+    func runWithWorld(_ policy: any ScalingPolicy) async throws -> (run: PolicyRun, world: SimulationWorld) {
         let executor = SimulationExecutor()
         defer { executor.shutdown() }
         return try await withTaskExecutorPreference(executor) {
@@ -102,7 +118,12 @@ public struct FleetSimulator: Sendable {
         }
     }
 
-    func run(_ policy: any ScalingPolicy, on executor: SimulationExecutor) async throws -> PolicyRun {
+    func run(
+        _ policy: any ScalingPolicy,
+        on executor: SimulationExecutor
+    ) async throws -> (
+        run: PolicyRun, world: SimulationWorld
+    ) {
         let world = try await SimulationWorld(scenario: scenario, catalog: catalog)
         let clock = world.clock
         let origin = clock.now
@@ -160,7 +181,7 @@ public struct FleetSimulator: Sendable {
             group.cancelAll()
         }
         await books.finish(world: world)
-        return PolicyRun(books: books)
+        return (PolicyRun(books: books), world)
     }
 
     /// Lets every task woken by the last step run until the fleet is quiet: the executor has nothing queued while
