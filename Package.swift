@@ -276,6 +276,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "sim-bench",
+            dependencies: ["Simulation", "Scenarios", "SimulationReport", "Cost"],
+            path: "Benchmarks/SimBench",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "planner-bench",
             dependencies: ["Cost"],
             path: "Benchmarks/PlannerBench",

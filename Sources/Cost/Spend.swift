@@ -59,7 +59,11 @@ public struct BudgetAlert: Codable, Sendable, Hashable, CustomStringConvertible 
     }
 }
 
-/// The hourly spend the budget allows for the rest of the month: (budget − month-to-date) / hours left.
+/// The hourly spend the budget allows now: the flat rate that spends what is left evenly over the hours left,
+/// (budget − month-to-date) / hours left, plus what the month has saved so far (month-to-date under the budget's
+/// pro-rata line) spread over the next `burstHours`. So a fleet whose demand peaks by day may spend by day what it
+/// did not spend by night, and never more than the month's budget: the saving is spent at most once, and no rate
+/// exceeds what is left over the next `burstHours` (or the hours left, if fewer).
 public struct BudgetAllowance: Codable, Sendable, Hashable {
     public var fleetUSDPerHour: Double
     /// Regions with their own cap.
@@ -76,13 +80,23 @@ public struct BudgetAllowance: Codable, Sendable, Hashable {
     /// The allowance from a budget and the month-to-date spend per scope at `now`. Hours left are counted to the
     /// end of the UTC month, with at least one hour so the last hour of the month still has a finite allowance.
     public init(budget: FleetBudget, monthToDate: (SpendScope) -> Double, at now: Timestamp) {
-        let hoursLeft = max(1.0, (now.month.end - now).hours)
-        fleetUSDPerHour = max(0, budget.monthlyUSD - monthToDate(.fleet)) / hoursLeft
+        let month = now.month
+        let hoursLeft = max(1.0, (month.end - now).hours)
+        let elapsed = max(0, min(1, (now - month.start).hours / month.hours))
+        func rate(_ cap: Double, spent: Double) -> Double {
+            let left = max(0, cap - spent)
+            let saved = max(0, cap * elapsed - spent)
+            return min(left / hoursLeft + saved / Self.burstHours, left / min(hoursLeft, Self.burstHours))
+        }
+        fleetUSDPerHour = rate(budget.monthlyUSD, spent: monthToDate(.fleet))
         regionalUSDPerHour = budget.regionalMonthlyUSD.mapValues { _ in 0 }
         for (region, cap) in budget.regionalMonthlyUSD {
-            regionalUSDPerHour[region] = max(0, cap - monthToDate(.region(region))) / hoursLeft
+            regionalUSDPerHour[region] = rate(cap, spent: monthToDate(.region(region)))
         }
     }
+
+    /// Hours over which the month's saving so far may be spent above the flat rate.
+    public static let burstHours = 12.0
 }
 
 /// Accrues spend per node-second at the price each node was launched at, per cluster, region and fleet.

@@ -61,6 +61,31 @@ struct SpendLedgerTests {
         #expect(abs(l.monthToDateUSD(.fleet) - 0.03 * 7_201 / 3_600) < 1e-9)
     }
 
+    @Test("the allowance lets saved money be spent faster, never the month's budget more than once")
+    func allowanceBurst() {
+        let budget = FleetBudget(monthlyUSD: 744)  // $1 an hour in a 31-day month
+        let july = Timestamp(year: 2026, month: 7, day: 1)
+        // Ten days in, half the pro-rata share spent: $120 saved may go over the next 12 hours on top of the flat rate.
+        let tenDays = july + .seconds(10 * 86_400)
+        let under = BudgetAllowance(budget: budget, monthToDate: { _ in 120 }, at: tenDays)
+        #expect(abs(under.fleetUSDPerHour - ((744 - 120) / (21.0 * 24) + 120.0 / 12)) < 1e-9)
+        // On the line or above it there is nothing saved: the flat rate.
+        let over = BudgetAllowance(budget: budget, monthToDate: { _ in 300 }, at: tenDays)
+        #expect(abs(over.fleetUSDPerHour - (744 - 300) / (21.0 * 24)) < 1e-9)
+        // Six hours before the month ends with $60 left and much saved: never more than what is left over those hours.
+        let lastHours = july + .seconds(31 * 86_400 - 6 * 3_600)
+        let end = BudgetAllowance(budget: budget, monthToDate: { _ in 684 }, at: lastHours)
+        #expect(abs(end.fleetUSDPerHour - 60.0 / 6) < 1e-9)
+        // Spending every hour what the allowance allows never passes the budget.
+        var spent = 0.0
+        var t = july
+        while t < july.month.end {
+            spent += BudgetAllowance(budget: budget, monthToDate: { _ in spent }, at: t).fleetUSDPerHour
+            t = t + .seconds(3_600)
+        }
+        #expect(spent <= 744 + 1e-6)
+    }
+
     @Test("projection, allowance and month rollover")
     func projection() {
         var l = SpendLedger()
@@ -74,7 +99,11 @@ struct SpendLedgerTests {
         #expect(abs(s.monthToDateUSD - 0.96) < 1e-9)
         #expect(abs(s.projectedMonthEndUSD - (0.96 + 0.096 * hoursLeft)) < 1e-9)
         let a = l.allowance(budget: budget, at: now)
-        #expect(abs(a.fleetUSDPerHour - (100 - 0.96) / hoursLeft) < 1e-9)
+        // The flat rate, plus what the month has not spent of its pro-rata share so far, over the next 12 hours.
+        let elapsed = (now - now.month.start).hours / now.month.hours
+        let saved = 100 * elapsed - 0.96
+        #expect(saved > 0)
+        #expect(abs(a.fleetUSDPerHour - ((100 - 0.96) / hoursLeft + saved / 12)) < 1e-9)
         // Across the month end: only May's part counts in May.
         let may = Timestamp(year: 2026, month: 5, day: 1)
         l.record(report([n], at: may - .seconds(3_600)), catalog: catalog, spotPrices: SpotPriceCache())
