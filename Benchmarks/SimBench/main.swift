@@ -16,6 +16,9 @@ import Glibc
 import Darwin
 #endif
 
+/// Prints a line at once (stdout to a file is block-buffered, and a run takes minutes).
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
 let arguments = CommandLine.arguments
 let traces = arguments.count > 1 ? arguments[1] : "../shared/traces"
 let bigFleet = arguments.count > 2 ? Int(arguments[2]) ?? 1_000 : 1_000
@@ -90,22 +93,31 @@ let catalog = try PriceCatalog.bundled()
 
 func measure(_ label: String, _ scenario: Scenario, policies: [PolicyKind]) async throws {
     let started = ContinuousClock.now
-    let result = try await FleetSimulator(scenario: scenario, catalog: catalog, options: .init(policies: policies))
-        .run()
+    let result = try await FleetSimulator(
+        scenario: scenario,
+        catalog: catalog,
+        options: .init(
+            policies: policies,
+            progress: { policy, done in
+                let percent = Int((done * 100).rounded(.down))
+                if percent % 10 == 0 { say("  … \(policy) \(percent) %, peak RSS \(Int(peakRSS())) MiB") }
+            }
+        )
+    ).run()
     let elapsed = ContinuousClock.now - started
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     let simulated = Double(scenario.durationMinutes * scenario.clusters.count * policies.filter { $0 != .oracle }.count)
-    print(
+    say(
         "\(label): \(String(format: "%.1f", seconds)) s wall; \(Int(simulated / seconds)) cluster-minutes per second; peak RSS \(String(format: "%.0f", peakRSS())) MiB"
     )
     for policy in result.policies {
-        print(
+        say(
             "  \(policy.name): cost $\(String(format: "%.2f", policy.summary.totalCostUSD)), unschedulable \(Int(policy.summary.unschedulablePodMinutes)) pod-min"
         )
     }
 }
 
-print("sim-bench: traces from \(traces)")
+say("sim-bench: traces from \(traces)")
 try await measure("week of 3 clusters, ballast", week, policies: [.ballast])
 try await measure("week of 3 clusters, every policy", week, policies: PolicyKind.allCases)
 try await measure("day of \(bigFleet) clusters, ballast", day, policies: [.ballast])

@@ -105,6 +105,10 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     public var failingEvictions: Set<String> = []
     /// The instant and cloud version the cluster was last brought up to; nothing to do until either moves.
     private var advancedAt: FleetInstant?
+    /// The cloud's live instances as of the last `advance` (a node whose instance is not among them is gone).
+    private var liveInstances: Set<String> = []
+    /// Node names in order, kept sorted as nodes come and go (every listing and the scheduler go in this order).
+    private var nodeNames: [String] = []
     private var advancedCloudVersion = -1
     /// Every workload pod's wait from creation to Running, and the waits of those that were pending for want of
     /// room (a scale-up's), for the simulator's report.
@@ -201,8 +205,8 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
         advance()
         let now = clock.now
         let unixNow = clock.timestamp
-        return nodeTable.values.sorted { $0.name < $1.name }.map { node in
-            let ready = node.readyAt <= now && !cloud.isTerminated(node.instance.instanceID)
+        return nodeNames.compactMap { nodeTable[$0] }.map { node in
+            let ready = node.readyAt <= now && liveInstances.contains(node.instance.instanceID)
             return KubeNode(
                 name: node.name,
                 instanceID: nil,
@@ -278,6 +282,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     public func deleteNode(_ name: String) async throws(KubeAPIError) {
         advance()
         guard let node = nodeTable.removeValue(forKey: name) else { return }
+        nodeNames.removeAll { $0 == name }
         deletedNodes.insert(node.instance.instanceID)
         for reference in podOrder where podTable[reference]?.node == name { removePod(reference) }
         schedule()
@@ -288,7 +293,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     public func sample(at now: Timestamp) async throws(MetricsSourceError) -> MetricsSample {
         advance()
         let instant = clock.now
-        let ready = nodeTable.values.filter { $0.readyAt <= instant && !cloud.isTerminated($0.instance.instanceID) }
+        let ready = nodeTable.values.filter { $0.readyAt <= instant && liveInstances.contains($0.instance.instanceID) }
         let capacity = ready.reduce(Resources.zero) { $0 + allocatable(of: $1.instance.instanceType) }
         let used = podTable.values.filter { $0.node != nil && $0.terminatingUntil == nil }.reduce(Resources.zero) {
             $0 + $1.requests
@@ -345,10 +350,14 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
         advancedAt = now
         advancedCloudVersion = cloudVersion
         let unixNow = clock.timestamp
-        for instance in cloud.listing() where instance.state == .running && !deletedNodes.contains(instance.instanceID)
-        {
+        let listing = cloud.listing()
+        liveInstances = Set(listing.map(\.instanceID))
+        var joined = false
+        for instance in listing where instance.state == .running && !deletedNodes.contains(instance.instanceID) {
             let name = "ip-\(instance.privateIP?.replacingDots ?? instance.instanceID)"
             guard nodeTable[name] == nil else { continue }
+            joined = true
+            nodeNames.append(name)
             let booted = cloud.bootTime(of: instance.instanceID) ?? now
             nodeTable[name] = Node(
                 name: name,
@@ -358,13 +367,16 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
                 readyAt: booted.advanced(by: instance.token == nil ? .zero : nodeReadyDelay)
             )
         }
-        // A node whose instance is gone loses its pods (their controllers recreate them).
-        for (name, node) in nodeTable.sorted(by: { $0.key < $1.key }) where cloud.isTerminated(node.instance.instanceID)
-        {
-            for reference in podOrder
-            where podTable[reference]?.node == name && podTable[reference]?.terminatingUntil == nil {
+        if joined { nodeNames.sort() }
+        // A node whose instance is gone loses its pods (their controllers recreate them), in pod order.
+        let lost = Set(nodeNames.filter { !liveInstances.contains(nodeTable[$0]?.instance.instanceID ?? "") })
+        if !lost.isEmpty {
+            for reference in podOrder {
+                guard let pod = podTable[reference], let node = pod.node, lost.contains(node),
+                    pod.terminatingUntil == nil
+                else { continue }
                 podTable[reference]?.terminatingUntil = now
-                if let owner = podTable[reference]?.owner, workloads[owner] != nil { createPod(owner: owner) }
+                if workloads[pod.owner] != nil { createPod(owner: pod.owner) }
             }
         }
         let gone = Set(
@@ -401,7 +413,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
         }
         for dsName in daemonSets.keys.sorted() {
             guard let request = daemonSets[dsName] else { continue }
-            for node in nodeTable.values.sorted(by: { $0.name < $1.name })
+            for node in nodeNames.compactMap({ nodeTable[$0] })
             where !daemonPods.contains("\(dsName)/\(node.name)") {
                 let reference = KubePod.Reference(namespace: "kube-system", name: "\(dsName)-\(node.name)")
                 podTable[reference] = Pod(
@@ -451,9 +463,9 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     /// First fit, in node-name order, onto Ready and schedulable nodes.
     private func schedule() {
         let now = clock.now
-        let candidates = nodeTable.values.filter {
-            $0.readyAt <= now && !$0.unschedulable && !cloud.isTerminated($0.instance.instanceID)
-        }.sorted { $0.name < $1.name }
+        let candidates = nodeNames.compactMap { nodeTable[$0] }.filter {
+            $0.readyAt <= now && !$0.unschedulable && liveInstances.contains($0.instance.instanceID)
+        }
         var used: [String: Resources] = [:]
         var unplaced = false
         for pod in podTable.values {
@@ -528,7 +540,7 @@ extension SimulatedCluster {
             requestsPerPod: demand?.requestsPerPod ?? 1
         )
         var ready: Set<String> = []
-        for node in nodeTable.values where node.readyAt <= now && !cloud.isTerminated(node.instance.instanceID) {
+        for node in nodeTable.values where node.readyAt <= now && liveInstances.contains(node.instance.instanceID) {
             ready.insert(node.name)
             measure.allocatableMillicores += allocatable(of: node.instance.instanceType).cpuMillicores
         }

@@ -13,6 +13,7 @@ public final class ScenarioMarket: SpotPriceSource {
     private let catalog: PriceCatalog
     private let volatility: Double
     private let factors = Mutex<[(region: String?, zone: String?, type: String?, factor: Double)]>([])
+    private let known = Mutex<[SpotPool: (onDemand: Double, discount: Double, phase: Double)]>([:])
 
     public init(catalog: PriceCatalog, volatility: Double) {
         self.catalog = catalog
@@ -30,10 +31,7 @@ public final class ScenarioMarket: SpotPriceSource {
 
     /// The spot price of a pool at `now`, USD per hour.
     public func spotUSDPerHour(_ pool: SpotPool, at now: Timestamp) -> Double {
-        let onDemand = onDemandUSDPerHour(region: pool.region, instanceType: pool.instanceType)
-        let seed = SimulatedSpotMarket.stableHash("\(pool.region)/\(pool.availabilityZone)/\(pool.instanceType)")
-        let discount = 0.55 + 0.17 * Double(seed % 1_000) / 1_000
-        let phase = Double((seed / 1_000) % 1_000) / 1_000
+        let (onDemand, discount, phase) = terms(of: pool)
         let dayFraction = Double(now.millisecondsSinceEpoch % 86_400_000) / 86_400_000
         let drift = volatility * SimulatedSpotMarket.sine(2 * Double.pi * (dayFraction + phase))
         var price = onDemand * (1 - discount) * (1 + drift)
@@ -45,6 +43,16 @@ public final class ScenarioMarket: SpotPriceSource {
             price *= change.factor
         }
         return (price * 10_000).rounded() / 10_000
+    }
+
+    /// A pool's on-demand price and its fixed discount and phase, worked out once.
+    private func terms(of pool: SpotPool) -> (onDemand: Double, discount: Double, phase: Double) {
+        if let known = known.withLock({ $0[pool] }) { return known }
+        let onDemand = onDemandUSDPerHour(region: pool.region, instanceType: pool.instanceType)
+        let seed = SimulatedSpotMarket.stableHash("\(pool.region)/\(pool.availabilityZone)/\(pool.instanceType)")
+        let terms = (onDemand, 0.55 + 0.17 * Double(seed % 1_000) / 1_000, Double((seed / 1_000) % 1_000) / 1_000)
+        known.withLock { $0[pool] = terms }
+        return terms
     }
 
     public func prices(for pools: [SpotPool], at now: Timestamp) async throws -> [SpotPool: Double] {
