@@ -52,6 +52,7 @@ public struct Simulate: AsyncParsableCommand {
     }
 
     public func run() async throws {
+        Self.runWithDeterministicHashing()
         var loaded: Scenario
         do {
             loaded = try Scenario.load(path: scenario)
@@ -95,5 +96,27 @@ public struct Simulate: AsyncParsableCommand {
             "simulated \(loaded.durationMinutes / 60) h of \(loaded.clusters.count) clusters in \(ContinuousClock.now - started)"
         )
         print("report: \(report)\(json.map { ", json: \($0)" } ?? "")")
+    }
+
+    /// Makes sure this process hashes deterministically, re-executing itself once with
+    /// `SWIFT_DETERMINISTIC_HASHING=1` if it does not: the order in which a dictionary or a set is walked depends on
+    /// the process's hash seed, and the same run must give the same report, byte for byte (a sum over a dictionary
+    /// walked in another order can differ in its last digit, and so can a tie broken by the first found). If the
+    /// re-execution fails, the run goes on and says the report may differ in its last digits.
+    static func runWithDeterministicHashing() {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["SWIFT_DETERMINISTIC_HASHING"] == nil else { return }
+        #if os(Linux)
+        var next = environment
+        next["SWIFT_DETERMINISTIC_HASHING"] = "1"
+        let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+        let variables = next.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        execve("/proc/self/exe", arguments, variables)
+        #endif
+        FileHandle.standardError.write(
+            Data(
+                "coordctl: cannot fix the hash seed; the report may differ from another run's in its last digits\n".utf8
+            )
+        )
     }
 }

@@ -250,7 +250,7 @@ struct PolicyRun: Sendable {
     var spentBefore = 0.0
 
     func result(oracleCost: Double?, reference: [ClusterID: Double]) -> PolicyResult {
-        let fleetReference = reference.values.reduce(0, +)
+        let fleetReference = reference.sorted { $0.key < $1.key }.reduce(0) { $0 + $1.value }
         return PolicyResult(
             name: books.policy,
             title: books.title,
