@@ -109,6 +109,11 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     private var liveInstances: Set<String> = []
     /// Node names in order, kept sorted as nodes come and go (every listing and the scheduler go in this order).
     private var nodeNames: [String] = []
+    /// Bumped by everything that changes what the listings show; a listing asked for again at the same instant with
+    /// nothing changed is answered from its cache (the agents and policies list often, the cluster moves rarely).
+    private var changes = 0
+    private var nodesCache: (at: FleetInstant, changes: Int, nodes: [KubeNode])?
+    private var podsCache: (at: FleetInstant, changes: Int, pods: [KubePod])?
     private var advancedCloudVersion = -1
     /// Every workload pod's wait from creation to Running, and the waits of those that were pending for want of
     /// room (a scale-up's), for the simulator's report.
@@ -137,12 +142,14 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
 
     public func addWorkload(_ workload: Workload) {
         advancedAt = nil
+        changes += 1
         workloads[workload.name] = workload
         advance()
     }
 
     public func addDaemonSet(_ name: String, podRequest: Resources) {
         advancedAt = nil
+        changes += 1
         daemonSets[name] = podRequest
         advance()
     }
@@ -152,6 +159,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
 
     public func setDemand(_ demand: TraceDemand) {
         advancedAt = nil
+        changes += 1
         self.demand = demand
         demandStartedAt = clock.now
         advance()
@@ -161,6 +169,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     /// on a live cluster, not on one whose every pod was just created).
     public func settleStartedPods() {
         advancedAt = nil
+        changes += 1
         advance()
         let started = clock.now.advanced(by: .zero - podStartDelay)
         for reference in podOrder where podTable[reference]?.node != nil {
@@ -176,6 +185,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     /// Binds a pod that no drain may move (a bare pod with no controller) to a node, for tests.
     public func pin(_ workload: Workload, to node: String) {
         advancedAt = nil
+        changes += 1
         for _ in 0..<workload.replicas {
             let reference = KubePod.Reference(namespace: workload.namespace, name: "\(workload.name)-\(nextPod)")
             nextPod += 1
@@ -203,6 +213,13 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
 
     public func nodes() async throws(KubeAPIError) -> [KubeNode] {
         advance()
+        if let cache = nodesCache, cache.at == clock.now, cache.changes == changes { return cache.nodes }
+        let listed = listNodes()
+        nodesCache = (clock.now, changes, listed)
+        return listed
+    }
+
+    private func listNodes() -> [KubeNode] {
         let now = clock.now
         let unixNow = clock.timestamp
         return nodeNames.compactMap { nodeTable[$0] }.map { node in
@@ -230,7 +247,10 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
 
     public func pods() async throws(KubeAPIError) -> [KubePod] {
         advance()
-        return podOrder.compactMap { podTable[$0] }.map(view)
+        if let cache = podsCache, cache.at == clock.now, cache.changes == changes { return cache.pods }
+        let listed = podOrder.compactMap { podTable[$0] }.map(view)
+        podsCache = (clock.now, changes, listed)
+        return listed
     }
 
     public func pods(onNode node: String) async throws(KubeAPIError) -> [KubePod] {
@@ -240,6 +260,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
 
     public func cordon(node: String) async throws(KubeAPIError) {
         advance()
+        changes += 1
         guard nodeTable[node] != nil else { throw KubeAPIError(.failed, status: 404, "nodes \"\(node)\" not found") }
         nodeTable[node]?.unschedulable = true
     }
@@ -247,10 +268,12 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     public func markDraining(node: String, until: Timestamp) async throws(KubeAPIError) {
         try await cordon(node: node)
         nodeTable[node]?.drainingUntil = until
+        changes += 1
     }
 
     public func evict(_ reference: KubePod.Reference) async throws(KubeAPIError) -> EvictionOutcome {
         advance()
+        changes += 1
         guard let pod = podTable[reference] else { return .gone }
         if pod.terminatingUntil != nil { return .evicted }
         if failingEvictions.contains(pod.owner) {
@@ -281,6 +304,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
 
     public func deleteNode(_ name: String) async throws(KubeAPIError) {
         advance()
+        changes += 1
         guard let node = nodeTable.removeValue(forKey: name) else { return }
         nodeNames.removeAll { $0 == name }
         deletedNodes.insert(node.instance.instanceID)
@@ -349,6 +373,7 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
         if advancedAt == now && advancedCloudVersion == cloudVersion { return }
         advancedAt = now
         advancedCloudVersion = cloudVersion
+        changes += 1
         let unixNow = clock.timestamp
         let listing = cloud.listing()
         liveInstances = Set(listing.map(\.instanceID))
