@@ -110,7 +110,9 @@ public enum ConfigLoader {
         return nil
     }
 
-    private static func closest(to word: String, among candidates: [String]) -> String? {
+    /// The candidate a small edit away from `word` (case-insensitive edit distance at most max(2, a third of
+    /// its length)), the nearest if several; nil when none is that close. The "did you mean" of every config error.
+    public static func closest(to word: String, among candidates: [String]) -> String? {
         let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, word.count / 3) else { return nil }
         return best.0

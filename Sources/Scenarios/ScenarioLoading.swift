@@ -189,31 +189,8 @@ extension ScenarioFile {
 
     /// `did you mean `spot-share`?` when a known key is a small edit away, else the keys the section takes.
     static func hint(for name: String, among known: [String]) -> String {
-        let scored = known.map { ($0, editDistance(name.lowercased(), $0.lowercased())) }
-        if let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, name.count / 3) {
-            return "did you mean `\(best.0)`?"
-        }
+        if let best = ConfigLoader.closest(to: name, among: known) { return "did you mean `\(best)`?" }
         return "known keys here: \(known.sorted().joined(separator: ", "))"
-    }
-
-    private static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a)
-        let b = Array(b)
-        guard !a.isEmpty else { return b.count }
-        guard !b.isEmpty else { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = Swift.min(
-                    previous[j] + 1,
-                    current[j - 1] + 1,
-                    previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
-                )
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }
 
