@@ -72,6 +72,9 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
     var forecasters: [ClusterID: ClusterDemandForecaster] = [:]
     /// The hour whose forecasters the leader stored last.
     var forecastersStoredForHour: Int64?
+    /// When the leader last stored the spend ledger, and what it stored.
+    var spendStoredAt: Timestamp?
+    var spendStored: SpendLedger.Snapshot?
     /// When this replica started, on its clock: a follower is ready once every cluster has reported or has been
     /// silent for `clusterLostAfter` since then.
     let startedAt: FleetInstant
@@ -304,6 +307,7 @@ extension CoordinatorActor {
         await sendCommands(for: plan, epoch: epoch)
         await saveJournal(epoch: epoch)
         await saveForecasters(epoch: epoch)
+        await saveSpend(epoch: epoch)
         metrics.record(planDuration: clock.now - started)
         return plan
     }

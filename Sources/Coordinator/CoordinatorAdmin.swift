@@ -26,6 +26,8 @@ extension CoordinatorActor {
             for (cluster, stored) in try await stateStore.forecasters() where forecasters[cluster] == nil {
                 forecasters[cluster] = stored  // A replica that restarted picks up what the fleet has learnt.
             }
+            // Month-to-date and the alerts already given survive a restart and a change of leader.
+            if let spend = try await stateStore.spend() { ledger.absorb(spend) }
             let stored = try await stateStore.journal()
             let newest = journal.last?.sequence ?? 0
             if (stored.last?.sequence ?? 0) > newest || journal.isEmpty { journal = stored }
@@ -63,6 +65,22 @@ extension CoordinatorActor {
             if try await stateStore.save(forecasters: forecasters, epoch: epoch) { forecastersStoredForHour = hour }
         } catch {
             logger.warning("demand history not stored; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Stores the spend ledger at most once a minute (and not when nothing was charged since), fenced by `epoch`.
+    func saveSpend(epoch: FencingEpoch) async {
+        let now = clock.timestamp
+        if let stored = spendStoredAt, now - stored < .seconds(60) { return }
+        let snapshot = ledger.snapshot
+        guard snapshot != spendStored else { return }
+        do {
+            if try await stateStore.save(spend: snapshot, epoch: epoch) {
+                spendStoredAt = now
+                spendStored = snapshot
+            }
+        } catch {
+            logger.warning("spend ledger not stored; will retry", metadata: ["error": "\(error)"])
         }
     }
 

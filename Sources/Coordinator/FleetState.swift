@@ -5,7 +5,7 @@ import Foundation
 
 /// What the leader keeps beyond the lease and must survive a restart and a change of leader: the operator's
 /// changes to the budget and the clusters' policies (over what the configuration file says), and where the
-/// decision journal stands. Every write is fenced by the writer's epoch, so a deposed leader cannot write.
+/// decision journal stands. (The journal, the demand history and the spend ledger are items of their own.) Every write is fenced by the writer's epoch, so a deposed leader cannot write.
 public struct DurableFleetState: Codable, Sendable, Hashable {
     /// Set by `coordctl budget set`: the budget in force instead of the file's (`nil` inside: unlimited).
     public var budgetOverride: BudgetOverride?
@@ -57,6 +57,10 @@ public protocol FleetStateStore: Sendable {
     func save(forecasters: [ClusterID: ClusterDemandForecaster], epoch: FencingEpoch) async throws -> Bool
     /// The stored demand profiles.
     func forecasters() async throws -> [ClusterID: ClusterDemandForecaster]
+    /// Stores the spend ledger (month-to-date and the budget alerts given), fenced like `save`.
+    func save(spend: SpendLedger.Snapshot, epoch: FencingEpoch) async throws -> Bool
+    /// The stored spend ledger, or nil when none was ever written.
+    func spend() async throws -> SpendLedger.Snapshot?
 }
 
 /// A `FleetStateStore` on the lease store's fenced state items: the state as one JSON item, the journal as a ring
@@ -107,6 +111,15 @@ public struct LeaseBackedStateStore: FleetStateStore {
         guard let item = try await store.readState(fleet: fleet, key: "demand-history") else { return [:] }
         let byName = try StateJSON.decode([String: ClusterDemandForecaster].self, item.value, key: "demand-history")
         return Dictionary(uniqueKeysWithValues: byName.map { (ClusterID($0.key), $0.value) })
+    }
+
+    public func save(spend: SpendLedger.Snapshot, epoch: FencingEpoch) async throws -> Bool {
+        try await write("spend-ledger", StateJSON.encode(spend), epoch: epoch)
+    }
+
+    public func spend() async throws -> SpendLedger.Snapshot? {
+        guard let item = try await store.readState(fleet: fleet, key: "spend-ledger") else { return nil }
+        return try StateJSON.decode(SpendLedger.Snapshot.self, item.value, key: "spend-ledger")
     }
 
     public func journal() async throws -> [JournalEntry] {
@@ -170,6 +183,17 @@ public actor InMemoryFleetStateStore: FleetStateStore {
     }
 
     public func forecasters() -> [ClusterID: ClusterDemandForecaster] { demand }
+
+    private var spendLedger: SpendLedger.Snapshot?
+
+    public func save(spend: SpendLedger.Snapshot, epoch: FencingEpoch) -> Bool {
+        guard epoch >= highestEpoch else { return false }
+        highestEpoch = epoch
+        spendLedger = spend
+        return true
+    }
+
+    public func spend() -> SpendLedger.Snapshot? { spendLedger }
 }
 
 /// The JSON of stored state: sorted keys, so the same state is the same bytes.

@@ -199,6 +199,67 @@ public struct SpendLedger: Codable, Sendable, Hashable {
         }
     }
 
+    /// What of the ledger is stored, so month-to-date survives a restart and a change of leader: the month, the
+    /// totals, the budget alerts already given and when each cluster's nodes were last charged. The price each
+    /// node was launched at is not kept (it is one entry per node): a node first seen after a restore is charged
+    /// from its cluster's last stored charge at the price then.
+    public struct Snapshot: Codable, Sendable, Hashable {
+        public var month: CalendarMonth?
+        var totals: [ScopeTotal]
+        var alerted: [AlertKey]
+        var lastCharged: [ClusterCharge]
+
+        struct ScopeTotal: Codable, Sendable, Hashable {
+            var scope: SpendScope
+            var usd: Double
+        }
+        struct ClusterCharge: Codable, Sendable, Hashable {
+            var cluster: ClusterID
+            var region: String?
+            var at: Timestamp
+        }
+
+        /// The stored fleet month-to-date (USD).
+        public var fleetMonthToDateUSD: Double { totals.first { $0.scope == .fleet }?.usd ?? 0 }
+    }
+
+    /// The ledger as stored (sorted, so the same ledger is the same bytes).
+    public var snapshot: Snapshot {
+        Snapshot(
+            month: month,
+            totals: totals.map { Snapshot.ScopeTotal(scope: $0.key, usd: $0.value) }.sorted { $0.scope < $1.scope },
+            alerted: alerted.sorted {
+                ($0.scope, $0.threshold, $0.basis.rawValue) < ($1.scope, $1.threshold, $1.basis.rawValue)
+            },
+            lastCharged: lastSeen.map {
+                Snapshot.ClusterCharge(cluster: $0.key, region: regionOf[$0.key], at: $0.value)
+            }
+            .sorted { $0.cluster < $1.cluster }
+        )
+    }
+
+    /// Takes in a stored ledger. A later month than this ledger's replaces it; the same month merges, keeping for
+    /// each scope the larger month-to-date (a budget is better over-counted than under), every alert either has
+    /// given (so none is given twice), and the stored charge time of each cluster this ledger has not charged
+    /// yet; an earlier month is ignored.
+    public mutating func absorb(_ stored: Snapshot) {
+        guard let storedMonth = stored.month else { return }
+        if let month, storedMonth < month { return }
+        if month == nil || storedMonth > month! {
+            month = storedMonth
+            totals = [:]
+            alerted = []
+            charges = [:]
+            lastSeen = [:]
+        }
+        for t in stored.totals where t.usd > totals[t.scope] ?? 0 { totals[t.scope] = t.usd }
+        alerted.formUnion(stored.alerted)
+        for c in stored.lastCharged where lastSeen[c.cluster] == nil {
+            lastSeen[c.cluster] = c.at
+            if let region = c.region, regionOf[c.cluster] == nil { regionOf[c.cluster] = region }
+        }
+    }
+
     /// Month-to-date spend of a scope (USD).
     public func monthToDateUSD(_ scope: SpendScope) -> Double { totals[scope] ?? 0 }
 

@@ -212,6 +212,46 @@ struct ForecastWiringTests {
     }
 }
 
+@Suite("coordinator spend")
+struct SpendWiringTests {
+    @Test("month-to-date and the budget alerts given survive a restart and a change of leader: none is given twice")
+    func spendAcrossLeaders() async throws {
+        let store = InMemoryFleetStateStore()
+        let budget = FleetBudget(monthlyUSD: 50)
+        let first = try AdminTests.replica(store: store, budget: budget)
+        let agentSystem = try AdminTests.system("eu-web", .agent, on: first.hub)
+        let remote = try $CoordinatorEndpoint.resolve(id: first.coordinator.id, using: agentSystem)
+        let clock = try #require(await first.coordinator.whenLocal { $0.clock as? ManualClock } ?? nil)
+        first.leadership.set(FencingEpoch(1))
+        for _ in 0..<30 {
+            _ = try await remote.report(AgentReport(cluster: try await FixedCluster().observe(at: clock.timestamp)))
+            clock.advance(by: Duration.seconds(60))
+        }
+        _ = await first.coordinator.whenLocal { await $0.planAndCommand() }
+        let spent = await first.coordinator.whenLocal { $0.ledger.monthToDateUSD(.fleet) } ?? 0
+        let alerts = await first.coordinator.whenLocal { $0.journal.filter { $0.kind == "budget-alert" } } ?? []
+        #expect(spent > 0)
+        #expect(!alerts.isEmpty)  // The projection is far over 50 USD.
+        #expect(try await store.spend()?.fleetMonthToDateUSD == spent)
+
+        // A replica started afresh on the same store takes over before any agent has reported to it.
+        let second = try AdminTests.replica("coord-2", store: store, budget: budget)
+        let secondClock = try #require(await second.coordinator.whenLocal { $0.clock as? ManualClock } ?? nil)
+        secondClock.advance(by: Duration.seconds(30 * 60))
+        second.leadership.set(FencingEpoch(2))
+        _ = await second.coordinator.whenLocal { await $0.planAndCommand() }
+        let restored = await second.coordinator.whenLocal { $0.ledger.monthToDateUSD(.fleet) } ?? 0
+        #expect(restored == spent)
+        let repeated = await second.coordinator.whenLocal {
+            $0.journal.filter { $0.kind == "budget-alert" && $0.epoch == FencingEpoch(2) }
+        }
+        #expect(repeated?.isEmpty == true)
+        await agentSystem.shutdown()
+        await first.shutdown()
+        await second.shutdown()
+    }
+}
+
 @Suite("coordinator failover")
 struct FailoverTests {
     @Test("a region failed over hands its clusters' demand to the target in the next plan; failback ends it")

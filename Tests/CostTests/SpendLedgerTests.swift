@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Cost
@@ -130,6 +131,52 @@ struct SpendLedgerTests {
         l.record(report(nodes, at: t0 + .seconds(3_600 * 12)), catalog: catalog, spotPrices: SpotPriceCache())
         let second = l.newAlerts(budget: budget, at: t0 + .seconds(3_600 * 12))
         #expect(second.map { "\($0.scope) \($0.basis) \($0.threshold)" } == ["fleet spent 1.0"])
+    }
+
+    @Test("a stored ledger restores month-to-date and the alerts given; nothing is charged twice or alerted twice")
+    func snapshotRestores() throws {
+        var l = SpendLedger()
+        let nodes = (0..<10).map { node("n\($0)", "m5.4xlarge", launched: t0) }  // 7.68 $/h
+        l.record(report(nodes, at: t0), catalog: catalog, spotPrices: SpotPriceCache())
+        l.record(report(nodes, at: t0 + .seconds(3_600 * 10)), catalog: catalog, spotPrices: SpotPriceCache())
+        let budget = FleetBudget(monthlyUSD: 90, regionalMonthlyUSD: ["us-east-1": 1_000_000])
+        #expect(l.newAlerts(budget: budget, at: t0 + .seconds(36_000)).count == 3)
+        let stored = try JSONDecoder().decode(SpendLedger.Snapshot.self, from: JSONEncoder().encode(l.snapshot))
+        #expect(stored == l.snapshot)
+
+        // A replica that restarted: it starts from the stored ledger, gives no alert again, and charges the nodes
+        // from the last stored charge, not from their launch.
+        var restarted = SpendLedger()
+        restarted.absorb(stored)
+        #expect(abs(restarted.monthToDateUSD(.fleet) - 76.8) < 1e-9)
+        #expect(restarted.newAlerts(budget: budget, at: t0 + .seconds(36_001)).isEmpty)
+        restarted.record(report(nodes, at: t0 + .seconds(3_600 * 11)), catalog: catalog, spotPrices: SpotPriceCache())
+        #expect(abs(restarted.monthToDateUSD(.fleet) - 84.48) < 1e-9)
+
+        // A warm follower that charged less (it started later) takes the larger figure; one that charged more
+        // keeps its own.
+        var follower = SpendLedger()
+        follower.record(report(nodes, at: t0 + .seconds(3_600 * 9)), catalog: catalog, spotPrices: SpotPriceCache())
+        follower.record(report(nodes, at: t0 + .seconds(3_600 * 10)), catalog: catalog, spotPrices: SpotPriceCache())
+        follower.absorb(stored)
+        #expect(abs(follower.monthToDateUSD(.fleet) - 76.8) < 1e-9)
+        var ahead = restarted
+        ahead.absorb(stored)
+        #expect(abs(ahead.monthToDateUSD(.fleet) - 84.48) < 1e-9)
+
+        // A stored month older than the ledger's is ignored; a newer one replaces it.
+        let mayStart = Timestamp(year: 2026, month: 5, day: 2)
+        let mayNodes = (0..<10).map { node("m\($0)", "m5.4xlarge", launched: mayStart) }
+        var may = SpendLedger()
+        may.record(report(mayNodes, at: mayStart), catalog: catalog, spotPrices: SpotPriceCache())
+        may.record(report(mayNodes, at: mayStart + .seconds(3_600)), catalog: catalog, spotPrices: SpotPriceCache())
+        let mayToDate = may.monthToDateUSD(.fleet)
+        may.absorb(stored)
+        #expect(may.monthToDateUSD(.fleet) == mayToDate && may.month == CalendarMonth(year: 2026, month: 5))
+        var fresh = SpendLedger()
+        fresh.absorb(may.snapshot)
+        fresh.absorb(stored)
+        #expect(fresh.month == CalendarMonth(year: 2026, month: 5) && fresh.monthToDateUSD(.fleet) == mayToDate)
     }
 
     @Test("calendar arithmetic is right across years and leap months")
