@@ -250,7 +250,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
             allowance: allowance,
             catalog: settings.catalog,
             spotPrices: spotPrices,
-            interruptionRisk: [:],
+            interruptionRisk: plannerState.measuredInterruptionRisk(now: now, settings: settings.planner),
             forecasts: forecasts(at: now),
             failedRegions: durable.failedRegions,
             failedClusters: Set(durable.failedClusters.map { ClusterID($0) }),

@@ -183,6 +183,26 @@ public struct PoolInterruptionRate: Codable, Sendable, Hashable {
         return InterruptionRates(interruptions: count, nodeHours: nodeHours, short: short, baseline: baseline)
     }
 
+    /// The chance that a node run in this pool for a month is interrupted (0…1), from the pool's own history
+    /// (window and decayed baseline, without the storm detector's prior) blended with `prior`, the risk assumed
+    /// for a pool with no history, worth `priorNodeHours` of exposure: a pool with no history gets `prior`, and
+    /// one whose recent calm exposure equals `priorNodeHours` about half of it. History older than the window
+    /// weighs by the baseline's half-life, so the risk follows the pool's last hours rather than its last month.
+    /// A month is 730 hours; rates are per node-hour.
+    public func monthlyRisk(now: Timestamp, settings: StormSettings, prior: Double, priorNodeHours: Double) -> Double {
+        let r = rates(now: now, settings: settings)
+        let d = baselineAsOf.map { decay(now - $0, settings) } ?? 0
+        let interruptions = Double(r.interruptions) + baselineInterruptions * d
+        let nodeHours = r.nodeHours + baselineNodeHours * d
+        let p = min(max(prior, 0), 0.999_999)
+        let priorRate = -(1 - p).logarithm / Self.hoursPerMonth
+        let rate = (interruptions + priorRate * priorNodeHours) / (nodeHours + priorNodeHours)
+        return 1 - (-rate * Self.hoursPerMonth).exponential
+    }
+
+    /// Hours in a month, as the Spot Instance Advisor's monthly interruption frequencies count them.
+    static let hoursPerMonth = 730.0
+
     /// Decides at `now` whether a storm starts, goes on or ends; returns the change, if any.
     public mutating func evaluate(now: Timestamp, settings: StormSettings) -> StormTransition? {
         expire(now: now, settings: settings)

@@ -293,6 +293,27 @@ public struct PlannerState: Codable, Sendable, Hashable {
     /// The pools in an interruption storm.
     public var stormingPools: Set<SpotPool> { storming }
 
+    /// Each pool's monthly interruption risk measured from the notices the agents reported (the planner's
+    /// `interruptionRisk` input): every pool with history, blended with `defaultInterruptionRisk` worth a
+    /// node-week of exposure (`measuredRiskPriorNodeHours`), so one notice in a pool run for a few hours does not
+    /// condemn it, and a day of calm over many nodes brings a pool under the default.
+    public func measuredInterruptionRisk(now: Timestamp, settings: PlannerSettings) -> [SpotPool: Double] {
+        var risk: [SpotPool: Double] = [:]
+        risk.reserveCapacity(poolRates.count)
+        for (pool, rate) in poolRates {
+            risk[pool] = rate.monthlyRisk(
+                now: now,
+                settings: settings.storm,
+                prior: settings.defaultInterruptionRisk,
+                priorNodeHours: Self.measuredRiskPriorNodeHours
+            )
+        }
+        return risk
+    }
+
+    /// What the default risk is worth in the measured risk, in node-hours of exposure (a node-week).
+    public static let measuredRiskPriorNodeHours = 168.0
+
     /// The pool's interruption history, or nil if it has none worth keeping.
     public func interruptionRate(_ pool: SpotPool) -> PoolInterruptionRate? { poolRates[pool] }
 }

@@ -224,4 +224,30 @@ struct InterruptionRateTests {
             }
         }
     }
+
+    @Test("the measured monthly risk: the default with no history, lower after calm node-hours, higher after notices")
+    func monthlyRisk() {
+        var calm = Pool()
+        let prior = 0.1
+        #expect(
+            abs(
+                calm.rate.monthlyRisk(now: calm.now, settings: calm.settings, prior: prior, priorNodeHours: 168) - prior
+            ) < 1e-9
+        )
+        for _ in 0..<(24 * 60) { calm.run(nodes: 20) }  // 480 node-hours, no notice (about 175 after the half-life)
+        let quiet = calm.rate.monthlyRisk(now: calm.now, settings: calm.settings, prior: prior, priorNodeHours: 168)
+        #expect(quiet < prior * 0.6 && quiet > 0)
+
+        var busy = Pool()
+        busy.quietDay(nodes: 4)  // 96 node-hours, 3 notices: about 23 a node-month
+        let risky = busy.rate.monthlyRisk(now: busy.now, settings: busy.settings, prior: prior, priorNodeHours: 168)
+        #expect(risky > 0.5 && risky < 1)
+
+        // The planner's input: every pool it has history for.
+        let pool = SpotPool(region: "us-east-1", availabilityZone: "us-east-1a", instanceType: "m5.large")
+        var state = PlannerState()
+        state.poolRates[pool] = busy.rate
+        let measured = state.measuredInterruptionRisk(now: busy.now, settings: PlannerSettings())
+        #expect(measured.count == 1 && abs((measured[pool] ?? 0) - risky) < 1e-12)
+    }
 }
