@@ -133,6 +133,9 @@ public struct ScenarioCluster: Sendable, Equatable {
     public var onDemandBase: Int
     /// Largest share of the nodes above the base that may be spot (0…1).
     public var spotShare: Double
+    /// Ballast's target utilisation for the cluster (requested over allocatable it sizes to), or nil for the
+    /// planner's default (0.75). The other policies have rules of their own and ignore it.
+    public var targetUtilisation: Double?
     /// Planner priority class: higher keeps its capacity first when money is short.
     public var priority: Int
     /// Clusters that take this one's demand when it or its region is lost.
@@ -153,6 +156,7 @@ public struct ScenarioCluster: Sendable, Equatable {
         maxNodes: Int = 100,
         onDemandBase: Int = 2,
         spotShare: Double = 0.7,
+        targetUtilisation: Double? = nil,
         priority: Int = 0,
         failoverTargets: [ClusterID] = []
     ) {
@@ -170,6 +174,7 @@ public struct ScenarioCluster: Sendable, Equatable {
         self.maxNodes = maxNodes
         self.onDemandBase = onDemandBase
         self.spotShare = spotShare
+        self.targetUtilisation = targetUtilisation
         self.priority = priority
         self.failoverTargets = failoverTargets
     }

@@ -117,6 +117,7 @@ struct ScenarioFile: ValidatedConfiguration, Equatable {
         var maxNodes: Int?
         var onDemandBase: Int?
         var spotShare: Double?
+        var targetUtilisation: Double?
         var priority: Priority?
         var failoverTargets: [String]?
 
@@ -133,6 +134,7 @@ struct ScenarioFile: ValidatedConfiguration, Equatable {
             case maxNodes = "max-nodes"
             case onDemandBase = "on-demand-base"
             case spotShare = "spot-share"
+            case targetUtilisation = "target-utilisation"
             case priority
             case failoverTargets = "failover-targets"
         }

@@ -122,6 +122,7 @@ extension ScenarioFile {
                     maxNodes: cluster.maxNodes ?? defaults.maxNodes,
                     onDemandBase: cluster.onDemandBase ?? defaults.onDemandBase,
                     spotShare: cluster.spotShare ?? defaults.spotShare,
+                    targetUtilisation: cluster.targetUtilisation,
                     priority: cluster.priority?.value ?? defaults.priority,
                     failoverTargets: (cluster.failoverTargets ?? []).map { ClusterID($0) }
                 )

@@ -203,6 +203,12 @@ extension ScenarioFile {
         if let spotShare = cluster.spotShare, !(0...1).contains(spotShare) {
             throw ConfigValidationError(key: key + ".spot-share", expected: "a share from 0 to 1, such as 0.7")
         }
+        if let target = cluster.targetUtilisation, !(target > 0 && target <= 1) {
+            throw ConfigValidationError(
+                key: key + ".target-utilisation",
+                expected: "a share above 0 and at most 1, such as 0.75"
+            )
+        }
     }
 
     private func validateBudget() throws(ConfigValidationError) {

@@ -191,6 +191,7 @@ struct ScenarioLoadingTests {
                     max-nodes: 9
                     on-demand-base: 0
                     spot-share: 1
+                    target-utilisation: 0.9
                     priority: high
                     failover-targets: [eu-web]
                   - id: eu-web
@@ -245,6 +246,7 @@ struct ScenarioLoadingTests {
                         maxNodes: 9,
                         onDemandBase: 0,
                         spotShare: 1,
+                        targetUtilisation: 0.9,
                         priority: 2,
                         failoverTargets: ["eu-web"]
                     )
@@ -252,6 +254,7 @@ struct ScenarioLoadingTests {
             let eu = scenario.clusters[1]
             #expect(eu.podRequest == Resources(cpuMillicores: 500, memoryBytes: 2_000_000_000))
             #expect(eu.priority == 3)
+            #expect(eu.targetUtilisation == nil)  // the planner's default
             // 500m of 1930m: 3 pods a node; 2 GB of 7168Mi: 3 pods a node.
             #expect(eu.requestsPerPod == ScenarioScratch.traceMedian / 18)
             #expect(

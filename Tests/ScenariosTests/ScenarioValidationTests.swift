@@ -97,6 +97,12 @@ struct ScenarioValidationTests {
             mentions: "0 to 1"
         ),
         Case(
+            label: "a target utilisation of 0",
+            yaml: file { $0.clusters[1] += "\n    target-utilisation: 0" },
+            key: "clusters[1].target-utilisation",
+            mentions: "above 0 and at most 1"
+        ),
+        Case(
             label: "initial nodes below the minimum",
             yaml: file { $0.clusters[0] += "\n    min-nodes: 4\n    initial-nodes: 3" },
             key: "clusters[0].initial-nodes",

@@ -232,6 +232,7 @@ public final class BallastPolicy: ScalingPolicy {
         policy.maxNodes = spec.maxNodes
         policy.onDemandBase = spec.onDemandBase
         policy.targetSpotShare = spec.spotShare
+        if let target = spec.targetUtilisation { policy.targetUtilisation = target }
         policy.allowedInstanceTypes = spec.instanceTypes
         policy.allowedZones = spec.zones
         policy.priorityClass = PriorityClass(rawValue: max(0, min(3, spec.priority + 1))) ?? .normal
