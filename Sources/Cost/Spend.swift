@@ -219,6 +219,23 @@ public struct SpendLedger: Codable, Sendable, Hashable {
             var at: Timestamp
         }
 
+        /// A ledger that starts `month` at `monthToDateUSD` per scope, with no alert given and no cluster charged
+        /// yet: money spent before this coordinator counted (carried over from another system, or where a
+        /// simulation starts the month).
+        public init(month: CalendarMonth, monthToDateUSD: [SpendScope: Double]) {
+            self.month = month
+            totals = monthToDateUSD.map { ScopeTotal(scope: $0.key, usd: $0.value) }.sorted { $0.scope < $1.scope }
+            alerted = []
+            lastCharged = []
+        }
+
+        init(month: CalendarMonth?, totals: [ScopeTotal], alerted: [AlertKey], lastCharged: [ClusterCharge]) {
+            self.month = month
+            self.totals = totals
+            self.alerted = alerted
+            self.lastCharged = lastCharged
+        }
+
         /// The stored fleet month-to-date (USD).
         public var fleetMonthToDateUSD: Double { totals.first { $0.scope == .fleet }?.usd ?? 0 }
     }

@@ -156,6 +156,20 @@ struct ScenarioOutcomeTests {
         #expect(fleet.allSatisfy { $0.onDemandNodes + $0.spotNodes >= 2 }, "never under the floor")
     }
 
+    @Test("a month partly spent before the run: the leader's ledger starts from it, and says so at once")
+    func spentBefore() async throws {
+        let trace = try Self.steadyTrace(420)
+        let (_, policy) = try await Self.run(
+            minutes: 10,
+            clusters: [Self.cluster("us-web", trace: trace)],
+            events: [],
+            budget: ScenarioBudget(monthlyUSD: 1_000, spentBeforeUSD: 850)
+        )
+        let alerts = policy.finalJournal.filter { $0.kind == "budget-alert" }
+        #expect(alerts.contains { $0.message.contains("spent") && $0.message.contains("reached 80 %") }, "\(alerts)")
+        #expect(!alerts.contains { $0.message.contains("spent") && $0.message.contains("reached 100 %") }, "\(alerts)")
+    }
+
     @Test("a region outage with failover: the silent cluster gets no command; its target takes the demand")
     func regionFailover() async throws {
         let trace = try Self.steadyTrace(420)

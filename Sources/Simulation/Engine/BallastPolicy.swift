@@ -56,6 +56,16 @@ public final class BallastPolicy: ScalingPolicy {
             FleetBudget(monthlyUSD: $0.monthlyUSD, regionalMonthlyUSD: $0.regions)
         }
         let (roundRequests, requestRound) = PlanningService.makeRoundRequests()
+        // The month the run starts in may be partly spent: the leader finds that in its stored ledger, as a
+        // coordinator that took over mid-month would.
+        let stateStore = InMemoryFleetStateStore()
+        if let spent = world.scenario.budget?.spentBeforeUSD, spent > 0 {
+            let month = Timestamp(secondsSinceEpoch: world.scenario.start).month
+            _ = await stateStore.save(
+                spend: SpendLedger.Snapshot(month: month, monthToDateUSD: [.fleet: spent]),
+                epoch: FencingEpoch(rawValue: 1)
+            )
+        }
         let coordinator = coordinatorSystem.withWellKnownName(WireActorSystem.WellKnownName.coordinator) {
             CoordinatorActor(
                 actorSystem: coordinatorSystem,
@@ -67,6 +77,7 @@ public final class BallastPolicy: ScalingPolicy {
                 ),
                 clock: clock,
                 leadership: SimulatedLeadership(epoch: FencingEpoch(rawValue: 1)),
+                stateStore: stateStore,
                 requestRound: requestRound,
                 logger: quietLogger
             )
