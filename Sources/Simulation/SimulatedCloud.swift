@@ -45,6 +45,8 @@ public final class SimulatedCloud: CloudProvider {
         var downZones: Set<String> = []
         /// Spot instances under an interruption notice, and when EC2 reclaims them.
         var reclaimAt: [String: FleetInstant] = [:]
+        /// Instances still booting, and when each is up: a boot changes the listing without a version bump.
+        var pendingBoots: [String: FleetInstant] = [:]
         var instances: [String: Instance] = [:]
         var order: [String] = []
         var byToken: [LaunchToken: [String]] = [:]
@@ -84,6 +86,17 @@ public final class SimulatedCloud: CloudProvider {
     /// Changes whenever an instance is launched, terminated or reclaimed.
     public var version: Int { state.withLock { $0.version } }
 
+    /// The next instant at which the listing changes by itself, with no call and no version bump (an instance
+    /// finishes booting, EC2 reclaims a spot instance), or nil if none is coming. A cluster that has read the
+    /// listing at this version need not read it again before then.
+    public func nextTimedChange() -> FleetInstant? {
+        state.withLock { state in
+            var next = state.reclaimAt.values.min()
+            for at in state.pendingBoots.values where next.map({ at < $0 }) ?? true { next = at }
+            return next
+        }
+    }
+
     /// Takes a zone down: every instance in it is gone at once and launches into it fail until `restoreZone`.
     public func failZone(_ zone: String) {
         state.withLock { state in
@@ -91,6 +104,7 @@ public final class SimulatedCloud: CloudProvider {
             for (id, instance) in state.instances
             where instance.cloud.availabilityZone == zone && instance.cloud.state != .terminated {
                 state.instances[id]?.cloud.state = .terminated
+                state.pendingBoots[id] = nil
             }
             state.version += 1
         }
@@ -136,6 +150,7 @@ public final class SimulatedCloud: CloudProvider {
             state.reclaimed += 1
             if state.instances[id]?.cloud.state != .terminated {
                 state.instances[id]?.cloud.state = .terminated
+                state.pendingBoots[id] = nil
                 state.version += 1
             } else {
                 state.reclaimedAfterDrain += 1
@@ -251,6 +266,7 @@ public final class SimulatedCloud: CloudProvider {
                 )
                 let delay = Self.draw(bootDelay, &state.random)
                 state.instances[instance.instanceID] = Instance(cloud: instance, bootsAt: now.advanced(by: delay))
+                state.pendingBoots[instance.instanceID] = now.advanced(by: delay)
                 state.order.append(instance.instanceID)
                 launched.append(instance)
             }
@@ -267,7 +283,10 @@ public final class SimulatedCloud: CloudProvider {
         state.withLock { state in
             state.terminateCalls.append(instanceIDs)
             state.terminations += 1
-            for id in instanceIDs { state.instances[id]?.cloud.state = .terminated }
+            for id in instanceIDs {
+                state.instances[id]?.cloud.state = .terminated
+                state.pendingBoots[id] = nil
+            }
             state.version += 1
         }
     }
@@ -285,6 +304,7 @@ public final class SimulatedCloud: CloudProvider {
                 if instance.cloud.state == .pending && instance.bootsAt <= now {
                     instance.cloud.state = .running
                     state.instances[id] = instance
+                    state.pendingBoots[id] = nil
                 }
                 return instance.cloud
             }

@@ -109,12 +109,17 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
     private var liveInstances: Set<String> = []
     /// Node names in order, kept sorted as nodes come and go (every listing and the scheduler go in this order).
     private var nodeNames: [String] = []
-    /// Bumped by everything that changes what the listings show; a listing asked for again at the same instant with
-    /// nothing changed is answered from its cache (the agents and policies list often, the cluster moves rarely).
+    /// Bumped by everything that changes what the listings show (every full pass of `advance`, every call that
+    /// changes the cluster); a listing asked for again with nothing changed is answered from its cache (the agents
+    /// and policies list often, the cluster moves rarely). A node turning Ready comes due as a full pass.
     private var changes = 0
-    private var nodesCache: (at: FleetInstant, changes: Int, nodes: [KubeNode])?
-    private var podsCache: (at: FleetInstant, changes: Int, pods: [KubePod])?
+    private var nodesCache: (changes: Int, nodes: [KubeNode])?
+    private var podsCache: (changes: Int, pods: [KubePod])?
     private var advancedCloudVersion = -1
+    /// `changes` as the last full pass of `advance` left it, and the next instant something in the cluster changes
+    /// by itself: until either moves (or the cloud or the demand does), a new instant needs no pass.
+    private var settledChanges = -1
+    private var nextDue: FleetInstant?
     /// Every workload pod's wait from creation to Running, and the waits of those that were pending for want of
     /// room (a scale-up's), for the simulator's report.
     public private(set) var podWaits = WaitHistogram()
@@ -213,9 +218,9 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
 
     public func nodes() async throws(KubeAPIError) -> [KubeNode] {
         advance()
-        if let cache = nodesCache, cache.at == clock.now, cache.changes == changes { return cache.nodes }
+        if let cache = nodesCache, cache.changes == changes { return cache.nodes }
         let listed = listNodes()
-        nodesCache = (clock.now, changes, listed)
+        nodesCache = (changes, listed)
         return listed
     }
 
@@ -247,9 +252,9 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
 
     public func pods() async throws(KubeAPIError) -> [KubePod] {
         advance()
-        if let cache = podsCache, cache.at == clock.now, cache.changes == changes { return cache.pods }
+        if let cache = podsCache, cache.changes == changes { return cache.pods }
         let listed = podOrder.compactMap { podTable[$0] }.map(view)
-        podsCache = (clock.now, changes, listed)
+        podsCache = (changes, listed)
         return listed
     }
 
@@ -371,6 +376,17 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
         let now = clock.now
         let cloudVersion = cloud.version
         if advancedAt == now && advancedCloudVersion == cloudVersion { return }
+        // Nothing can have moved since the last full pass if no call changed the cluster, the cloud is at the same
+        // version, no timed change (a pod's grace, a node turning Ready, a boot, a reclaim) has come due, and the
+        // trace wants as many replicas as run: most instants the agents and policies look at are such.
+        if advancedAt != nil && advancedCloudVersion == cloudVersion && changes == settledChanges
+            && nextDue.map({ now < $0 }) ?? true && cloud.nextTimedChange().map({ now < $0 }) ?? true
+            && (demand.map { workloads[$0.workload]?.replicas == replicasWanted($0, at: now) } ?? true)
+        {
+            advancedAt = now
+            return
+        }
+        defer { settle(after: now) }
         advancedAt = now
         advancedCloudVersion = cloudVersion
         changes += 1
@@ -408,12 +424,8 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
             podOrder.filter { reference in podTable[reference]?.terminatingUntil.map { $0 <= now } ?? false }
         )
         removePods(gone)
-        if let demand, let started = demandStartedAt, var workload = workloads[demand.workload] {
-            let minute = demand.startMinute + (now - started).minutes * demand.minutesPerSecond * 60
-            workload.replicas = max(
-                0,
-                Int((demand.trace.requests(atMinute: minute) / demand.requestsPerPod).rounded(.up))
-            )
+        if let demand, let wanted = replicasWanted(demand, at: now), var workload = workloads[demand.workload] {
+            workload.replicas = wanted
             workloads[demand.workload] = workload
         }
         var liveByOwner: [String: [KubePod.Reference]] = [:]
@@ -455,6 +467,27 @@ public actor SimulatedCluster: KubeAPI, MetricsSource {
             }
         }
         schedule()
+    }
+
+    /// The replicas the trace asks for at `now` (an HPA's answer), or nil before the demand starts.
+    private func replicasWanted(_ demand: TraceDemand, at now: FleetInstant) -> Int? {
+        guard let started = demandStartedAt else { return nil }
+        let minute = demand.startMinute + (now - started).minutes * demand.minutesPerSecond * 60
+        return max(0, Int((demand.trace.requests(atMinute: minute) / demand.requestsPerPod).rounded(.up)))
+    }
+
+    /// After a full pass: the changes it saw, and the next instant something changes by itself (a terminating
+    /// pod goes, a node turns Ready).
+    private func settle(after now: FleetInstant) {
+        settledChanges = changes
+        var due: FleetInstant?
+        for pod in podTable.values {
+            if let until = pod.terminatingUntil, until > now, due.map({ until < $0 }) ?? true { due = until }
+        }
+        for node in nodeTable.values where node.readyAt > now && due.map({ node.readyAt < $0 }) ?? true {
+            due = node.readyAt
+        }
+        nextDue = due
     }
 
     private func createPod(owner: String) {
