@@ -147,7 +147,7 @@ struct RealAgentEndToEndTests {
     }
 
     @Test(
-        "pending pods bring a leader's launch into EC2; the node that joins is reported Ready; a spot warning cordons, evicts, terminates and deletes it",
+        "pending pods bring a leader's launch into EC2; the node that joins is reported Ready; a spot warning cordons, evicts, terminates and deletes it, and the leader replaces it",
         .timeLimit(.minutes(6))
     )
     func launchJoinAndInterruption() async throws {
@@ -342,6 +342,18 @@ struct RealAgentEndToEndTests {
         }
         // The DaemonSet's pod was not evicted: it goes with its node.
         #expect(api.object(.pods, namespace: "kube-system", name: daemonPod) != nil)
+
+        // The leader heard the notice and asked for a replacement at once: another spot instance, another token.
+        var replacement: EC2.Instance?
+        let replaced = try await fleet.eventually(timeout: .seconds(30)) {
+            replacement = try await Self.clusterInstances(ec2).first {
+                $0.instanceID != instance.instanceID && ($0.state == .pending || $0.state == .running)
+            }
+            return replacement != nil
+        }
+        #expect(replaced, "no replacement\n\(fleet.logs)")
+        #expect(replacement?.isSpot == true && replacement?.availabilityZone == zone)
+        #expect(replacement?.clientToken != nil && replacement?.clientToken != token)
 
         // The warning was deleted once handled; the unreadable message stays for the queue's redrive policy.
         var left = -1
