@@ -363,7 +363,7 @@ let package = Package(
         .testTarget(name: "ClocksTests", dependencies: ["Clocks"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FleetEndToEndTests",
-            dependencies: ["BallastTestSupport"],
+            dependencies: ["BallastTestSupport", "AWSTestSupport", "AWSClients", "FakeKubernetes"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -118,6 +118,18 @@ public struct SQS: Sendable {
         return output.QueueUrl
     }
 
+    /// Some of a queue's attributes by name (`ApproximateNumberOfMessages`, `VisibilityTimeout`, …; `All` for
+    /// every one), as SQS gives them: every value a string.
+    public func queueAttributes(queueURL: String, names: [String] = ["All"]) async throws -> [String: String] {
+        struct Input: Encodable {
+            let QueueUrl: String
+            let AttributeNames: [String]
+        }
+        struct Output: Decodable { let Attributes: [String: String]? }
+        let output: Output = try await call("GetQueueAttributes", Input(QueueUrl: queueURL, AttributeNames: names))
+        return output.Attributes ?? [:]
+    }
+
     /// The URL of a queue by name; `.resourceNotFound` when there is none.
     public func queueURL(name: String) async throws -> String {
         struct Input: Encodable { let QueueName: String }

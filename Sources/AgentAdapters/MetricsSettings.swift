@@ -62,7 +62,11 @@ public struct MetricsSettings: Sendable, Hashable {
     /// node-exporter queries over the series matched by `workerSelector` (PromQL label matchers without braces,
     /// e.g. `job="node-exporter",role="worker"`; empty for every node):
     ///
-    /// - CPU: `1 - avg(rate(node_cpu_seconds_total{mode="idle",…}[2m]))`
+    /// - CPU: `1 - sum(rate(node_cpu_seconds_total{mode="idle",…}[2m])) / sum(rate(node_cpu_seconds_total{…}[2m]))`,
+    ///   the idle share of all CPU time. A ratio of two rates, not `1 - avg(idle rate)`: while a series is younger
+    ///   than the window (a node that just joined, a Prometheus just started) `rate` divides what it saw by the
+    ///   whole window and comes out low, which an average of idle rates reads as a busy CPU (a node 20 s old looked
+    ///   97 % busy); idle and total are scraped together, so the ratio of their rates stays true.
     /// - memory: `1 - sum(node_memory_MemAvailable_bytes{…}) / sum(node_memory_MemTotal_bytes{…})`
     /// - freshness: `max(timestamp(node_memory_MemTotal_bytes{…}))`
     public static func nodeExporter(
@@ -75,7 +79,8 @@ public struct MetricsSettings: Sendable, Hashable {
         let idle = extra.isEmpty ? #"{mode="idle"}"# : #"{mode="idle","# + extra + "}"
         let nodes = extra.isEmpty ? "" : "{" + extra + "}"
         return MetricsSettings(
-            cpuUtilisation: "1 - avg(rate(node_cpu_seconds_total\(idle)[\(rateWindow)]))",
+            cpuUtilisation: "1 - sum(rate(node_cpu_seconds_total\(idle)[\(rateWindow)]))"
+                + " / sum(rate(node_cpu_seconds_total\(nodes)[\(rateWindow)]))",
             memoryUtilisation:
                 "1 - sum(node_memory_MemAvailable_bytes\(nodes)) / sum(node_memory_MemTotal_bytes\(nodes))",
             freshness: "max(timestamp(node_memory_MemTotal_bytes\(nodes)))",

@@ -174,6 +174,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
                 reportAgeSeconds: (now - entry.receivedAt).seconds,
                 onDemandNodes: active.filter { $0.market == .onDemand }.count,
                 spotNodes: active.filter { $0.market == .spot }.count,
+                readyNodes: active.filter { $0.state == .ready }.count,
                 pendingPods: report.pending.count,
                 cpuUtilisation: report.utilisation.cpu,
                 desiredNodes: plan.map { $0.keptNodeCount + $0.launches.reduce(0) { $0 + $1.count } } ?? active.count,

@@ -227,6 +227,8 @@ public struct ClusterStatus: Codable, Hashable, Sendable {
     public var reportAgeSeconds: Double
     public var onDemandNodes: Int
     public var spotNodes: Int
+    /// Of the active workers, those whose Kubernetes node is Ready (the rest are booting or not Ready).
+    public var readyNodes: Int
     public var pendingPods: Int
     public var cpuUtilisation: Double
     /// What the last plan wants: nodes kept plus launched, and how many it drains.
@@ -246,6 +248,7 @@ public struct ClusterStatus: Codable, Hashable, Sendable {
         reportAgeSeconds: Double,
         onDemandNodes: Int,
         spotNodes: Int,
+        readyNodes: Int,
         pendingPods: Int,
         cpuUtilisation: Double,
         desiredNodes: Int,
@@ -260,6 +263,7 @@ public struct ClusterStatus: Codable, Hashable, Sendable {
         self.reportAgeSeconds = reportAgeSeconds
         self.onDemandNodes = onDemandNodes
         self.spotNodes = spotNodes
+        self.readyNodes = readyNodes
         self.pendingPods = pendingPods
         self.cpuUtilisation = cpuUtilisation
         self.desiredNodes = desiredNodes

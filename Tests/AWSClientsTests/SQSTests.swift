@@ -36,6 +36,24 @@ struct SQSTests {
         }
     }
 
+    @Test("queue attributes count visible and in-flight messages and give the queue's own settings")
+    func attributes() async throws {
+        let moto = try MotoServer.current
+        try await withClient(for: moto) { client in
+            let sqs = SQS(client: client)
+            let url = try await sqs.createQueue(name: uniqueName("counted"), attributes: ["VisibilityTimeout": "45"])
+            for n in 0..<3 { try await sqs.sendMessage(queueURL: url, body: "message \(n)") }
+            _ = try await sqs.receiveMessages(.init(queueURL: url, maxNumberOfMessages: 1, waitTime: .seconds(1)))
+            let counts = try await sqs.queueAttributes(
+                queueURL: url,
+                names: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )
+            #expect(counts["ApproximateNumberOfMessages"] == "2", "\(counts)")
+            #expect(counts["ApproximateNumberOfMessagesNotVisible"] == "1", "\(counts)")
+            #expect(try await sqs.queueAttributes(queueURL: url)["VisibilityTimeout"] == "45")
+        }
+    }
+
     @Test("an unknown queue is resourceNotFound with SQS's code")
     func missingQueue() async throws {
         let moto = try MotoServer.current

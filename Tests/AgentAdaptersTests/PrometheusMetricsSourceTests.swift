@@ -117,6 +117,16 @@ struct PrometheusMetricsSourceTests {
         #expect(abs(all.utilisation.cpu - 0.38) < 0.01, "cpu \(all.utilisation.cpu)")
         #expect(abs(all.utilisation.memory - 0.71875) < 1e-9)
 
+        // The series are seconds old, far younger than the default two-minute window: `rate` sees a fraction of
+        // the window, and the utilisation is still the CPUs' true one, not a busy reading.
+        let young = PrometheusMetricsSource(
+            client: client,
+            settings: .nodeExporter(workerSelector: #"role="worker""#),
+            logger: Logger(label: "test.metrics")
+        )
+        let youngSample = try await young.sample(at: Self.now())
+        #expect(abs(youngSample.utilisation.cpu - 0.25) < 0.01, "cpu \(youngSample.utilisation.cpu)")
+
         // Evaluated 30 s ahead, the data is still as old as the last scrape: stale for a 10 s limit.
         var strict = MetricsSettings.nodeExporter(rateWindow: "1m", maxAge: .seconds(10))
         strict.queryTimeout = .seconds(5)
@@ -142,13 +152,19 @@ struct PrometheusMetricsSourceTests {
     @Test("settings: the worker selector lands in every default query; problems are named")
     func settings() {
         let settings = MetricsSettings.nodeExporter(workerSelector: #" role="worker" "#)
-        #expect(settings.cpuUtilisation == #"1 - avg(rate(node_cpu_seconds_total{mode="idle",role="worker"}[2m]))"#)
+        #expect(
+            settings.cpuUtilisation
+                == #"1 - sum(rate(node_cpu_seconds_total{mode="idle",role="worker"}[2m])) / sum(rate(node_cpu_seconds_total{role="worker"}[2m]))"#
+        )
         #expect(
             settings.memoryUtilisation
                 == #"1 - sum(node_memory_MemAvailable_bytes{role="worker"}) / sum(node_memory_MemTotal_bytes{role="worker"})"#
         )
         #expect(settings.freshness == #"max(timestamp(node_memory_MemTotal_bytes{role="worker"}))"#)
-        #expect(MetricsSettings.default.cpuUtilisation == #"1 - avg(rate(node_cpu_seconds_total{mode="idle"}[2m]))"#)
+        #expect(
+            MetricsSettings.default.cpuUtilisation
+                == #"1 - sum(rate(node_cpu_seconds_total{mode="idle"}[2m])) / sum(rate(node_cpu_seconds_total[2m]))"#
+        )
         var bad = MetricsSettings.default
         bad.custom = [
             .init(name: "q", query: "sum(q)", targetPerNode: 0), .init(name: "q", query: "", targetPerNode: 1),

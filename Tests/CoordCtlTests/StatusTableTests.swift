@@ -23,6 +23,7 @@ struct StatusTableTests {
         reportAgeSeconds: 2.4,
         onDemandNodes: 2,
         spotNodes: 5,
+        readyNodes: 6,
         pendingPods: 12,
         cpuUtilisation: 0.81,
         desiredNodes: 9,

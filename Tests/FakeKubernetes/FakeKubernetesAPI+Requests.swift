@@ -74,7 +74,8 @@ extension FakeKubernetesAPI {
                     query: request.rawQuery,
                     contentType: request.contentType,
                     user: request.user,
-                    status: status
+                    status: status,
+                    body: String(decoding: request.body, as: UTF8.self)
                 )
             )
         }

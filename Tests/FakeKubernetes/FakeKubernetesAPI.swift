@@ -60,6 +60,8 @@ public final class FakeKubernetesAPI: Sendable {
         public var user: String?
         /// The status code of the answer (200 for a watch).
         public var status: Int
+        /// The request's body as text (a patch, an eviction); empty for a GET or DELETE without one.
+        public var body: String = ""
     }
 
     struct Watcher {

@@ -152,6 +152,7 @@ struct SchemaTests {
                 reportAgeSeconds: generator.double(),
                 onDemandNodes: generator.int(),
                 spotNodes: generator.int(),
+                readyNodes: generator.int(),
                 pendingPods: generator.int(),
                 cpuUtilisation: generator.double(),
                 desiredNodes: generator.int(),

@@ -14,13 +14,23 @@ final class FleetProcess: @unchecked Sendable {
             .appendingPathComponent(product)
     }
 
-    init(_ product: String, name: String, arguments: [String], directory: URL) throws {
+    /// `environment` is added to the test's own (AWS credentials for an agent on moto).
+    init(
+        _ product: String,
+        name: String,
+        arguments: [String],
+        directory: URL,
+        environment: [String: String] = [:]
+    ) throws {
         self.name = name
         log = directory.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process = Process()
         process.executableURL = Self.binary(product)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
@@ -112,7 +122,12 @@ final class LocalFleet: @unchecked Sendable {
     }
 
     /// Starts a coordinator replica named `node` on a free port, with a short lease so takeovers are quick.
-    func startCoordinator(_ node: String, budget: Double = 5_000) throws {
+    /// `clusterPolicy` is every cluster's policy keys, as YAML flow-mapping entries.
+    func startCoordinator(
+        _ node: String,
+        budget: Double = 5_000,
+        clusterPolicy: String = "min-nodes: 2, max-nodes: 30"
+    ) throws {
         let port = try FreePort.next()
         ports[node] = port
         let metricsPort = try FreePort.next()
@@ -133,7 +148,7 @@ final class LocalFleet: @unchecked Sendable {
             """
         for cluster in clusters {
             yaml +=
-                "  - {id: \(cluster.id), region: \(cluster.region), secret: {file: \(directory.appendingPathComponent("\(cluster.id).key").path)}, min-nodes: 2, max-nodes: 30}\n"
+                "  - {id: \(cluster.id), region: \(cluster.region), secret: {file: \(directory.appendingPathComponent("\(cluster.id).key").path)}, \(clusterPolicy)}\n"
         }
         let config = directory.appendingPathComponent("\(node).yaml")
         try yaml.write(to: config, atomically: true, encoding: .utf8)
@@ -172,6 +187,39 @@ final class LocalFleet: @unchecked Sendable {
             name: cluster,
             arguments: ["--config", config.path],
             directory: directory
+        )
+    }
+
+    /// Starts the agent of `cluster` on a real cluster: `sources` is its `kubernetes:`, `prometheus:`, `ec2:` and
+    /// `interruptions:` sections (YAML), `environment` what it needs beyond the test's own (AWS credentials).
+    /// Autonomous launches are off, so every launch it makes was commanded by a leader.
+    func startRealAgent(
+        _ cluster: String,
+        sources: String,
+        environment: [String: String],
+        metricsPort: Int
+    ) throws {
+        let region = clusters.first { $0.id == cluster }?.region ?? "us-east-1"
+        let addresses = ports.values.sorted().map { "\"127.0.0.1:\($0)\"" }.joined(separator: ", ")
+        let yaml = """
+            cluster-id: \(cluster)
+            region: \(region)
+            coordinators: [\(addresses)]
+            secret: {file: \(directory.appendingPathComponent("\(cluster).key").path)}
+            report-interval: 1s
+            state-directory: \(directory.appendingPathComponent("\(cluster)-state").path)
+            metrics: {host: 127.0.0.1, port: \(metricsPort)}
+            autonomous-max-nodes: 0
+
+            """ + sources
+        let config = directory.appendingPathComponent("\(cluster).yaml")
+        try yaml.write(to: config, atomically: true, encoding: .utf8)
+        agents[cluster] = try FleetProcess(
+            "cluster-agent",
+            name: cluster,
+            arguments: ["--config", config.path],
+            directory: directory,
+            environment: environment
         )
     }
 
