@@ -234,3 +234,99 @@ struct FencingEndToEndTests {
         }
     }
 }
+
+/// The same fleet with its lease and durable state in DynamoDB (moto, signatures checked), as production runs it.
+@Suite("fleet end to end on DynamoDB", .moto, .serialized)
+struct DynamoDBFleetEndToEndTests {
+    /// The epoch of every launch an agent's log says it executed.
+    static func launchEpochs(_ agent: FleetProcess) -> [UInt64] {
+        agent.output.split(separator: "\n").filter { $0.contains("msg=launched") }
+            .map { FencingEndToEndTests.fields($0)["ballast.epoch"].flatMap(UInt64.init) ?? 0 }
+    }
+
+    @Test("on DynamoDB: one replica leads, a budget change lands, kill -9 hands over in time, no launch runs twice")
+    func dynamoDBTakeover() async throws {
+        let store = try await FleetLeaseStore.dynamoDB(on: try MotoServer.current)
+        let fleet = try LocalFleet(
+            clusters: [(id: "eu-web", region: "eu-west-1"), (id: "us-api", region: "us-east-1")],
+            leaseStore: store
+        )
+        defer { fleet.stopAllNow() }
+        try fleet.startCoordinator("coord-1", budget: 50_000)
+        try fleet.startCoordinator("coord-2", budget: 50_000)
+        let traces = FleetEndToEndTests.traces
+        try fleet.startAgent("eu-web", trace: traces.appendingPathComponent("twitter-per-minute.csv"))
+        try fleet.startAgent("us-api", trace: traces.appendingPathComponent("nasa-per-minute.csv"))
+
+        var (leader, epoch): (String, UInt64) = ("", 0)
+        let elected = try await fleet.eventually(timeout: .seconds(30)) {
+            for node in ["coord-1", "coord-2"] {
+                if let info = try await FleetEndToEndTests.leader(fleet, asking: node), info.isLeader {
+                    (leader, epoch) = (node, info.epoch)
+                    return true
+                }
+            }
+            return false
+        }
+        #expect(elected, "no leader elected\n\(fleet.logs)")
+        guard elected else { return }
+        let standby = leader == "coord-1" ? "coord-2" : "coord-1"
+        #expect(try await FleetEndToEndTests.leader(fleet, asking: standby)?.isLeader == false)
+
+        // A budget change sent to the standby lands in the leader's state in DynamoDB; raised floors make it launch.
+        let set = try await fleet.coordctl(standby, ["budget", "set", "44444"])
+        #expect(set.status == 0, "\(set)")
+        #expect(try await fleet.coordctl(leader, ["budget", "get"]).stdout.contains("44444.00"))
+        for cluster in ["eu-web", "us-api"] {
+            let raised = try await fleet.coordctl(standby, ["policy", "set", cluster, "--min-nodes", "6"])
+            #expect(raised.status == 0, "\(raised)")
+        }
+        let launched = await fleet.eventually(timeout: .seconds(30)) {
+            fleet.agents.values.contains { $0.output.contains("msg=launched") }
+        }
+        #expect(launched, "the leader launched nothing\n\(fleet.logs)")
+
+        // kill -9: the standby leads within the lease duration and a poll (3 s + 0.1 s; the bound allows for a
+        // loaded machine and moto's latency), under a higher epoch, with the stored budget.
+        fleet.coordinators[leader]?.send(SIGKILL)
+        let killedAt = ContinuousClock.now
+        var takeover: Duration = .zero
+        let tookOver = try await fleet.eventually(timeout: .seconds(20)) {
+            guard let info = try await FleetEndToEndTests.leader(fleet, asking: standby), info.isLeader else {
+                return false
+            }
+            takeover = ContinuousClock.now - killedAt
+            return info.epoch > epoch
+        }
+        #expect(tookOver, "no takeover\n\(fleet.logs)")
+        #expect(takeover < .seconds(7), "takeover took \(takeover)")
+        let survived = try await fleet.coordctl(standby, ["budget", "get"])
+        #expect(survived.stdout.contains("44444.00"), "\(survived)\n\(fleet.logs)")
+
+        // The new leader launches too (higher floors); every agent executed each launch token once.
+        for cluster in ["eu-web", "us-api"] {
+            let raised = try await fleet.coordctl(standby, ["policy", "set", cluster, "--min-nodes", "9"])
+            #expect(raised.status == 0, "\(raised)")
+        }
+        let relaunched = await fleet.eventually(timeout: .seconds(30)) {
+            fleet.agents.values.contains { Self.launchEpochs($0).contains { $0 > epoch } }
+        }
+        #expect(relaunched, "the new leader launched nothing\n\(fleet.logs)")
+        // Its lease and fenced state writes went to DynamoDB, signed calls moto accepted.
+        let exported = try await httpGet(port: fleet.metricsPorts[standby] ?? 0, "/metrics").body
+        for operation in ["GetItem", "PutItem", "TransactWriteItems"] {
+            let accepted = exported.split(separator: "\n").contains {
+                $0.hasPrefix("ballast_aws_attempts_total{") && $0.contains("service=\"dynamodb\"")
+                    && $0.contains("operation=\"\(operation)\"") && $0.contains("outcome=\"ok\"")
+            }
+            #expect(accepted, "no \(operation) accepted\n\(exported)")
+        }
+        for (cluster, agent) in fleet.agents {
+            var tokens: [String: Int] = [:]
+            for line in agent.output.split(separator: "\n") where line.contains("msg=launched") {
+                if let token = FencingEndToEndTests.fields(line)["token"] { tokens[token, default: 0] += 1 }
+            }
+            #expect(tokens.values.allSatisfy { $0 == 1 }, "\(cluster) launched a token twice: \(tokens)")
+        }
+    }
+}

@@ -14,7 +14,7 @@ final class FleetProcess: @unchecked Sendable {
             .appendingPathComponent(product)
     }
 
-    /// `environment` is added to the test's own (AWS credentials for an agent on moto).
+    /// `environment` is added to the test's own (AWS credentials for an agent or a lease on moto).
     init(
         _ product: String,
         name: String,
@@ -94,18 +94,57 @@ func runCoordCtl(_ arguments: [String], environment: [String: String] = [:]) asy
     )
 }
 
-/// A fleet on this machine: coordinator replicas sharing one SQLite lease, and the files they read.
+/// Where a local fleet's replicas keep their lease and durable state.
+enum FleetLeaseStore: Sendable {
+    /// One SQLite file in the fleet's folder (the embedded default).
+    case sqlite
+    /// A DynamoDB table on a moto server, reached with the moto fixture's signed credentials.
+    case dynamoDB(MotoServer, table: String)
+
+    /// Creates a lease table on `moto` as deploy/cloudformation/tables.yaml does (partition key `pk`, a string;
+    /// on-demand billing) and returns the store naming it.
+    static func dynamoDB(on moto: MotoServer) async throws -> FleetLeaseStore {
+        let table = "ballast-e2e-\(UUID().uuidString.prefix(8).lowercased())"
+        let script = """
+            import sys, boto3
+            db = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name=sys.argv[2])
+            db.create_table(TableName=sys.argv[3], BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+            db.get_waiter("table_exists").wait(TableName=sys.argv[3], WaiterConfig={"Delay": 0.2})
+            """
+        _ = try await runToCompletion(
+            "python3",
+            ["-c", script, moto.endpoint, moto.region, table],
+            environment: credentials(moto).merging(["AWS_SHARED_CREDENTIALS_FILE": "/dev/null"]) { _, new in new }
+        )
+        return .dynamoDB(moto, table: table)
+    }
+
+    /// The environment that gives a process the moto fixture's credentials and nothing else.
+    static func credentials(_ moto: MotoServer) -> [String: String] {
+        [
+            "AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey,
+            "AWS_CONFIG_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+        ]
+    }
+}
+
+/// A fleet on this machine: coordinator replicas sharing one lease (a SQLite file unless told otherwise), and the
+/// files they read.
 final class LocalFleet: @unchecked Sendable {
     // Safe: the test that owns a fleet uses it from one task at a time.
     let directory: URL
     let clusters: [(id: String, region: String)]
+    let leaseStore: FleetLeaseStore
     var coordinators: [String: FleetProcess] = [:]
     var agents: [String: FleetProcess] = [:]
     var ports: [String: Int] = [:]
     var metricsPorts: [String: Int] = [:]
     let adminSecretFile: URL
 
-    init(clusters: [(id: String, region: String)]) throws {
+    init(clusters: [(id: String, region: String)], leaseStore: FleetLeaseStore = .sqlite) throws {
+        self.leaseStore = leaseStore
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ballast-fleet-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.clusters = clusters
@@ -121,8 +160,8 @@ final class LocalFleet: @unchecked Sendable {
         Data((String((0..<64).map { _ in "0123456789abcdef".randomElement()! }) + "\n").utf8)
     }
 
-    /// Starts a coordinator replica named `node` on a free port, with a short lease so takeovers are quick.
-    /// `clusterPolicy` is every cluster's policy keys, as YAML flow-mapping entries.
+    /// Starts a coordinator replica named `node` on a free port, with a short lease so takeovers are quick (2 s on
+    /// SQLite, 3 s on DynamoDB). `clusterPolicy` is every cluster's policy keys, as YAML flow-mapping entries.
     func startCoordinator(
         _ node: String,
         budget: Double = 5_000,
@@ -132,6 +171,18 @@ final class LocalFleet: @unchecked Sendable {
         ports[node] = port
         let metricsPort = try FreePort.next()
         metricsPorts[node] = metricsPort
+        let lease: String
+        var environment: [String: String] = [:]
+        switch leaseStore {
+        case .sqlite:
+            lease =
+                "{store: sqlite, path: \(directory.appendingPathComponent("lease.sqlite").path), duration: 2s, renew-interval: 400ms, renew-deadline: 1400ms"
+        case .dynamoDB(let moto, let table):
+            // A store call is an HTTP request to a Python server: the renew deadline leaves room for a slow one.
+            lease =
+                "{store: dynamodb, table: \(table), region: \(moto.region), endpoint: \"\(moto.endpoint)\", duration: 3s, renew-interval: 500ms, renew-deadline: 2s"
+            environment = FleetLeaseStore.credentials(moto)
+        }
         var yaml = """
             node-id: \(node)
             listen: {host: 127.0.0.1, port: \(port)}
@@ -141,7 +192,7 @@ final class LocalFleet: @unchecked Sendable {
             cluster-lost-after: 30s
             state-directory: \(directory.path)
             spot-prices: simulated
-            lease: {store: sqlite, path: \(directory.appendingPathComponent("lease.sqlite").path), fleet: e2e, duration: 2s, renew-interval: 400ms, renew-deadline: 1400ms, poll-interval: 100ms}
+            lease: \(lease), fleet: e2e, poll-interval: 100ms}
             budget: {monthly-usd: \(budget)}
             clusters:
 
@@ -156,7 +207,8 @@ final class LocalFleet: @unchecked Sendable {
             "coordinator",
             name: node,
             arguments: ["--config", config.path],
-            directory: directory
+            directory: directory,
+            environment: environment
         )
     }
 
