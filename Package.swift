@@ -332,7 +332,7 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator", "ClusterAgent", .product(name: "Logging", package: "swift-log"), "BallastConfig", "Cost",
-                "Clocks", "Consensus", "CoordCtlCommands", "AWSTestSupport", "BallastTestSupport",
+                "Clocks", "Consensus", "CoordCtlCommands", "Simulation", "AWSTestSupport", "BallastTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

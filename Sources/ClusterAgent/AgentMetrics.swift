@@ -81,6 +81,15 @@ public struct AgentMetrics: Sendable {
         ).increment()
     }
 
+    /// An orphan instance (no Ready node within the provision time) terminated on the leader's confirmation.
+    func orphanTerminated() {
+        Counter(
+            label: "ballast_orphans_terminated_total",
+            dimensions: [("cluster", cluster.rawValue)],
+            factory: factory
+        ).increment()
+    }
+
     /// The contract's reason word for a cloud error.
     static func reason(_ error: CloudError) -> String {
         switch error.code {

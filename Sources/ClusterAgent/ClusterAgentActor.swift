@@ -5,7 +5,8 @@ import FleetAPI
 import Logging
 import Wire
 
-/// The agent of one cluster as the coordinator leader sees it: it executes `launch` and `drain`, fenced by epoch.
+/// The agent of one cluster as the coordinator leader sees it: it executes `launch`, `drain` and
+/// `terminateOrphans`, fenced by epoch.
 /// Register it under `WireActorSystem.WellKnownName.agent`
 /// (`system.withWellKnownName(WireActorSystem.WellKnownName.agent) { ClusterAgentActor(…) }`).
 ///
@@ -17,7 +18,9 @@ import Wire
 ///   without a second cloud call (across restarts the cloud's ClientToken, and `recover()`, give the same);
 /// - a launch the cloud refuses is answered with `LaunchFailedError` and reported as a `LaunchFailure` at once;
 /// - a drain is answered once accepted; a node that is not a worker of this cluster, or maps to no instance, is
-///   refused with `CommandRejectedError(.unknownNode)` and nothing is touched.
+///   refused with `CommandRejectedError(.unknownNode)` and nothing is touched;
+/// - an orphan termination terminates only instances that are orphans when it runs (booting, past
+///   `maxNodeProvisionTime`, no node maps to them); any other is kept and named in the receipt with why.
 public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
     public typealias ActorSystem = WireActorSystem
 
@@ -28,11 +31,21 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
         public var maxLaunchCount: Int
         /// The longest drain deadline a command may set (`drain-deadline`). Default 10 minutes.
         public var maxDrainDeadline: Duration
+        /// An instance with no node this long after launch is an orphan; the same as the observer's
+        /// (`PortsObserver.Settings.maxNodeProvisionTime`), so the agent terminates only what it reported. Default
+        /// 15 minutes.
+        public var maxNodeProvisionTime: Duration
 
-        public init(clusterID: ClusterID, maxLaunchCount: Int = 100, maxDrainDeadline: Duration = .seconds(600)) {
+        public init(
+            clusterID: ClusterID,
+            maxLaunchCount: Int = 100,
+            maxDrainDeadline: Duration = .seconds(600),
+            maxNodeProvisionTime: Duration = .seconds(900)
+        ) {
             self.clusterID = clusterID
             self.maxLaunchCount = maxLaunchCount
             self.maxDrainDeadline = maxDrainDeadline
+            self.maxNodeProvisionTime = maxNodeProvisionTime
         }
     }
 
@@ -183,6 +196,94 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
             )
         )
         return DrainReceipt(nodeName: command.nodeName, alreadyDraining: already)
+    }
+
+    public distributed func terminateOrphans(
+        _ command: TerminateOrphansCommand
+    ) async throws -> OrphanTerminationReceipt {
+        try admit(command.cluster, command.stamp, what: "terminate-orphans")
+        guard !command.instanceIDs.isEmpty, command.instanceIDs.count <= settings.maxLaunchCount else {
+            throw CommandRejectedError(
+                .invalid,
+                "a termination names 1 to \(settings.maxLaunchCount) instances, not \(command.instanceIDs.count)"
+            )
+        }
+        let nodes: [KubeNode]
+        let instances: [CloudInstance]
+        do {
+            nodes = try await kube.nodes()
+            instances = try await cloud.instances()
+        } catch {
+            throw CommandRejectedError(.unavailable, "cannot look the orphans up again: \(error)")
+        }
+        // The leader saw two reports; the cluster may have moved since. Only what is an orphan now, by the same
+        // rule the observer reports by, is terminated: an instance whose node appeared meanwhile is the planner's
+        // (a node with pods leaves only through a drain).
+        let map = NodeInstanceMap(nodes: nodes, instances: instances)
+        let nodeByInstance = Dictionary(
+            map.instanceByNode.map { ($0.value.instanceID, $0.key) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        let live = Dictionary(
+            instances.filter { $0.state != .terminated }.map { ($0.instanceID, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        let now = clock.timestamp
+        var doomed: [CloudInstance] = []
+        var gone: [String] = []
+        var kept: [OrphanTerminationReceipt.Kept] = []
+        for instanceID in Array(Set(command.instanceIDs)).sorted() {
+            guard let instance = live[instanceID] else {
+                gone.append(instanceID)
+                continue
+            }
+            if let node = nodeByInstance[instanceID] {
+                kept.append(.init(instanceID: instanceID, reason: "node \(node) runs on it now"))
+            } else if instance.state != .pending && instance.state != .running {
+                kept.append(.init(instanceID: instanceID, reason: "it is \(instance.state.rawValue), not booting"))
+            } else if now - instance.launchedAt <= settings.maxNodeProvisionTime {
+                kept.append(
+                    .init(
+                        instanceID: instanceID,
+                        reason: "launched \(now - instance.launchedAt) ago, within provision time"
+                    )
+                )
+            } else {
+                doomed.append(instance)
+            }
+        }
+        for keptOne in kept {
+            logger.notice(
+                "orphan kept: no longer an orphan",
+                metadata: [
+                    "instance": "\(keptOne.instanceID)", "reason": "\(keptOne.reason)",
+                    "ballast.epoch": "\(command.stamp.epoch)",
+                ]
+            )
+        }
+        if !doomed.isEmpty {
+            do {
+                try await cloud.terminate(doomed.map(\.instanceID))
+            } catch {
+                throw CommandRejectedError(.unavailable, "the cloud did not terminate the orphans: \(error)")
+            }
+        }
+        let metrics = AgentMetrics(cluster: settings.clusterID)
+        for instance in doomed {
+            metrics.orphanTerminated()
+            logger.notice(
+                "orphan terminated",
+                metadata: [
+                    "instance": "\(instance.instanceID)",
+                    "pool": "\(instance.instanceType) \(instance.market) \(instance.availabilityZone)",
+                    "age": "\(now - instance.launchedAt)",
+                    "reason": "no Ready node within \(settings.maxNodeProvisionTime); \(command.reason)",
+                    "ballast.epoch": "\(command.stamp.epoch)", "ballast.generation": "\(command.stamp.generation)",
+                ]
+            )
+        }
+        if !doomed.isEmpty { trigger?.fire() }
+        return OrphanTerminationReceipt(terminated: doomed.map(\.instanceID), gone: gone, kept: kept)
     }
 
     // MARK: Restart

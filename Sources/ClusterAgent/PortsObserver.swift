@@ -21,8 +21,9 @@ public actor PortsObserver: ClusterObserver {
         public var availabilityZones: [String]
         /// Metrics older than this are stale. Default 2 minutes.
         public var maxMetricsAge: Duration
-        /// An instance that has not become a Ready node this long after launch is an orphan (logged and reported
-        /// as not ready). Default 15 minutes, as Cluster Autoscaler's `maxNodeProvisionTime`.
+        /// An instance that has not become a Ready node this long after launch is an orphan (logged, reported as
+        /// not ready and named in the report's `orphans`, for the leader to confirm its termination). Default 15
+        /// minutes, as Cluster Autoscaler's `maxNodeProvisionTime`.
         public var maxNodeProvisionTime: Duration
 
         public init(
@@ -209,7 +210,8 @@ public actor PortsObserver: ClusterObserver {
             launchFailures: failures,
             observedAt: now,
             launchToReadyP90: ledger.bootLeadTimeP90,
-            metricsStale: stale
+            metricsStale: stale,
+            orphans: orphans
         )
     }
 }

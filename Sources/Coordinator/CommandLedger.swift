@@ -2,14 +2,15 @@ import Clocks
 import Cost
 import FleetAPI
 
-/// What the leader has asked of the agents and not yet seen done: launches in flight (by token) and drains under
-/// way (by node). Pure bookkeeping, no I/O: the command service records what it sends and what comes back, and the
+/// What the leader has asked of the agents and not yet seen done: launches in flight (by token), drains under
+/// way (by node) and orphan terminations (by instance), with the orphans the reports confirmed. Pure bookkeeping, no I/O: the command service records what it sends and what comes back, and the
 /// planner sees the fleet through `overlay(_:)`, so capacity that is booting counts as capacity and a node that is
 /// draining is not drained twice.
 ///
 /// Promise: a launch is counted once from the moment it is sent until its instances appear in the cluster's report
 /// (or it fails, or `launchGrace` passes); a drain is sent once per node until the node is gone from the report or
-/// its deadline and `drainGrace` have passed, after which it is reported stuck, never silently resent.
+/// its deadline and `drainGrace` have passed, after which it is reported stuck, never silently resent; an orphan is
+/// confirmed only when two reports in a row name it, and its termination is asked for once while they do.
 public struct CommandLedger: Sendable {
     /// How long a launch may stay unseen in the reports before it no longer counts (the Cluster Autoscaler's
     /// max-node-provision-time). Default 15 min.
@@ -45,6 +46,12 @@ public struct CommandLedger: Sendable {
 
     public private(set) var launches: [LaunchToken: Launch] = [:]
     public private(set) var drains: [String: Drain] = [:]
+    /// Per cluster, the orphans its last two reports (in order of observation) both named: the instances the leader
+    /// may ask the agent to terminate. Kept on every replica, so a new leader acts on them at once.
+    public private(set) var confirmedOrphans: [ClusterID: [String]] = [:]
+    /// Orphan terminations sent and not yet seen done (by cluster and instance): not sent again until the instance
+    /// leaves the reports' orphans, or the send failed.
+    public private(set) var orphanTerminations: Set<String> = []
 
     public init(launchGrace: Duration = .seconds(900), drainGrace: Duration = .seconds(120)) {
         self.launchGrace = launchGrace
@@ -185,6 +192,39 @@ public struct CommandLedger: Sendable {
             if report.nodes[index].isActive { report.nodes[index].state = .draining }
         }
         return report
+    }
+
+    /// What a new report says of orphans: an instance named by this report and by the one before it (observed
+    /// earlier) is confirmed; a termination sent for an instance the report no longer names is done.
+    public mutating func observeOrphans(in report: ClusterReport, after previous: ClusterReport?) {
+        let named = Set(report.orphans)
+        if let previous, previous.observedAt < report.observedAt {
+            confirmedOrphans[report.clusterID] = previous.orphans.filter(named.contains).sorted()
+        } else if previous == nil {
+            confirmedOrphans[report.clusterID] = []
+        }
+        // A report at the same instant as the one before confirms nothing new, and forgets nothing either.
+        for key in orphanTerminations where key.hasPrefix(report.clusterID.rawValue + "\u{0}") {
+            if !named.contains(String(key.dropFirst(report.clusterID.rawValue.count + 1))) {
+                orphanTerminations.remove(key)
+            }
+        }
+        if confirmedOrphans[report.clusterID]?.isEmpty == true { confirmedOrphans[report.clusterID] = nil }
+    }
+
+    /// The confirmed orphans of `cluster` no termination has been sent for yet, sorted.
+    public func orphansToTerminate(in cluster: ClusterID) -> [String] {
+        (confirmedOrphans[cluster] ?? []).filter { !orphanTerminations.contains(Self.key(cluster, $0)) }
+    }
+
+    /// The termination of these orphans was sent: they are not asked for again while the reports name them.
+    public mutating func orphanTerminationSent(_ command: TerminateOrphansCommand) {
+        for instanceID in command.instanceIDs { orphanTerminations.insert(Self.key(command.cluster, instanceID)) }
+    }
+
+    /// The termination did not reach the agent (or was not sent): asked for again next round if still confirmed.
+    public mutating func orphanTerminationFailed(_ command: TerminateOrphansCommand) {
+        for instanceID in command.instanceIDs { orphanTerminations.remove(Self.key(command.cluster, instanceID)) }
     }
 
     private static func key(_ cluster: ClusterID, _ node: String) -> String { cluster.rawValue + "\u{0}" + node }

@@ -78,6 +78,20 @@ public struct CommandSender: Sendable {
         return outcome
     }
 
+    public func send(_ command: TerminateOrphansCommand) async -> Outcome<OrphanTerminationReceipt> {
+        let outcome = await attempt(command.stamp, cluster: command.cluster, kind: "terminate_orphans") { agent in
+            try await agent.terminateOrphans(command)
+        }
+        log(
+            outcome,
+            kind: "terminate_orphans",
+            cluster: command.cluster,
+            stamp: command.stamp,
+            detail: ["instances": "\(command.instanceIDs.joined(separator: ","))"]
+        )
+        return outcome
+    }
+
     private func attempt<Receipt: Sendable & Hashable>(
         _ stamp: CommandStamp,
         cluster: ClusterID,

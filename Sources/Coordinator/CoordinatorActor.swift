@@ -128,6 +128,7 @@ public distributed actor CoordinatorActor: CoordinatorEndpoint, CoordinatorAdmin
         let previous = registry.entries[report.clusterID]?.report
         if registry.record(report, at: now) {
             if leadership.actingEpoch() != nil, Self.matters(report, after: previous) { requestRound() }
+            commands.observeOrphans(in: report, after: previous)
             ledger.record(report, catalog: settings.catalog, spotPrices: spotPrices)
             forecasters[report.clusterID, default: ClusterDemandForecaster()].observe(report)
             for drain in commands.reconcile(with: report, at: now) {
@@ -306,6 +307,7 @@ extension CoordinatorActor {
         noteFleetEvents(epoch: epoch)
         let plan = plan()
         await sendCommands(for: plan, epoch: epoch)
+        await terminateConfirmedOrphans(generation: plan.generation, epoch: epoch)
         await saveJournal(epoch: epoch)
         await saveForecasters(epoch: epoch)
         await saveSpend(epoch: epoch)
@@ -488,6 +490,57 @@ extension CoordinatorActor {
                     case .drain(let command, _):
                         commands.drainFailed(cluster: command.cluster, nodeName: command.nodeName)
                     }
+                }
+            }
+        }
+    }
+}
+
+extension CoordinatorActor {
+    /// Asks each cluster's agent to terminate the orphans two of its reports in a row named (SYSTEM.md §6: an
+    /// instance that never became a node costs money and serves nothing), stamped like the plan's commands. The
+    /// agent checks each again and keeps any that became a node; the journal says what was terminated and kept.
+    public func terminateConfirmedOrphans(generation: UInt64, epoch: FencingEpoch) async {
+        let stamp = CommandStamp(epoch: epoch, generation: generation, leader: actorSystem.nodeID)
+        var work: [TerminateOrphansCommand] = []
+        for cluster in settings.clusters.keys.sorted() where !effectivePolicy(cluster).paused {
+            let orphans = commands.orphansToTerminate(in: cluster)
+            guard !orphans.isEmpty else { continue }
+            let command = TerminateOrphansCommand(
+                stamp: stamp,
+                cluster: cluster,
+                instanceIDs: orphans,
+                reason: "no Ready node in two reports in a row"
+            )
+            commands.orphanTerminationSent(command)
+            work.append(command)
+        }
+        guard !work.isEmpty else { return }
+        let sender = CommandSender(system: actorSystem, leadership: leadership, clock: clock, logger: logger)
+        await withTaskGroup(of: (TerminateOrphansCommand, CommandSender.Outcome<OrphanTerminationReceipt>).self) {
+            group in
+            for command in work { group.addTask { (command, await sender.send(command)) } }
+            for await (command, outcome) in group {
+                switch outcome {
+                case .accepted(let receipt):
+                    var message =
+                        "terminated \(receipt.terminated.isEmpty ? "none" : receipt.terminated.joined(separator: ", ")): \(command.reason)"
+                    if !receipt.gone.isEmpty { message += "; already gone " + receipt.gone.joined(separator: ", ") }
+                    if !receipt.kept.isEmpty {
+                        message +=
+                            "; kept " + receipt.kept.map { "\($0.instanceID) (\($0.reason))" }.joined(separator: ", ")
+                    }
+                    record("orphan-terminated", cluster: command.cluster, message, epoch: epoch)
+                case .refused(let code, let message):
+                    // Not asked again while the reports name the same orphans: a refusal is the agent's word.
+                    record(
+                        "refused",
+                        cluster: command.cluster,
+                        "orphan termination of \(command.instanceIDs.joined(separator: ", ")) refused (\(code)): \(message)",
+                        epoch: epoch
+                    )
+                case .unreachable, .notLeading:
+                    commands.orphanTerminationFailed(command)
                 }
             }
         }

@@ -7,6 +7,7 @@ extension ClusterReport {
         case observedAt
         case launchToReadyP90Milliseconds
         case metricsStale
+        case orphans
     }
 
     public init(from decoder: any Decoder) throws {
@@ -24,7 +25,9 @@ extension ClusterReport {
             launchToReadyP90: try container.decodeIfPresent(Int64.self, forKey: .launchToReadyP90Milliseconds).map {
                 Duration.milliseconds($0)
             },
-            metricsStale: try container.decode(Bool.self, forKey: .metricsStale)
+            metricsStale: try container.decode(Bool.self, forKey: .metricsStale),
+            // Absent in an older peer's report: it knows of no orphans.
+            orphans: try container.decodeIfPresent([String].self, forKey: .orphans) ?? []
         )
     }
 
@@ -47,5 +50,7 @@ extension ClusterReport {
             )
         }
         try container.encode(metricsStale, forKey: .metricsStale)
+        // Left out when empty, so a report with no orphans is the same bytes an older peer writes and reads.
+        if !orphans.isEmpty { try container.encode(orphans, forKey: .orphans) }
     }
 }

@@ -176,6 +176,10 @@ public struct ClusterReport: Codable, Sendable, Hashable {
     public var launchToReadyP90: Duration?
     /// The agent's metrics source is stale (Prometheus down): the planner never scales down on stale data.
     public var metricsStale: Bool
+    /// Instances of the cluster (ids, `i-…`, sorted) that have not become a Ready node within the agent's
+    /// `maxNodeProvisionTime`: the leader asks the agent to terminate one once two reports in a row name it. On the
+    /// wire the member is left out when empty, and a report without it (an older peer's) has none.
+    public var orphans: [String]
 
     public init(
         clusterID: ClusterID,
@@ -188,7 +192,8 @@ public struct ClusterReport: Codable, Sendable, Hashable {
         launchFailures: [LaunchFailure] = [],
         observedAt: Timestamp,
         launchToReadyP90: Duration? = nil,
-        metricsStale: Bool = false
+        metricsStale: Bool = false,
+        orphans: [String] = []
     ) {
         self.clusterID = clusterID
         self.region = region
@@ -201,5 +206,6 @@ public struct ClusterReport: Codable, Sendable, Hashable {
         self.observedAt = observedAt
         self.launchToReadyP90 = launchToReadyP90
         self.metricsStale = metricsStale
+        self.orphans = orphans
     }
 }

@@ -143,3 +143,48 @@ public struct ReportAcknowledgement: Codable, Hashable, Sendable {
         self.epoch = epoch
     }
 }
+
+/// The leader asks a cluster's agent to terminate instances that its last two reports named as orphans (no Ready
+/// node within the agent's `maxNodeProvisionTime`). The agent checks each again before it acts: one whose node has
+/// appeared meanwhile, or that is no longer past the provision time, is kept and said so in the receipt.
+public struct TerminateOrphansCommand: Codable, Hashable, Sendable {
+    public var stamp: CommandStamp
+    public var cluster: ClusterID
+    /// Instance ids (`i-…`).
+    public var instanceIDs: [String]
+    public var reason: String
+
+    public init(stamp: CommandStamp, cluster: ClusterID, instanceIDs: [String], reason: String) {
+        self.stamp = stamp
+        self.cluster = cluster
+        self.instanceIDs = instanceIDs
+        self.reason = reason
+    }
+}
+
+/// What an agent did with a `TerminateOrphansCommand`: every instance of the command is in exactly one of the lists.
+public struct OrphanTerminationReceipt: Codable, Hashable, Sendable {
+    /// An instance the agent kept, and why.
+    public struct Kept: Codable, Hashable, Sendable {
+        public var instanceID: String
+        public var reason: String
+
+        public init(instanceID: String, reason: String) {
+            self.instanceID = instanceID
+            self.reason = reason
+        }
+    }
+
+    /// Instances whose termination the cloud accepted.
+    public var terminated: [String]
+    /// Instances the cloud does not list for the cluster (terminated already, or never its own): nothing to do.
+    public var gone: [String]
+    /// Instances that are no orphans any more (a node maps to them, or they are not yet past the provision time).
+    public var kept: [Kept]
+
+    public init(terminated: [String], gone: [String] = [], kept: [Kept] = []) {
+        self.terminated = terminated
+        self.gone = gone
+        self.kept = kept
+    }
+}

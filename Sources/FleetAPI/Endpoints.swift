@@ -4,7 +4,7 @@ import Wire
 
 /// What a cluster agent offers the coordinator leader. Every command carries a `CommandStamp`; an agent refuses
 /// one whose epoch is lower than the highest it has seen with `StaleEpochError`, and executes a repeated command
-/// at most once (a launch by its token, a drain by its node).
+/// at most once (a launch by its token, a drain by its node, a termination by its instance).
 ///
 /// Resolve a remote agent with `$ClusterAgentEndpoint.resolve(id: WireActorSystem.wellKnownID(node:name:), using:)`.
 @Resolvable
@@ -13,6 +13,8 @@ public protocol ClusterAgentEndpoint: DistributedActor where ActorSystem == Wire
     distributed func launch(_ command: LaunchCommand) async throws -> LaunchReceipt
     /// Starts draining a worker; returns once the drain is accepted, not when it ends.
     distributed func drain(_ command: DrainCommand) async throws -> DrainReceipt
+    /// Terminates instances the leader confirmed as orphans, each checked again by the agent first.
+    distributed func terminateOrphans(_ command: TerminateOrphansCommand) async throws -> OrphanTerminationReceipt
 }
 
 /// What a coordinator replica offers the agents. Agents report to every replica, so a new leader has a warm
@@ -35,6 +37,10 @@ extension WireEndpoint {
             },
             WireCall("fleet.agent.drain", swift: "drain(_:)") { (agent: any ClusterAgentEndpoint, arguments) in
                 try await agent.drain(arguments.next())
+            },
+            WireCall("fleet.agent.terminate-orphans", swift: "terminateOrphans(_:)") {
+                (agent: any ClusterAgentEndpoint, arguments) in
+                try await agent.terminateOrphans(arguments.next())
             },
         ]
     )

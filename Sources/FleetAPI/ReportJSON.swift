@@ -73,6 +73,16 @@ enum ReportJSON {
         writer.endArray()
         writer.key("observedAt")
         writer.write(report.observedAt.millisecondsSinceEpoch)
+        if !report.orphans.isEmpty {
+            // Left out when empty, as `ClusterReport.encode(to:)` does.
+            writer.key("orphans")
+            writer.beginArray()
+            for orphan in report.orphans {
+                writer.element()
+                writer.write(orphan)
+            }
+            writer.endArray()
+        }
         writer.key("pending")
         writer.beginObject()
         writer.key("count")
@@ -183,6 +193,7 @@ enum ReportJSON {
         var nodes: [NodeReport]?
         var notices: [InterruptionNotice]?
         var observedAt: Timestamp?
+        var orphans: [String]?
         var pending: PendingPods?
         var region: String?
         var utilisation: Utilisation?
@@ -206,6 +217,11 @@ enum ReportJSON {
             case "nodes": try WireJSONReader.set(&nodes, try readArray(&reader, readNode))
             case "notices": try WireJSONReader.set(&notices, try readArray(&reader, readNotice))
             case "observedAt": try WireJSONReader.set(&observedAt, try readTimestamp(&reader))
+            case "orphans":
+                try WireJSONReader.set(
+                    &orphans,
+                    try readArray(&reader) { reader throws(Mismatch) in try reader.readString() }
+                )
             case "pending": try WireJSONReader.set(&pending, try readPending(&reader))
             case "region": try WireJSONReader.set(&region, try reader.readString())
             case "utilisation": try WireJSONReader.set(&utilisation, try readUtilisation(&reader))
@@ -226,7 +242,8 @@ enum ReportJSON {
             launchFailures: launchFailures,
             observedAt: observedAt,
             launchToReadyP90: p90 ?? nil,
-            metricsStale: metricsStale
+            metricsStale: metricsStale,
+            orphans: orphans ?? []
         )
         return AgentReport(cluster: report, highestEpochSeen: FencingEpoch(highestEpochSeen))
     }

@@ -26,7 +26,12 @@ struct AgentFixture {
     static let zones = ["eu-west-1a", "eu-west-1b"]
     static let pool = SimulatedCloud.Pool(instanceType: "m6i.large", market: .spot, availabilityZone: "eu-west-1a")
 
-    init(store: any EpochStore = InMemoryEpochStore(), workers: Int = 3, maxConcurrentDrains: Int = 3) async throws {
+    init(
+        store: any EpochStore = InMemoryEpochStore(),
+        workers: Int = 3,
+        maxConcurrentDrains: Int = 3,
+        bootDelay: ClosedRange<Duration> = .seconds(60)...(.seconds(90))
+    ) async throws {
         let hub = WireHub()
         func configuration(_ node: String, _ role: WireRole) -> WireActorSystem.Configuration {
             FleetAPI.wireConfiguration(
@@ -37,7 +42,7 @@ struct AgentFixture {
         }
         coordinatorSystem = try WireActorSystem(configuration: configuration("coord-1", .coordinator), hub: hub)
         agentSystem = try WireActorSystem(configuration: configuration("eu-web", .agent), hub: hub)
-        cloud = SimulatedCloud(clusterID: "eu-web", clock: clock, bootDelay: .seconds(60)...(.seconds(90)), seed: 7)
+        cloud = SimulatedCloud(clusterID: "eu-web", clock: clock, bootDelay: bootDelay, seed: 7)
         cloud.seedRunning(Self.pool, count: workers, launchedAt: clock.timestamp - .seconds(3_600))
         cluster = SimulatedCluster(
             cloud: cloud,

@@ -20,6 +20,7 @@ distributed actor RecordingAgent: ClusterAgentEndpoint {
     private(set) var launchCalls = 0
     private(set) var drains: [String: DrainCommand] = [:]
     private(set) var refusedStale = 0
+    private(set) var orphanTerminations: [TerminateOrphansCommand] = []
 
     distributed func launch(_ command: LaunchCommand) async throws -> LaunchReceipt {
         launchCalls += 1
@@ -38,7 +39,14 @@ distributed actor RecordingAgent: ClusterAgentEndpoint {
         return DrainReceipt(nodeName: command.nodeName, alreadyDraining: already)
     }
 
+    distributed func terminateOrphans(_ command: TerminateOrphansCommand) async throws -> OrphanTerminationReceipt {
+        try admit(command.stamp.epoch)
+        orphanTerminations.append(command)
+        return OrphanTerminationReceipt(terminated: command.instanceIDs)
+    }
+
     distributed func sawEpoch(_ epoch: FencingEpoch) { highest = max(highest, epoch) }
+    distributed func orphanCommands() -> [TerminateOrphansCommand] { orphanTerminations }
     distributed func launchedNodes() -> Int { launches.values.reduce(0) { $0 + $1.count } }
     distributed func launchCommands() -> [LaunchCommand] { Array(launches.values) }
     distributed func calls() -> Int { launchCalls }

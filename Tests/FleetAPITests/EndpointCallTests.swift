@@ -28,6 +28,11 @@ distributed actor EpochCheckingAgent: ClusterAgentEndpoint {
         return DrainReceipt(nodeName: command.nodeName, alreadyDraining: false)
     }
 
+    distributed func terminateOrphans(_ command: TerminateOrphansCommand) async throws -> OrphanTerminationReceipt {
+        try admit(command.stamp.epoch)
+        return OrphanTerminationReceipt(terminated: command.instanceIDs)
+    }
+
     distributed func launchCount() -> Int { launched.count }
 
     private func admit(_ epoch: FencingEpoch) throws(StaleEpochError) {

@@ -103,7 +103,8 @@ struct ReportGenerator {
             },
             observedAt: timestamp(),
             launchToReadyP90: p90,
-            metricsStale: Bool.random(using: &random)
+            metricsStale: Bool.random(using: &random),
+            orphans: (0..<Int.random(in: 0...2, using: &random)).map { _ in string() }
         )
         return AgentReport(cluster: report, highestEpochSeen: FencingEpoch(random.next()))
     }
@@ -147,6 +148,24 @@ struct ReportJSONTests {
             pretty.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
             #expect(try Self.read(Array(pretty.encode(expected))) == expected)
         }
+    }
+
+    @Test("a report without orphans is written without the member, and one from an older peer reads with none")
+    func orphansOptional() throws {
+        var report = ReportGenerator.sample
+        report.cluster.orphans = []
+        var writer = WireJSONWriter()
+        ReportJSON.write(report, to: &writer)
+        let bytes = writer.bytes
+        #expect(!String(decoding: bytes, as: UTF8.self).contains("orphans"))
+        #expect(try Self.read(bytes) == report)
+        #expect(try JSONDecoder().decode(AgentReport.self, from: Data(bytes)) == report)
+        report.cluster.orphans = ["i-0abc", "i-0def"]
+        writer = WireJSONWriter()
+        ReportJSON.write(report, to: &writer)
+        #expect(String(decoding: writer.bytes, as: UTF8.self).contains(#""orphans":["i-0abc","i-0def"]"#))
+        #expect(try Self.read(writer.bytes) == report)
+        #expect(try JSONDecoder().decode(AgentReport.self, from: Data(writer.bytes)) == report)
     }
 
     @Test("the acknowledgement is written as Foundation writes it and reads back")
@@ -223,7 +242,7 @@ struct ReportJSONTests {
         let agentReport = ReportGenerator.sample
         #expect(Mirror(reflecting: agentReport).children.count == 2)
         let report = agentReport.cluster
-        #expect(Mirror(reflecting: report).children.count == 11)
+        #expect(Mirror(reflecting: report).children.count == 12)
         #expect(Mirror(reflecting: report.nodes[0]).children.count == 11)
         #expect(Mirror(reflecting: report.pending).children.count == 3)
         #expect(Mirror(reflecting: report.utilisation).children.count == 2)

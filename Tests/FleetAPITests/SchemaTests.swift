@@ -37,6 +37,8 @@ enum FleetMessages {
         "launch-receipt": reader(LaunchReceipt.self),
         "drain-command": reader(DrainCommand.self),
         "drain-receipt": reader(DrainReceipt.self),
+        "terminate-orphans-command": reader(TerminateOrphansCommand.self),
+        "orphan-termination-receipt": reader(OrphanTerminationReceipt.self),
         "fleet-status": reader(FleetStatus.self),
         "leader-info": reader(LeaderInfo.self),
         "fleet-budget-or-null": reader(FleetBudget?.self),
@@ -146,6 +148,24 @@ struct SchemaTests {
                 )
             )
             try write("drain-receipt", DrainReceipt(nodeName: generator.string(), alreadyDraining: index % 3 == 0))
+            try write(
+                "terminate-orphans-command",
+                TerminateOrphansCommand(
+                    stamp: stamp,
+                    cluster: ClusterID(generator.string()),
+                    instanceIDs: (0..<(index % 3)).map { _ in generator.string() },
+                    reason: generator.string()
+                )
+            )
+            try write(
+                "orphan-termination-receipt",
+                OrphanTerminationReceipt(
+                    terminated: (0..<(index % 3)).map { _ in generator.string() },
+                    gone: (0..<(index % 2)).map { _ in generator.string() },
+                    kept: (0..<(index % 4)).map { _ in .init(instanceID: generator.string(), reason: generator.string())
+                    }
+                )
+            )
             let line = ClusterStatus(
                 cluster: report.cluster.clusterID,
                 region: generator.string(),
