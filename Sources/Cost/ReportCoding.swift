@@ -7,6 +7,7 @@ extension ClusterReport {
         case observedAt
         case launchToReadyP90Milliseconds
         case metricsStale
+        case customMetrics
     }
 
     public init(from decoder: any Decoder) throws {
@@ -24,7 +25,9 @@ extension ClusterReport {
             launchToReadyP90: try container.decodeIfPresent(Int64.self, forKey: .launchToReadyP90Milliseconds).map {
                 Duration.milliseconds($0)
             },
-            metricsStale: try container.decode(Bool.self, forKey: .metricsStale)
+            metricsStale: try container.decode(Bool.self, forKey: .metricsStale),
+            // Absent (an agent older than the field, or one with no custom metrics) is none.
+            customMetrics: try container.decodeIfPresent([CustomMetricReport].self, forKey: .customMetrics) ?? []
         )
     }
 
@@ -47,5 +50,7 @@ extension ClusterReport {
             )
         }
         try container.encode(metricsStale, forKey: .metricsStale)
+        // Left out when empty, so a report without custom metrics is the same bytes an older agent wrote.
+        if !customMetrics.isEmpty { try container.encode(customMetrics, forKey: .customMetrics) }
     }
 }
