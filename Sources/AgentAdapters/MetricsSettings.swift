@@ -97,14 +97,19 @@ public struct MetricsSettings: Sendable, Hashable {
         now - sample.observedAt <= maxAge
     }
 
-    /// Workers each custom metric of `sample` asks for: `ceil(value / targetPerNode)`, at least 0; metrics
-    /// missing from the sample are left out. The planner sizes to the largest of these, the requests and the
-    /// utilisation.
+    /// Workers each custom metric of `sample` asks for: `ceil(value / targetPerNode)` with this configuration's
+    /// targets, at least 0; metrics missing from the sample are left out. The planner sizes to the largest of
+    /// these, the requests and the utilisation (docs/planner.md, rule 1).
     public func nodesWanted(by sample: MetricsSample) -> [String: Int] {
         var wanted: [String: Int] = [:]
-        for metric in custom where metric.targetPerNode > 0 {
-            guard let value = sample.custom[metric.name], value.isFinite else { continue }
-            wanted[metric.name] = max(0, Int((value / metric.targetPerNode).rounded(.up)))
+        for metric in custom {
+            guard let reading = sample.custom.first(where: { $0.name == metric.name }) else { continue }
+            let report = CustomMetricReport(
+                name: metric.name,
+                value: reading.value,
+                targetPerNode: metric.targetPerNode
+            )
+            if let nodes = report.nodesWanted { wanted[metric.name] = nodes }
         }
         return wanted
     }

@@ -9,9 +9,10 @@ import PrometheusClient
 ///
 /// Promise: every number in a sample is what a query returned; a query that fails, returns nothing, several
 /// series, or NaN makes the whole sample fail with a typed error naming the query, so the agent reports its
-/// metrics as stale rather than acting on a part. `observedAt` is the time of the oldest of the newest raw
-/// samples the queries rest on (each freshness query's answer), so a stopped exporter shows as stale data even
-/// while Prometheus keeps answering.
+/// metrics as stale rather than acting on a part. `observedAt` is the newest raw sample behind the utilisation (the
+/// freshness query's answer), and each custom metric carries its own (its freshness query's answer, else the
+/// evaluation time), so a stopped exporter shows as stale data even while Prometheus keeps answering, and only the
+/// metrics that rest on it are stale.
 public struct PrometheusMetricsSource: MetricsSource {
     public let settings: MetricsSettings
     private let client: PrometheusClient
@@ -28,18 +29,25 @@ public struct PrometheusMetricsSource: MetricsSource {
         let time = Date(timeIntervalSince1970: Double(now.millisecondsSinceEpoch) / 1000)
         let cpu = try await number("cpu", settings.cpuUtilisation, at: time)
         let memory = try await number("memory", settings.memoryUtilisation, at: time)
-        var observedAt = try await newestSample("freshness", settings.freshness, at: time)
-        var custom: [String: Double] = [:]
+        let observedAt = try await newestSample("freshness", settings.freshness, at: time)
+        var custom: [CustomMetricReading] = []
+        custom.reserveCapacity(settings.custom.count)
         for metric in settings.custom {
             let value = try await number(metric.name, metric.query, at: time)
-            custom[metric.name] = value.value
             let stamp =
                 if let freshness = metric.freshnessQuery {
                     try await newestSample("\(metric.name).freshness", freshness, at: time)
                 } else {
                     Self.timestamp(value.time)
                 }
-            observedAt = min(observedAt, stamp)
+            custom.append(
+                CustomMetricReading(
+                    name: metric.name,
+                    value: value.value,
+                    targetPerNode: metric.targetPerNode,
+                    observedAt: stamp
+                )
+            )
         }
         return MetricsSample(
             utilisation: Utilisation(cpu: Self.unitInterval(cpu.value), memory: Self.unitInterval(memory.value)),

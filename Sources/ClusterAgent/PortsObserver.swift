@@ -10,7 +10,8 @@ import ServiceLifecycle
 /// (new pending pods, a node lost).
 ///
 /// Promises: metrics that cannot be read, or are older than `maxMetricsAge`, are reported as stale (with the last
-/// utilisation, never zeros); a node that maps to no instance is reported (with no instance id) as holding
+/// utilisation and custom metric values, never zeros; a custom metric whose own data is too old is stale on its
+/// own); a node that maps to no instance is reported (with no instance id) as holding
 /// drain-blocking pods, so the planner never picks it; instances launched but not yet a node are reported as
 /// `launching`, so the planner counts them and does not launch again.
 public actor PortsObserver: ClusterObserver {
@@ -49,6 +50,8 @@ public actor PortsObserver: ClusterObserver {
     private let drains: DrainService?
     private let logger: Logger
     private var lastUtilisation = Utilisation(cpu: 0, memory: 0)
+    /// The custom metrics of the last sample read, reported (as stale) while the source fails.
+    private var lastCustomMetrics: [CustomMetricReport] = []
     private var lastPendingPods: Set<KubePod.Reference> = []
     private var lastNodes: Set<String>?
     private var reportedOrphans: Set<String> = []
@@ -113,6 +116,7 @@ public actor PortsObserver: ClusterObserver {
         }
         metricsSink.record(source: "prometheus", healthy: !stale)
         if let sample, !stale { lastUtilisation = sample.utilisation }
+        let customMetrics = customMetrics(of: sample, at: now)
 
         var podsByNode: [String: [KubePod]] = [:]
         for pod in pods where pod.phase != .succeeded && pod.phase != .failed {
@@ -211,8 +215,38 @@ public actor PortsObserver: ClusterObserver {
             observedAt: now,
             launchToReadyP90: ledger.bootLeadTimeP90,
             metricsStale: stale,
-            orphans: orphans
+            orphans: orphans,
+            customMetrics: customMetrics
         )
+    }
+
+    /// The custom metrics to report: the sample's, each stale when its own data is older than `maxMetricsAge`; with
+    /// no sample (the source failed), the last ones read, all stale.
+    private func customMetrics(of sample: MetricsSample?, at now: Timestamp) -> [CustomMetricReport] {
+        guard let sample else {
+            return lastCustomMetrics.map {
+                var metric = $0
+                metric.stale = true
+                return metric
+            }
+        }
+        let metrics = sample.custom.map { reading in
+            let stale = now - reading.observedAt > settings.maxMetricsAge
+            if stale {
+                logger.warning(
+                    "custom metric stale: its newest sample is too old",
+                    metadata: ["metric": "\(reading.name)", "observedAt": "\(reading.observedAt)"]
+                )
+            }
+            return CustomMetricReport(
+                name: reading.name,
+                value: reading.value,
+                targetPerNode: reading.targetPerNode,
+                stale: stale
+            )
+        }
+        lastCustomMetrics = metrics
+        return metrics
     }
 }
 

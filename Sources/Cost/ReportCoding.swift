@@ -8,6 +8,7 @@ extension ClusterReport {
         case launchToReadyP90Milliseconds
         case metricsStale
         case orphans
+        case customMetrics
     }
 
     public init(from decoder: any Decoder) throws {
@@ -27,7 +28,9 @@ extension ClusterReport {
             },
             metricsStale: try container.decode(Bool.self, forKey: .metricsStale),
             // Absent in an older peer's report: it knows of no orphans.
-            orphans: try container.decodeIfPresent([String].self, forKey: .orphans) ?? []
+            orphans: try container.decodeIfPresent([String].self, forKey: .orphans) ?? [],
+            // Absent (an agent older than the field, or one with no custom metrics) is none.
+            customMetrics: try container.decodeIfPresent([CustomMetricReport].self, forKey: .customMetrics) ?? []
         )
     }
 
@@ -52,5 +55,7 @@ extension ClusterReport {
         try container.encode(metricsStale, forKey: .metricsStale)
         // Left out when empty, so a report with no orphans is the same bytes an older peer writes and reads.
         if !orphans.isEmpty { try container.encode(orphans, forKey: .orphans) }
+        // Left out when empty, so a report without custom metrics is the same bytes an older agent wrote.
+        if !customMetrics.isEmpty { try container.encode(customMetrics, forKey: .customMetrics) }
     }
 }

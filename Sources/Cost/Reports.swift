@@ -114,6 +114,67 @@ public struct Utilisation: Codable, Sendable, Hashable {
         self.cpu = cpu
         self.memory = memory
     }
+
+    /// The part of `allocatable` in use at these shares, rounded down; a share outside 0…1 (or not a number) is
+    /// clamped to it, so a bad report cannot claim more than the nodes hold.
+    public func share(of allocatable: Resources) -> Resources {
+        func used(_ share: Double, _ total: Int) -> Int {
+            let fraction = share.isNaN ? 0 : min(1, max(0, share))
+            guard total > 0 else { return 0 }
+            let product = (fraction * Double(total)).rounded(.down)
+            // Past 2^62 the conversion could reach `Int.max` and trap; a report that large is absurd and counts as full.
+            return product >= 0x1p62 ? total : min(total, Int(product))
+        }
+        return Resources(
+            cpuMillicores: used(cpu, allocatable.cpuMillicores),
+            memoryBytes: used(memory, allocatable.memoryBytes)
+        )
+    }
+}
+
+/// One custom metric the agent's configuration names (`prometheus.custom-metrics`), as the agent last read it: the
+/// cluster-wide value and how much of it one worker handles, KEDA style (`queue_depth` at 100 messages per node).
+///
+/// The planner sizes the cluster to at least `nodesWanted` workers while the metric is fresh; a stale one (its
+/// source failed or its data is older than the agent's `max-age`) carries the last value read and never lets the
+/// cluster scale down.
+public struct CustomMetricReport: Codable, Sendable, Hashable {
+    /// The configured name, e.g. `queue_depth`.
+    public var name: String
+    /// The query's value for the whole cluster.
+    public var value: Double
+    /// How much of the metric one worker handles; the agent's configuration keeps it above 0.
+    public var targetPerNode: Double
+    /// The value is the last one read, not a current one.
+    public var stale: Bool
+
+    public init(name: String, value: Double, targetPerNode: Double, stale: Bool = false) {
+        self.name = name
+        self.value = value
+        self.targetPerNode = targetPerNode
+        self.stale = stale
+    }
+
+    /// Workers the metric asks for: `ceil(value / targetPerNode)`, at least 0; nil when the numbers give no count
+    /// (a target of 0 or less, a value or quotient that is not finite, or a count too large for an `Int`).
+    public var nodesWanted: Int? {
+        guard targetPerNode > 0, value.isFinite, targetPerNode.isFinite else { return nil }
+        let nodes = (value / targetPerNode).rounded(.up)
+        guard nodes.isFinite, nodes < Double(Int32.max) else { return nil }
+        return max(0, Int(nodes))
+    }
+}
+
+extension CustomMetricReport {
+    /// `'queue_depth' = 250 at 100 per node`, for the planner's reasons.
+    var describedForReason: String {
+        "'\(name)' = \(Self.plain(value)) at \(Self.plain(targetPerNode)) per node"
+    }
+
+    /// A whole number without the `.0` Swift prints, any other as Swift prints it.
+    static func plain(_ value: Double) -> String {
+        value.isFinite && value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
 }
 
 /// A spot interruption (two-minute warning) or rebalance recommendation for one node.
@@ -180,6 +241,9 @@ public struct ClusterReport: Codable, Sendable, Hashable {
     /// `maxNodeProvisionTime`: the leader asks the agent to terminate one once two reports in a row name it. On the
     /// wire the member is left out when empty, and a report without it (an older peer's) has none.
     public var orphans: [String]
+    /// The custom metrics the agent's configuration names, in its order; empty when it names none (and from
+    /// agents older than the field).
+    public var customMetrics: [CustomMetricReport]
 
     public init(
         clusterID: ClusterID,
@@ -193,7 +257,8 @@ public struct ClusterReport: Codable, Sendable, Hashable {
         observedAt: Timestamp,
         launchToReadyP90: Duration? = nil,
         metricsStale: Bool = false,
-        orphans: [String] = []
+        orphans: [String] = [],
+        customMetrics: [CustomMetricReport] = []
     ) {
         self.clusterID = clusterID
         self.region = region
@@ -207,5 +272,6 @@ public struct ClusterReport: Codable, Sendable, Hashable {
         self.launchToReadyP90 = launchToReadyP90
         self.metricsStale = metricsStale
         self.orphans = orphans
+        self.customMetrics = customMetrics
     }
 }

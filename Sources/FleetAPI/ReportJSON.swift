@@ -34,6 +34,16 @@ enum ReportJSON {
         writer.endArray()
         writer.key("clusterID")
         writer.write(report.clusterID.rawValue)
+        if !report.customMetrics.isEmpty {
+            // Left out when empty, as `ClusterReport.encode(to:)` does.
+            writer.key("customMetrics")
+            writer.beginArray()
+            for metric in report.customMetrics {
+                writer.element()
+                write(metric, to: &writer)
+            }
+            writer.endArray()
+        }
         writer.key("highestEpochSeen")
         writer.write(agentReport.highestEpochSeen.rawValue)
         writer.key("launchFailures")
@@ -140,6 +150,19 @@ enum ReportJSON {
         writer.endObject()
     }
 
+    static func write(_ metric: CustomMetricReport, to writer: inout WireJSONWriter) {
+        writer.beginObject()
+        writer.key("name")
+        writer.write(metric.name)
+        writer.key("stale")
+        writer.write(metric.stale)
+        writer.key("targetPerNode")
+        writer.write(metric.targetPerNode)
+        writer.key("value")
+        writer.write(metric.value)
+        writer.endObject()
+    }
+
     static func write(_ notice: InterruptionNotice, to writer: inout WireJSONWriter) {
         writer.beginObject()
         writer.key("availabilityZone")
@@ -186,6 +209,7 @@ enum ReportJSON {
     static func readReport(_ reader: inout WireJSONReader) throws(Mismatch) -> AgentReport {
         var zones: [String]?
         var clusterID: String?
+        var customMetrics: [CustomMetricReport]??
         var highestEpochSeen: UInt64?
         var launchFailures: [LaunchFailure]?
         var p90: Duration??
@@ -205,6 +229,12 @@ enum ReportJSON {
                     try readArray(&reader) { reader throws(Mismatch) in try reader.readString() }
                 )
             case "clusterID": try WireJSONReader.set(&clusterID, try reader.readString())
+            case "customMetrics":
+                if reader.readNull() {
+                    try WireJSONReader.set(&customMetrics, [CustomMetricReport]?.none)
+                } else {
+                    try WireJSONReader.set(&customMetrics, try readArray(&reader, readCustomMetric))
+                }
             case "highestEpochSeen": try WireJSONReader.set(&highestEpochSeen, try reader.readUInt64())
             case "launchFailures": try WireJSONReader.set(&launchFailures, try readArray(&reader, readLaunchFailure))
             case "launchToReadyP90Milliseconds":
@@ -243,7 +273,8 @@ enum ReportJSON {
             observedAt: observedAt,
             launchToReadyP90: p90 ?? nil,
             metricsStale: metricsStale,
-            orphans: orphans ?? []
+            orphans: orphans ?? [],
+            customMetrics: (customMetrics ?? nil) ?? []
         )
         return AgentReport(cluster: report, highestEpochSeen: FencingEpoch(highestEpochSeen))
     }
@@ -336,6 +367,24 @@ enum ReportJSON {
         }
         guard let cpu, let memory else { throw Mismatch() }
         return Utilisation(cpu: cpu, memory: memory)
+    }
+
+    static func readCustomMetric(_ reader: inout WireJSONReader) throws(Mismatch) -> CustomMetricReport {
+        var name: String?
+        var stale: Bool?
+        var targetPerNode: Double?
+        var value: Double?
+        try reader.readObject { reader, key throws(Mismatch) in
+            switch key {
+            case "name": try WireJSONReader.set(&name, try reader.readString())
+            case "stale": try WireJSONReader.set(&stale, try reader.readBool())
+            case "targetPerNode": try WireJSONReader.set(&targetPerNode, try reader.readDouble())
+            case "value": try WireJSONReader.set(&value, try reader.readDouble())
+            default: throw Mismatch()
+            }
+        }
+        guard let name, let stale, let targetPerNode, let value else { throw Mismatch() }
+        return CustomMetricReport(name: name, value: value, targetPerNode: targetPerNode, stale: stale)
     }
 
     static func readNotice(_ reader: inout WireJSONReader) throws(Mismatch) -> InterruptionNotice {

@@ -101,7 +101,10 @@ struct PrometheusMetricsSourceTests {
         let sample = try await source.sample(at: now)
         #expect(abs(sample.utilisation.cpu - 0.25) < 0.01, "cpu \(sample.utilisation.cpu)")
         #expect(abs(sample.utilisation.memory - 0.5) < 1e-9, "memory \(sample.utilisation.memory)")
-        #expect(sample.custom == ["queue_depth": 250])
+        #expect(sample.custom.map(\.name) == ["queue_depth"])
+        #expect(sample.custom.first?.value == 250)
+        #expect(sample.custom.first?.targetPerNode == 100)
+        #expect(sample.custom.first.map { $0.observedAt <= now && now - $0.observedAt < .seconds(3) } == true)
         #expect(workers.nodesWanted(by: sample) == ["queue_depth": 3])
         // The data is one scrape old at most, never newer than the evaluation.
         #expect(sample.observedAt <= now)

@@ -290,6 +290,8 @@ struct FailoverTests {
             us.nodes[index].availabilityZone = us.availabilityZones[index % 2]
             us.nodes[index].requested = .vcpu(0.5, gib: 1)
         }
+        // Measured as lightly as it is requested (0.5 of 2 vCPU, 1 of 8 GiB): the planner sizes to measured use too.
+        us.utilisation = Utilisation(cpu: 0.25, memory: 0.125)
         _ = try await $CoordinatorEndpoint.resolve(id: coordinator.id, using: agents).report(AgentReport(cluster: eu))
         _ = try await $CoordinatorEndpoint.resolve(id: coordinator.id, using: usAgent).report(AgentReport(cluster: us))
 

@@ -46,6 +46,33 @@ struct ReportCodingTests {
         #expect(try JSONDecoder().decode(ClusterReport.self, from: JSONEncoder().encode(unmeasured)) == unmeasured)
     }
 
+    @Test("custom metrics survive the round trip; a report without them writes no member and reads as none")
+    func customMetricsRoundTrip() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var withMetrics = Self.report
+        withMetrics.customMetrics = [
+            CustomMetricReport(name: "queue_depth", value: 250, targetPerNode: 100),
+            CustomMetricReport(name: "jobs", value: 0.5, targetPerNode: 2, stale: true),
+        ]
+        let json = String(decoding: try encoder.encode(withMetrics), as: UTF8.self)
+        #expect(
+            json.contains(
+                #""customMetrics":[{"name":"queue_depth","stale":false,"targetPerNode":100,"value":250},{"name":"jobs","stale":true,"targetPerNode":2,"value":0.5}]"#
+            )
+        )
+        #expect(try JSONDecoder().decode(ClusterReport.self, from: Data(json.utf8)) == withMetrics)
+
+        // None: no member at all, so the bytes are those an agent older than the field writes.
+        let plain = String(decoding: try encoder.encode(Self.report), as: UTF8.self)
+        #expect(!plain.contains("customMetrics"))
+        #expect(try JSONDecoder().decode(ClusterReport.self, from: Data(plain.utf8)).customMetrics == [])
+        // A peer that writes null for an absent member.
+        let null = plain.replacingOccurrences(of: #""clusterID":"#, with: #""customMetrics":null,"clusterID":"#)
+        #expect(null.contains("null"))
+        #expect(try JSONDecoder().decode(ClusterReport.self, from: Data(null.utf8)) == Self.report)
+    }
+
     @Test("timestamps before 1970 round down to the millisecond")
     func negative() {
         #expect(Timestamp(sinceEpoch: .nanoseconds(-1)).millisecondsSinceEpoch == -1)

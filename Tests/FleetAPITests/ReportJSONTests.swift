@@ -104,7 +104,15 @@ struct ReportGenerator {
             observedAt: timestamp(),
             launchToReadyP90: p90,
             metricsStale: Bool.random(using: &random),
-            orphans: (0..<Int.random(in: 0...2, using: &random)).map { _ in string() }
+            orphans: (0..<Int.random(in: 0...2, using: &random)).map { _ in string() },
+            customMetrics: (0..<Int.random(in: 0...2, using: &random)).map { _ in
+                CustomMetricReport(
+                    name: string(),
+                    value: double(),
+                    targetPerNode: double(),
+                    stale: Bool.random(using: &random)
+                )
+            }
         )
         return AgentReport(cluster: report, highestEpochSeen: FencingEpoch(random.next()))
     }
@@ -236,6 +244,29 @@ struct ReportJSONTests {
         #expect(accepted > 0)
     }
 
+    @Test("custom metrics: written only when there are some, read back; absent or null reads as none")
+    func customMetricsMember() throws {
+        let sample = ReportGenerator.sample
+        var writer = WireJSONWriter()
+        ReportJSON.write(sample, to: &writer)
+        let text = String(decoding: writer.bytes, as: UTF8.self)
+        #expect(
+            text.contains(#""customMetrics":[{"name":"queue_depth","stale":false,"targetPerNode":100,"value":250}]"#)
+        )
+        #expect(try Self.read(writer.bytes) == sample)
+
+        var none = sample
+        none.cluster.customMetrics = []
+        var plain = WireJSONWriter()
+        ReportJSON.write(none, to: &plain)
+        #expect(plain.bytes == (try Self.foundationBytes(none)))
+        let plainText = String(decoding: plain.bytes, as: UTF8.self)
+        #expect(!plainText.contains("customMetrics"))
+        #expect(try Self.read(plain.bytes) == none)
+        let null = plainText.replacingOccurrences(of: #""clusterID":"#, with: #""customMetrics":null,"clusterID":"#)
+        #expect(try Self.read(Array(null.utf8)) == none)
+    }
+
     @Test("every stored property of the report types is one the hand-written coder knows")
     func coversEveryProperty() {
         // A property added to one of these types must be added to ReportJSON too; then update the count here.
@@ -249,6 +280,7 @@ struct ReportJSONTests {
         #expect(Mirror(reflecting: Resources.zero).children.count == 2)
         #expect(Mirror(reflecting: report.notices[0]).children.count == 5)
         #expect(Mirror(reflecting: report.launchFailures[0]).children.count == 5)
+        #expect(Mirror(reflecting: report.customMetrics[0]).children.count == 4)
         #expect(
             Mirror(reflecting: ReportAcknowledgement(coordinator: "c", isLeader: true, epoch: .none)).children.count
                 == 3
@@ -355,7 +387,8 @@ extension ReportGenerator {
                 )
             ],
             observedAt: now,
-            launchToReadyP90: .seconds(95)
+            launchToReadyP90: .seconds(95),
+            customMetrics: [CustomMetricReport(name: "queue_depth", value: 250, targetPerNode: 100)]
         )
         return AgentReport(cluster: report, highestEpochSeen: FencingEpoch(7))
     }

@@ -4,9 +4,9 @@ import Cost
 /// implementation queries Prometheus (PromQL over HTTP, in the `PrometheusClient` module); the simulated one
 /// derives them from a simulated cluster's load.
 ///
-/// Promise: a sample is what the source measured, with the time of its newest data point; a source that cannot
-/// answer throws rather than returning zeros, so the agent reports the metrics as stale and the planner never scales
-/// down on them.
+/// Promise: a sample is what the source measured, with the time of its newest data point (for the utilisation and
+/// for each custom metric); a source that cannot answer throws rather than returning zeros, so the agent reports
+/// the metrics as stale and the planner never scales down on them.
 public protocol MetricsSource: Sendable {
     /// One sample of the cluster's metrics as of `now`.
     func sample(at now: Timestamp) async throws(MetricsSourceError) -> MetricsSample
@@ -16,14 +16,33 @@ public protocol MetricsSource: Sendable {
 public struct MetricsSample: Sendable, Hashable {
     /// Used over allocatable CPU and memory of the cluster's workers, each 0…1.
     public var utilisation: Utilisation
-    /// The configured custom metrics by name (e.g. `queue_depth`), each the query's value for the whole cluster.
-    public var custom: [String: Double]
-    /// The time of the newest data point the sample rests on; older than the configured age means stale.
+    /// The configured custom metrics (e.g. `queue_depth`), in the configuration's order, each with its own age.
+    public var custom: [CustomMetricReading]
+    /// The time of the newest data point the utilisation rests on; older than the configured age means stale.
     public var observedAt: Timestamp
 
-    public init(utilisation: Utilisation, custom: [String: Double] = [:], observedAt: Timestamp) {
+    public init(utilisation: Utilisation, custom: [CustomMetricReading] = [], observedAt: Timestamp) {
         self.utilisation = utilisation
         self.custom = custom
+        self.observedAt = observedAt
+    }
+}
+
+/// One custom metric as a `MetricsSource` read it: the query's value for the whole cluster, the configured amount
+/// one worker handles, and the time of the newest data point behind the value (so one metric whose exporter stopped
+/// is stale on its own).
+public struct CustomMetricReading: Sendable, Hashable {
+    /// The configured name, e.g. `queue_depth`.
+    public var name: String
+    public var value: Double
+    /// How much of the metric one worker handles (`target-per-node`), above 0.
+    public var targetPerNode: Double
+    public var observedAt: Timestamp
+
+    public init(name: String, value: Double, targetPerNode: Double, observedAt: Timestamp) {
+        self.name = name
+        self.value = value
+        self.targetPerNode = targetPerNode
         self.observedAt = observedAt
     }
 }

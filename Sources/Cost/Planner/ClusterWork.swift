@@ -44,6 +44,8 @@ struct ClusterWork {
         active = []
         zones = []
         sizing.eligible = []
+        sizing.metric = nil
+        sizing.staleMetric = nil
         drains = []
         drainReasons = []
         growth.launches = []
@@ -63,6 +65,17 @@ struct Sizing {
     var reference: TypeOffer?
     /// Memory, not CPU, is the short dimension (GiB against vCPUs at 4 GiB per vCPU).
     var shortOfMemory = false
+    /// Workers the fresh custom metrics ask for (the largest `ceil(value / targetPerNode)`), 0 with none.
+    var metricNodes = 0
+    /// The custom metric that asks for `metricNodes`.
+    var metric: CustomMetricReport?
+    /// A custom metric is stale: no scale-down.
+    var staleMetric: CustomMetricReport?
+
+    /// The fewest nodes scale-down may leave: the floor, or what the custom metrics ask for within the cap.
+    func removalFloor(_ policy: ClusterPolicy) -> Int {
+        max(policy.minNodes, min(metricNodes, policy.maxNodes))
+    }
 }
 
 /// One cluster's growth: the launches rule 2 wants, the part a floor forces, how many of them rule 3 funds, and the

@@ -1,23 +1,37 @@
-// Rule 1 (demand: requests or forecast, over the target utilisation, and the instance types that can cover it) and
-// rule 2 (floors and caps on the node count).
+// Rule 1 (demand: requests, measured use or forecast, over the target utilisation, the nodes the custom metrics ask
+// for, and the instance types that can cover it) and rule 2 (floors and caps on the node count).
 
 extension FleetPlanner {
-    /// Rule 1: the cluster's demand (the larger of now and the forecast one lead time ahead, plus what it carries
-    /// for lost clusters), the capacity that needs at the target utilisation with warm headroom, the types it may
-    /// launch and the one that covers the short dimension most cheaply. Returns what capacity lacks.
+    /// Rule 1: the cluster's demand (the largest of its requests, its measured use and the forecast one lead time
+    /// ahead, plus what it carries for lost clusters), the capacity that needs at the target utilisation with warm
+    /// headroom, the nodes its fresh custom metrics ask for, the types it may launch and the one that covers the
+    /// short dimension most cheaply. Returns what capacity lacks.
+    ///
+    /// - Parameter measured: allocatable of the nodes the reported utilisation is measured over.
     func demand(
         _ w: inout ClusterWork,
         offers: RegionOffers,
         requested: Resources,
+        measured: Resources,
         forecast: Resources?,
         failoverDemand: Resources?
     ) -> Resources {
         let policy = w.policy
         var demand = requested
-        if let forecast, !forecast.fits(in: requested) {
-            demand = requested.componentMax(forecast)
+        // Measured use (utilisation × allocatable) above the requests: pods using more than they asked for. Stale
+        // utilisation is an old figure, not a reason to buy capacity.
+        if !w.report.metricsStale {
+            let used = w.report.utilisation.share(of: measured)
+            if !used.fits(in: requested) {
+                demand = requested.componentMax(used)
+                w.reasons.append("measured use (\(used)) exceeds requests (\(requested))")
+            }
+        }
+        if let forecast, !forecast.fits(in: demand) {
+            demand = demand.componentMax(forecast)
             w.reasons.append("forecast for the next lead time (\(forecast)) exceeds current requests (\(requested))")
         }
+        customMetricNodes(&w)
         if let failoverDemand { demand += failoverDemand }
         w.sizing.demand = demand
         var required = demand.scaled(by: 1 / policy.targetUtilisation)
@@ -70,6 +84,29 @@ extension FleetPlanner {
         return shortfall
     }
 
+    /// Rule 1's custom term: the largest `ceil(value / targetPerNode)` of the fresh custom metrics, KEDA style. A
+    /// stale one asks for nothing (its value is an old one) and, as stale utilisation does, stops scale-down.
+    func customMetricNodes(_ w: inout ClusterWork) {
+        let metrics = w.report.customMetrics
+        guard !metrics.isEmpty else { return }
+        for metric in metrics {
+            if metric.stale {
+                if w.sizing.staleMetric == nil { w.sizing.staleMetric = metric }
+                continue
+            }
+            guard let nodes = metric.nodesWanted else {
+                w.reasons.append(
+                    "custom metric '\(metric.name)' = \(metric.value) at \(metric.targetPerNode) per node gives no node count: ignored"
+                )
+                continue
+            }
+            if nodes > w.sizing.metricNodes {
+                w.sizing.metricNodes = nodes
+                w.sizing.metric = metric
+            }
+        }
+    }
+
     /// Rule 2, on the nodes that stay after rule 6: the reference nodes that cover the shortfall, clamped to
     /// `maxNodes` and raised to `minNodes`. Sets the launches wanted and the part of them a floor forces.
     func floorsAndCaps(_ w: inout ClusterWork, shortfall: Resources) {
@@ -93,6 +130,12 @@ extension FleetPlanner {
             )
         }
         var target = kept + wanted
+        if w.sizing.metricNodes > target, let metric = w.sizing.metric {
+            w.reasons.append(
+                "custom metric \(metric.describedForReason) needs \(w.sizing.metricNodes) nodes, more than requests and use (\(target)): \(w.sizing.metricNodes - target) more\(w.sizing.reference.map { " × \($0.spec.name)" } ?? "")"
+            )
+            target = w.sizing.metricNodes
+        }
         if target > policy.maxNodes {
             w.reasons.append("cap: demand wants \(target) nodes, max is \(policy.maxNodes)")
             target = max(kept, policy.maxNodes)

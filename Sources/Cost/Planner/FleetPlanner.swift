@@ -59,6 +59,7 @@ public struct FleetPlanner: Sendable {
                 &works[i],
                 offers: offers,
                 requested: nodes.requested,
+                measured: nodes.measured,
                 forecast: forecast,
                 failoverDemand: extra
             )

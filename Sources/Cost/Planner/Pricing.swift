@@ -11,7 +11,7 @@ extension FleetPlanner {
         offers: RegionOffers,
         input: PlannerInput,
         cycle: inout CycleTables
-    ) -> (requested: Resources, leaving: Int) {
+    ) -> (requested: Resources, leaving: Int, measured: Resources) {
         let report = w.report
         let policy = w.policy
         let nodes = report.nodes
@@ -22,6 +22,9 @@ extension FleetPlanner {
         var requested = report.pending.totalRequests
         var capacity = Resources.zero
         var leaving = 0
+        // What the utilisation is measured over: Ready nodes backed by an instance, draining ones included (their
+        // pods still run).
+        var measured = Resources.zero
         let names = w.offerNames
         let spotTables = w.zoneSpotPrices
         w.active.reserveCapacity(nodes.count)
@@ -42,6 +45,10 @@ extension FleetPlanner {
         // Indexing rather than iterating: the iterator would copy every node record.
         for i in nodes.indices {
             requested += nodes[i].requested
+            let state = nodes[i].state
+            if (state == .ready || state == .draining) && !nodes[i].instanceID.isEmpty {
+                measured += nodes[i].allocatable
+            }
             // The state alone, not `isActive` on the record: calling that copies the whole node record.
             if nodes[i].state.isActive && (interrupted.isEmpty || !interrupted.contains(nodes[i].name)) {
                 w.active.append(i)
@@ -93,7 +100,7 @@ extension FleetPlanner {
         }
         w.capacity = capacity
         w.keptCost = cycle.activeNodes[w.activeStart...].reduce(0) { $0 + $1.usdPerHour }
-        return (requested, leaving)
+        return (requested, leaving, measured)
     }
 
     /// A running node's hourly price: through the per-cycle tables (a short scan of small strings, no hashing),

@@ -1,8 +1,9 @@
 // Rule 6, safe scale-down: which nodes are unneeded, for how long, and which of them drain now.
 
 extension FleetPlanner {
-    /// Rule 6, before rule 2 since it decides which nodes stay: only with fresh metrics, and only when capacity
-    /// covers the requirement or the cluster is over `maxNodes`; otherwise the unneeded timers start over.
+    /// Rule 6, before rule 2 since it decides which nodes stay: only with fresh metrics (utilisation and every
+    /// custom metric), and only when capacity covers the requirement and the nodes the custom metrics ask for, or
+    /// the cluster is over `maxNodes`; otherwise the unneeded timers start over.
     func scaleDown(
         _ w: inout ClusterWork,
         shortfall: Resources,
@@ -12,7 +13,9 @@ extension FleetPlanner {
         cycle: inout CycleTables
     ) {
         let overMax = w.active.count > w.policy.maxNodes
-        if !w.report.metricsStale && (shortfall.isZero || overMax) {
+        let stale = w.report.metricsStale || w.sizing.staleMetric != nil
+        let covered = shortfall.isZero && w.active.count >= w.sizing.metricNodes
+        if !stale && (covered || overMax) {
             selectDrains(
                 &w,
                 leaving: leaving,
@@ -24,7 +27,10 @@ extension FleetPlanner {
             )
         } else {
             state.unneededSince[w.report.clusterID] = nil
-            if w.report.metricsStale && shortfall.isZero { w.reasons.append("metrics are stale: no scale-down") }
+            if w.report.metricsStale && covered { w.reasons.append("metrics are stale: no scale-down") }
+            if let metric = w.sizing.staleMetric, covered {
+                w.reasons.append("custom metric '\(metric.name)' is stale: no scale-down")
+            }
         }
     }
 
@@ -41,6 +47,12 @@ extension FleetPlanner {
         let cluster = w.report.clusterID
         // Pass A: which nodes are unneeded at all (for the timers).
         let unneeded = greedyRemovals(w, among: nil, overMax: overMax, activeNodes: activeNodes, scratch: &scratch)
+        let floor = w.sizing.removalFloor(policy)
+        if !overMax, let metric = w.sizing.metric, floor > policy.minNodes, w.active.count - unneeded.count == floor {
+            w.reasons.append(
+                "custom metric \(metric.describedForReason) needs \(w.sizing.metricNodes) nodes: none removed below that"
+            )
+        }
         // One hash lookup per cluster: the slot found here is read now and written back below.
         let slot = state.unneededSince.index(forKey: cluster)
         let previous = slot.map { state.unneededSince.values[$0] } ?? []
@@ -160,7 +172,7 @@ extension FleetPlanner {
     }
 
     /// Removes nodes one at a time while capacity stays at or above the requirement (or while over max), floors
-    /// hold, the removed node's pods fit in the free space of the nodes that stay, and the zone spread and spot
+    /// and the nodes the custom metrics ask for hold, the removed node's pods fit in the free space of the nodes that stay, and the zone spread and spot
     /// mix do not get worse than one node off. Preference: most-loaded zone, then empty nodes, then the costliest
     /// per unit of capacity. Returns indices into `w.active`, in removal order.
     func greedyRemovals(
@@ -224,7 +236,8 @@ extension FleetPlanner {
             return zoneCount.isEmpty ? 0 : hi - lo
         }
         var removed: [Int] = []
-        while !(overMax && count <= policy.maxNodes) && count - 1 >= policy.minNodes {
+        let floor = w.sizing.removalFloor(policy)
+        while !(overMax && count <= policy.maxNodes) && count - 1 >= floor {
             var best: Int? = nil
             var bestKey: (Int, Int, Double) = (0, 0, 0)
             let spreadNow = max(1, spread(minus: -1))
