@@ -282,6 +282,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            // The fake Kubernetes API server with a seeded cluster, as a process (scripts/agent-memory).
+            name: "fake-kube",
+            dependencies: ["FakeKubernetes"],
+            path: "Benchmarks/FakeKube",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "planner-bench",
             dependencies: ["Cost"],
             path: "Benchmarks/PlannerBench",

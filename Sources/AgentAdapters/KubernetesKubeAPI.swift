@@ -27,7 +27,8 @@ public struct KubernetesKubeAPI: KubeAPI {
     }
 
     public func pods() async throws(KubeAPIError) -> [KubePod] {
-        try await call { try await client.list(Pod.self) }.items.map(Self.pod)
+        // Mapped page by page: the agent lists every pod each report, and keeps only what it needs of each.
+        try await call { try await client.list(Pod.self, transform: Self.pod) }
     }
 
     public func pods(onNode node: String) async throws(KubeAPIError) -> [KubePod] {

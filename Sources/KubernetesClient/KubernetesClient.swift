@@ -130,6 +130,41 @@ public struct KubernetesClient: Sendable {
         }
     }
 
+    /// Lists every object of `T` as `list` does, but keeps only `transform` of each: a page's objects are turned
+    /// into what the caller needs as the page arrives and then let go, so a large list (thousands of pods) is never
+    /// held whole as decoded objects. A continue token that expired mid-way restarts the list from scratch.
+    public func list<T: KubernetesObject, Element>(
+        _ type: T.Type,
+        namespace: String? = nil,
+        labelSelector: String? = nil,
+        fieldSelector: String? = nil,
+        transform: (T) throws -> Element
+    ) async throws -> [Element] {
+        var restarts = 0
+        while true {
+            var elements: [Element] = []
+            var token: String?
+            do {
+                repeat {
+                    let page = try await listPage(
+                        type,
+                        namespace: namespace,
+                        labelSelector: labelSelector,
+                        fieldSelector: fieldSelector,
+                        limit: configuration.pageSize,
+                        continue: token
+                    )
+                    elements.reserveCapacity(elements.count + page.items.count)
+                    for item in page.items { elements.append(try transform(item)) }
+                    token = page.metadata.continue
+                } while token.map { !$0.isEmpty } ?? false
+                return elements
+            } catch let error as KubernetesError where error.code == .expired && restarts < 3 {
+                restarts += 1
+            }
+        }
+    }
+
     /// One page of a list: at most `limit` items, and a `continue` token when there are more.
     public func listPage<T: KubernetesObject>(
         _ type: T.Type,

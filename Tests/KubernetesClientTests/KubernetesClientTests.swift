@@ -105,6 +105,15 @@ struct KubernetesClientTests {
             await #expect(throws: KubernetesError.self) {
                 _ = try await cluster.client.list(Pod.self, fieldSelector: "spec.color=blue")
             }
+
+            // Kept as they arrive, page by page: every pod once, in the list's order, across three pages.
+            let requestsBefore = cluster.api.requests.count
+            let names = try await cluster.client.list(Pod.self, labelSelector: "app=web") {
+                "\($0.name)@\($0.nodeName ?? "")"
+            }
+            #expect(names == web.items.map { "\($0.name)@\($0.nodeName ?? "")" })
+            #expect(names.count == 5)
+            #expect(cluster.api.requests.count - requestsBefore == 3)
         }
     }
 
