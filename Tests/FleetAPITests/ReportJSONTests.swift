@@ -273,7 +273,7 @@ struct ReportJSONTests {
         let agentReport = ReportGenerator.sample
         #expect(Mirror(reflecting: agentReport).children.count == 2)
         let report = agentReport.cluster
-        #expect(Mirror(reflecting: report).children.count == 12)
+        #expect(Mirror(reflecting: report).children.count == 13)
         #expect(Mirror(reflecting: report.nodes[0]).children.count == 11)
         #expect(Mirror(reflecting: report.pending).children.count == 3)
         #expect(Mirror(reflecting: report.utilisation).children.count == 2)
