@@ -36,7 +36,7 @@ public struct SQSInterruptionSource: InterruptionSource {
     }
 
     /// EC2 reclaims a spot instance two minutes after its warning.
-    public static let spotNotice: Duration = .seconds(120)
+    public static let spotNotice: Duration = .seconds(Int64(EC2InterruptionNotice.spotNotice))
 
     public let settings: Settings
     private let sqs: SQS
@@ -89,37 +89,19 @@ public struct SQSInterruptionSource: InterruptionSource {
         try await sqs.deleteMessage(queueURL: settings.queueURL, receiptHandle: message.receipt)
     }
 
-    /// The event a message carries; nil for a well-formed event of a kind the agent does not act on.
+    /// The event a message carries; nil for a well-formed event of a kind the agent does not act on. The reading is
+    /// `EC2InterruptionNotice`'s, the one the coordinator's account-wide router uses too.
     static func event(of message: SQS.Message) -> InterruptionEvent? {
-        let event: EC2Event
-        do {
-            event = try EC2Event.decode(message.body)
-        } catch let error as AWSError {
-            return .unreadable(reason: error.message)
-        } catch {
-            return .unreadable(reason: "\(error)")
+        switch EC2InterruptionNotice.read(message) {
+        case nil: nil
+        case .spotInterruption(let instanceID, let deadline)?:
+            .spotInterruption(instanceID: instanceID, deadline: timestamp(deadline))
+        case .rebalanceRecommendation(let instanceID)?: .rebalanceRecommendation(instanceID: instanceID)
+        case .stateChange(let instanceID, let state)?: .stateChange(instanceID: instanceID, state: state)
+        case .scheduledChange(let instanceIDs, let start)?:
+            .scheduledChange(instanceIDs: instanceIDs, start: start.map(timestamp))
+        case .unreadable(let reason)?: .unreadable(reason: reason)
         }
-        switch event.detail {
-        case .spotInterruptionWarning(let instanceID, _):
-            // The event carries no deadline of its own: EC2 acts two minutes after the warning. EventBridge always
-            // stamps `time`; should it be missing, the queue's SentTimestamp stands in, late by the delivery delay.
-            guard let warned = event.time ?? Self.sentTime(message) else {
-                return .unreadable(reason: "spot interruption \(event.id) has no time")
-            }
-            return .spotInterruption(instanceID: instanceID, deadline: Self.timestamp(warned) + Self.spotNotice)
-        case .rebalanceRecommendation(let instanceID):
-            return .rebalanceRecommendation(instanceID: instanceID)
-        case .stateChange(let instanceID, let state):
-            return .stateChange(instanceID: instanceID, state: state.rawValue)
-        case .scheduledChange(_, let instanceIDs, let start, _):
-            return .scheduledChange(instanceIDs: instanceIDs, start: start.map(Self.timestamp))
-        case .other:
-            return nil
-        }
-    }
-
-    static func sentTime(_ message: SQS.Message) -> Date? {
-        message.attributes["SentTimestamp"].flatMap(Double.init).map { Date(timeIntervalSince1970: $0 / 1000) }
     }
 
     static func timestamp(_ date: Date) -> Timestamp {

@@ -6,7 +6,8 @@ import Logging
 import Wire
 
 /// The agent of one cluster as the coordinator leader sees it: it executes `launch`, `drain` and
-/// `terminateOrphans`, fenced by epoch.
+/// `terminateOrphans`, and takes the interruption notices the leader routes (`acceptInterruption`), all fenced by
+/// epoch.
 /// Register it under `WireActorSystem.WellKnownName.agent`
 /// (`system.withWellKnownName(WireActorSystem.WellKnownName.agent) { ClusterAgentActor(…) }`).
 ///
@@ -19,6 +20,7 @@ import Wire
 /// - a launch the cloud refuses is answered with `LaunchFailedError` and reported as a `LaunchFailure` at once;
 /// - a drain is answered once accepted; a node that is not a worker of this cluster, or maps to no instance, is
 ///   refused with `CommandRejectedError(.unknownNode)` and nothing is touched;
+/// - a routed interruption notice is handled exactly as one from the agent's own queue (`InterruptionHandler`);
 /// - an orphan termination terminates only instances that are orphans when it runs (booting, past
 ///   `maxNodeProvisionTime`, no node maps to them); any other is kept and named in the receipt with why.
 public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
@@ -58,6 +60,8 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
     let clock: any FleetClock
     let trigger: ReportTrigger?
     let logger: Logger
+    /// Acts on the interruption notices the leader routes, as on those of the agent's own queue.
+    let interruptions: InterruptionHandler
     /// Launches under way, with the calls that joined one (the same token) waiting for its result. The cloud call
     /// runs in the task of the call that started it, so it runs wherever its caller runs (the simulator's
     /// executor, too).
@@ -73,7 +77,8 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
         drains: DrainService,
         clock: any FleetClock,
         trigger: ReportTrigger?,
-        logger: Logger
+        logger: Logger,
+        interruptions: InterruptionHandler? = nil
     ) {
         self.actorSystem = actorSystem
         self.settings = settings
@@ -85,6 +90,20 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
         self.clock = clock
         self.trigger = trigger
         self.logger = logger
+        // Without the interruption service's own handler, one with the configuration's default policy.
+        self.interruptions =
+            interruptions
+            ?? InterruptionHandler(
+                kube: kube,
+                cloud: cloud,
+                drains: drains,
+                ledger: ledger,
+                trigger: trigger,
+                rebalance: .replace,
+                clock: clock,
+                logger: logger,
+                metrics: AgentMetrics(cluster: settings.clusterID)
+            )
     }
 
     // MARK: ClusterAgentEndpoint
@@ -284,6 +303,49 @@ public distributed actor ClusterAgentActor: ClusterAgentEndpoint {
         }
         if !doomed.isEmpty { trigger?.fire() }
         return OrphanTerminationReceipt(terminated: doomed.map(\.instanceID), gone: gone, kept: kept)
+    }
+
+    public distributed func acceptInterruption(_ notice: RoutedInterruption) async throws -> RoutedInterruptionReceipt {
+        try admit(notice.cluster, notice.stamp, what: "interruption")
+        let event: InterruptionEvent
+        switch notice.kind {
+        case .spotInterruption:
+            guard notice.instanceIDs.count == 1, let instanceID = notice.instanceIDs.first, let deadline = notice.time
+            else {
+                throw CommandRejectedError(.invalid, "a spot interruption names one instance and its deadline")
+            }
+            event = .spotInterruption(instanceID: instanceID, deadline: deadline)
+        case .rebalanceRecommendation:
+            guard notice.instanceIDs.count == 1, let instanceID = notice.instanceIDs.first else {
+                throw CommandRejectedError(.invalid, "a rebalance recommendation names one instance")
+            }
+            event = .rebalanceRecommendation(instanceID: instanceID)
+        case .stateChange:
+            guard notice.instanceIDs.count == 1, let instanceID = notice.instanceIDs.first, let state = notice.state
+            else {
+                throw CommandRejectedError(.invalid, "a state change names one instance and its state")
+            }
+            event = .stateChange(instanceID: instanceID, state: state)
+        case .scheduledChange:
+            guard !notice.instanceIDs.isEmpty else {
+                throw CommandRejectedError(.invalid, "a scheduled change names its instances")
+            }
+            event = .scheduledChange(instanceIDs: notice.instanceIDs, start: notice.time)
+        }
+        logger.info(
+            "interruption notice routed by the leader",
+            metadata: [
+                "message": "\(notice.messageID)", "kind": "\(notice.kind.rawValue)",
+                "instances": "\(notice.instanceIDs.joined(separator: ","))", "ballast.epoch": "\(notice.stamp.epoch)",
+            ]
+        )
+        let handled: [String]
+        do {
+            handled = try await interruptions.handle(event, messageID: notice.messageID)
+        } catch {
+            throw CommandRejectedError(.unavailable, "the notice could not be handled now: \(error)")
+        }
+        return RoutedInterruptionReceipt(messageID: notice.messageID, handled: handled)
     }
 
     // MARK: Restart

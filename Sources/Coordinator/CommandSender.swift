@@ -92,6 +92,23 @@ public struct CommandSender: Sendable {
         return outcome
     }
 
+    public func send(_ command: RoutedInterruption) async -> Outcome<RoutedInterruptionReceipt> {
+        let outcome = await attempt(command.stamp, cluster: command.cluster, kind: "interruption") { agent in
+            try await agent.acceptInterruption(command)
+        }
+        log(
+            outcome,
+            kind: "interruption",
+            cluster: command.cluster,
+            stamp: command.stamp,
+            detail: [
+                "sqs.message-id": "\(command.messageID)", "kind": "\(command.kind.rawValue)",
+                "instances": "\(command.instanceIDs.joined(separator: ","))",
+            ]
+        )
+        return outcome
+    }
+
     private func attempt<Receipt: Sendable & Hashable>(
         _ stamp: CommandStamp,
         cluster: ClusterID,

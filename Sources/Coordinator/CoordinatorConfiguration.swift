@@ -35,6 +35,30 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
     public var lease: LeaseEntry
     /// Where people hear about what the leader does. Default: nowhere.
     public var notifications: NotificationsEntry?
+    /// The account-wide interruption queues the leader consumes and routes to the owning clusters' agents.
+    /// Default: none (each agent reads its own cluster's queue only).
+    public var interruptions: InterruptionsEntry?
+
+    /// `interruptions:`: one SQS queue per region that EventBridge feeds with every EC2 interruption event of the
+    /// account (deploy/cloudformation/events.yaml makes one).
+    public struct InterruptionsEntry: Codable, Equatable, Sendable {
+        /// The queue URL of each region, by region: `eu-west-1: https://sqs.eu-west-1.amazonaws.com/…/…`.
+        public var queues: [String: String]
+        /// How long one receive waits for a message, 0–20 s. Default 20 s.
+        public var waitTime: ConfigDuration?
+        /// How long a received message stays hidden from other receivers; routing one must take less. Default: the
+        /// queue's own visibility timeout.
+        public var visibilityTimeout: ConfigDuration?
+        /// Another SQS endpoint than AWS's (a VPC endpoint, or moto in tests), e.g. `http://127.0.0.1:5000`.
+        public var endpoint: String?
+
+        private enum CodingKeys: String, CodingKey {
+            case queues
+            case waitTime = "wait-time"
+            case visibilityTimeout = "visibility-timeout"
+            case endpoint
+        }
+    }
 
     /// `notifications:`: a Slack incoming webhook (its URL is a secret: from a file or the environment).
     public struct NotificationsEntry: Codable, Equatable, Sendable {
@@ -182,7 +206,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         case budget
         case spotPrices = "spot-prices"
         case stateDirectory = "state-directory"
-        case lease, notifications
+        case lease, notifications, interruptions
     }
 
     public init(from decoder: any Decoder) throws {
@@ -201,6 +225,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         stateDirectory = try container.decode(.stateDirectory, default: "/var/lib/ballast")
         lease = try container.decode(.lease, default: LeaseEntry())
         notifications = try container.decodeIfPresent(NotificationsEntry.self, forKey: .notifications)
+        interruptions = try container.decodeIfPresent(InterruptionsEntry.self, forKey: .interruptions)
     }
 
     public func validate() throws(ConfigValidationError) {
@@ -259,6 +284,7 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
         if let interval = notifications?.batchInterval, !(interval.duration > .zero) {
             throw ConfigValidationError(key: "notifications.batch-interval", expected: "a positive duration")
         }
+        try validateInterruptions()
         guard clusterLostAfter.duration > planInterval.duration else {
             throw ConfigValidationError(key: "cluster-lost-after", expected: "a duration longer than plan-interval")
         }
@@ -282,5 +308,66 @@ public struct CoordinatorConfiguration: ValidatedConfiguration, Equatable {
                 )
             }
         }
+    }
+}
+
+extension CoordinatorConfiguration {
+    /// `interruptions:`: at least one queue; each keyed by a region one of the clusters is in, with an SQS queue
+    /// URL (`https://` host and `/account/name` path); timings within SQS's limits.
+    func validateInterruptions() throws(ConfigValidationError) {
+        guard let interruptions else { return }
+        guard !interruptions.queues.isEmpty else {
+            throw ConfigValidationError(
+                key: "interruptions.queues",
+                expected: "at least one region with its queue URL (eu-west-1: https://sqs.eu-west-1.amazonaws.com/…)"
+            )
+        }
+        let regions = Set(clusters.map(\.region))
+        for (region, url) in interruptions.queues.sorted(by: { $0.key < $1.key }) {
+            let key = "interruptions.queues.\(region)"
+            guard regions.contains(region) else {
+                throw ConfigValidationError(
+                    key: key,
+                    expected: "a region one of the clusters is in (\(regions.sorted().joined(separator: ", ")))"
+                )
+            }
+            guard Self.isQueueURL(url) else {
+                throw ConfigValidationError(
+                    key: key,
+                    expected:
+                        "an SQS queue URL such as https://sqs.\(region).amazonaws.com/123456789012/ballast-interruptions"
+                )
+            }
+        }
+        if let wait = interruptions.waitTime, !(wait.duration >= .zero && wait.duration <= .seconds(20)) {
+            throw ConfigValidationError(key: "interruptions.wait-time", expected: "a duration from 0 to 20 s")
+        }
+        if let visibility = interruptions.visibilityTimeout,
+            !(visibility.duration >= .seconds(1) && visibility.duration <= .seconds(43_200))
+        {
+            throw ConfigValidationError(
+                key: "interruptions.visibility-timeout",
+                expected: "a duration from 1 s to 12 h"
+            )
+        }
+        if let endpoint = interruptions.endpoint, !Self.isHTTPURL(endpoint) {
+            throw ConfigValidationError(key: "interruptions.endpoint", expected: "an http:// or https:// URL")
+        }
+    }
+
+    /// `http(s)://host[:port]/account/name`.
+    static func isQueueURL(_ text: String) -> Bool {
+        guard isHTTPURL(text) else { return false }
+        let afterScheme = text.split(separator: "://", maxSplits: 1).last ?? ""
+        let parts = afterScheme.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 3 && parts.allSatisfy { !$0.isEmpty && !$0.contains(where: \.isWhitespace) }
+    }
+
+    static func isHTTPURL(_ text: String) -> Bool {
+        for scheme in ["https://", "http://"] where text.hasPrefix(scheme) {
+            let rest = text.dropFirst(scheme.count)
+            return !rest.isEmpty && !rest.hasPrefix("/") && !rest.contains(where: \.isWhitespace)
+        }
+        return false
     }
 }

@@ -123,3 +123,44 @@ extension CoordinatorConfiguration {
         )
     }
 }
+
+extension CoordinatorConfiguration {
+    /// The leader's consumer of the account-wide interruption queues (`interruptions:`), with one SQS client per
+    /// region on the standard credentials chain; nil without `interruptions`.
+    public func interruptionRouter(
+        coordinator: CoordinatorActor,
+        leadership: any Leadership,
+        httpClient: HTTPClient,
+        clock: any FleetClock,
+        logger: Logger
+    ) -> InterruptionRouter? {
+        guard let interruptions else { return nil }
+        let credentials = CredentialsProviderChain.standard(
+            metadata: InstanceMetadataCredentialsProvider(httpClient: httpClient)
+        )
+        let endpoint = interruptions.endpoint
+        return InterruptionRouter(
+            settings: .init(
+                queues: interruptions.queues,
+                waitTime: interruptions.waitTime?.duration ?? .seconds(20),
+                visibilityTimeout: interruptions.visibilityTimeout?.duration
+            ),
+            sqsForRegion: { region in
+                var configuration = AWSClient.Configuration(region: region)
+                if let endpoint { configuration.endpoints["sqs"] = endpoint }
+                return SQS(
+                    client: AWSClient(
+                        httpClient: httpClient,
+                        credentialsProvider: credentials,
+                        configuration: configuration,
+                        logger: logger
+                    )
+                )
+            },
+            coordinator: coordinator,
+            leadership: leadership,
+            clock: clock,
+            logger: logger
+        )
+    }
+}

@@ -15,6 +15,8 @@ public protocol ClusterAgentEndpoint: DistributedActor where ActorSystem == Wire
     distributed func drain(_ command: DrainCommand) async throws -> DrainReceipt
     /// Terminates instances the leader confirmed as orphans, each checked again by the agent first.
     distributed func terminateOrphans(_ command: TerminateOrphansCommand) async throws -> OrphanTerminationReceipt
+    /// Handles an interruption notice the leader routed from an account-wide queue, as one from the agent's own.
+    distributed func acceptInterruption(_ notice: RoutedInterruption) async throws -> RoutedInterruptionReceipt
 }
 
 /// What a coordinator replica offers the agents. Agents report to every replica, so a new leader has a warm
@@ -41,6 +43,10 @@ extension WireEndpoint {
             WireCall("fleet.agent.terminate-orphans", swift: "terminateOrphans(_:)") {
                 (agent: any ClusterAgentEndpoint, arguments) in
                 try await agent.terminateOrphans(arguments.next())
+            },
+            WireCall("fleet.agent.interruption", swift: "acceptInterruption(_:)") {
+                (agent: any ClusterAgentEndpoint, arguments) in
+                try await agent.acceptInterruption(arguments.next())
             },
         ]
     )

@@ -21,6 +21,7 @@ distributed actor RecordingAgent: ClusterAgentEndpoint {
     private(set) var drains: [String: DrainCommand] = [:]
     private(set) var refusedStale = 0
     private(set) var orphanTerminations: [TerminateOrphansCommand] = []
+    private(set) var routedInterruptions: [RoutedInterruption] = []
 
     distributed func launch(_ command: LaunchCommand) async throws -> LaunchReceipt {
         launchCalls += 1
@@ -45,7 +46,14 @@ distributed actor RecordingAgent: ClusterAgentEndpoint {
         return OrphanTerminationReceipt(terminated: command.instanceIDs)
     }
 
+    distributed func acceptInterruption(_ notice: RoutedInterruption) async throws -> RoutedInterruptionReceipt {
+        try admit(notice.stamp.epoch)
+        routedInterruptions.append(notice)
+        return RoutedInterruptionReceipt(messageID: notice.messageID, handled: notice.instanceIDs)
+    }
+
     distributed func sawEpoch(_ epoch: FencingEpoch) { highest = max(highest, epoch) }
+    distributed func interruptions() -> [RoutedInterruption] { routedInterruptions }
     distributed func orphanCommands() -> [TerminateOrphansCommand] { orphanTerminations }
     distributed func launchedNodes() -> Int { launches.values.reduce(0) { $0 + $1.count } }
     distributed func launchCommands() -> [LaunchCommand] { Array(launches.values) }

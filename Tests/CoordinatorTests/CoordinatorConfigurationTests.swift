@@ -68,6 +68,58 @@ struct CoordinatorConfigurationTests {
         #expect(error?.key == key)
     }
 
+    @Test(
+        "the account-wide interruption queues are refused naming the key",
+        arguments: [
+            ("interruptions: {queues: {}}\n", "interruptions.queues"),
+            (
+                "interruptions: {queues: {us-east-1: https://sqs.us-east-1.amazonaws.com/1/q}}\n",
+                "interruptions.queues.us-east-1"
+            ),
+            ("interruptions: {queues: {r: sqs.r.amazonaws.com/1/q}}\n", "interruptions.queues.r"),
+            ("interruptions: {queues: {r: https://sqs.r.amazonaws.com/q}}\n", "interruptions.queues.r"),
+            (
+                "interruptions: {queues: {r: https://sqs.r.amazonaws.com/1/q}, wait-time: 30s}\n",
+                "interruptions.wait-time"
+            ),
+            (
+                "interruptions: {queues: {r: https://sqs.r.amazonaws.com/1/q}, endpoint: localhost}\n",
+                "interruptions.endpoint"
+            ),
+            // A misspelt `queues` leaves the required one missing: that is the key named.
+            ("interruptions: {queue: {r: https://sqs.r.amazonaws.com/1/q}}\n", "interruptions.queues"),
+        ]
+    )
+    func interruptionsRefused(yaml: String, key: String) throws {
+        let base = "node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}]\n"
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigLoader.decode(CoordinatorConfiguration.self, yaml: base + yaml, file: "coordinator.yaml")
+        }
+        #expect(error?.key == key)
+    }
+
+    @Test("the account-wide interruption queues load with their defaults, and none is the default")
+    func interruptionsLoad() throws {
+        let base = "node-id: c\nclusters: [{id: a, region: eu-west-1, secret: {env: X}}]\n"
+        let none = try ConfigLoader.decode(CoordinatorConfiguration.self, yaml: base, file: "c")
+        #expect(none.interruptions == nil)
+        let config = try ConfigLoader.decode(
+            CoordinatorConfiguration.self,
+            yaml: base
+                + "interruptions:\n  queues:\n    eu-west-1: https://sqs.eu-west-1.amazonaws.com/123456789012/prod-coordinator-events\n"
+                + "  visibility-timeout: 1m\n",
+            file: "c"
+        )
+        let interruptions = try #require(config.interruptions)
+        #expect(
+            interruptions.queues == [
+                "eu-west-1": "https://sqs.eu-west-1.amazonaws.com/123456789012/prod-coordinator-events"
+            ]
+        )
+        #expect(interruptions.visibilityTimeout?.duration == .seconds(60))
+        #expect(interruptions.waitTime == nil)
+    }
+
     @Test("a budget is checked by the planner's own rule: the fleet's positive, a region's zero or more")
     func oneBudgetRule() throws {
         let base = "node-id: c\nclusters: [{id: a, region: r, secret: {env: X}}]\n"

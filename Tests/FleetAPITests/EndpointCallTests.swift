@@ -33,6 +33,11 @@ distributed actor EpochCheckingAgent: ClusterAgentEndpoint {
         return OrphanTerminationReceipt(terminated: command.instanceIDs)
     }
 
+    distributed func acceptInterruption(_ notice: RoutedInterruption) async throws -> RoutedInterruptionReceipt {
+        try admit(notice.stamp.epoch)
+        return RoutedInterruptionReceipt(messageID: notice.messageID, handled: notice.instanceIDs)
+    }
+
     distributed func launchCount() -> Int { launched.count }
 
     private func admit(_ epoch: FencingEpoch) throws(StaleEpochError) {

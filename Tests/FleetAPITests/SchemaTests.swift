@@ -39,6 +39,8 @@ enum FleetMessages {
         "drain-receipt": reader(DrainReceipt.self),
         "terminate-orphans-command": reader(TerminateOrphansCommand.self),
         "orphan-termination-receipt": reader(OrphanTerminationReceipt.self),
+        "routed-interruption": reader(RoutedInterruption.self),
+        "routed-interruption-receipt": reader(RoutedInterruptionReceipt.self),
         "fleet-status": reader(FleetStatus.self),
         "leader-info": reader(LeaderInfo.self),
         "fleet-budget-or-null": reader(FleetBudget?.self),
@@ -155,6 +157,25 @@ struct SchemaTests {
                     cluster: ClusterID(generator.string()),
                     instanceIDs: (0..<(index % 3)).map { _ in generator.string() },
                     reason: generator.string()
+                )
+            )
+            try write(
+                "routed-interruption",
+                RoutedInterruption(
+                    stamp: stamp,
+                    cluster: ClusterID(generator.string()),
+                    messageID: generator.string(),
+                    kind: [.spotInterruption, .rebalanceRecommendation, .stateChange, .scheduledChange][index % 4],
+                    instanceIDs: (0..<(1 + index % 2)).map { _ in generator.string() },
+                    time: index % 3 == 0 ? nil : generator.timestamp(),
+                    state: index % 2 == 0 ? nil : generator.string()
+                )
+            )
+            try write(
+                "routed-interruption-receipt",
+                RoutedInterruptionReceipt(
+                    messageID: generator.string(),
+                    handled: (0..<(index % 3)).map { _ in generator.string() }
                 )
             )
             try write(

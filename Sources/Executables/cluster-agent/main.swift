@@ -108,6 +108,19 @@ struct ClusterAgentCommand: AsyncParsableCommand {
             logger: logger
         )
 
+        // One handler for the notices of the agent's own queue and those the leader routes from the account's.
+        let interruptions = InterruptionHandler(
+            kube: kube,
+            cloud: cloud,
+            drains: drains,
+            ledger: ledger,
+            trigger: trigger,
+            rebalance: settings.rebalance,
+            clock: clock,
+            logger: logger,
+            metrics: AgentMetrics(cluster: clusterID)
+        )
+
         let system = try WireActorSystem(
             configuration: FleetAPI.wireConfiguration(nodeID: settings.clusterID, role: .agent, secrets: secrets),
             logger: Logger(label: "ballast.wire")
@@ -123,7 +136,8 @@ struct ClusterAgentCommand: AsyncParsableCommand {
                 drains: drains,
                 clock: clock,
                 trigger: trigger,
-                logger: logger
+                logger: logger,
+                interruptions: interruptions
             )
         }
         try await agent.whenLocal { try await $0.recover() }
@@ -159,15 +173,9 @@ struct ClusterAgentCommand: AsyncParsableCommand {
                             ServiceGroupConfiguration.ServiceConfiguration(
                                 service: InterruptionService(
                                     source: source,
-                                    kube: kube,
-                                    cloud: cloud,
-                                    drains: drains,
-                                    ledger: ledger,
-                                    trigger: trigger,
-                                    rebalance: settings.rebalance,
+                                    handler: interruptions,
                                     clock: clock,
-                                    logger: logger,
-                                    metrics: AgentMetrics(cluster: clusterID)
+                                    logger: logger
                                 )
                             )
                         ]

@@ -94,47 +94,58 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 logger: logger
             )
         }
+        let router = settings.interruptionRouter(
+            coordinator: coordinator,
+            leadership: election,
+            httpClient: httpClient,
+            clock: clock,
+            logger: Logger(label: "ballast.interruptions")
+        )
         logger.notice(
             "coordinator serving",
             metadata: [
                 "ballast.node": "\(settings.nodeID)", "ballast.address": "\(address)",
                 "clusters": "\(settings.clusters.count)",
+                "interruption-queues":
+                    "\(settings.interruptions?.queues.keys.sorted().joined(separator: ",") ?? "none")",
             ]
         )
 
-        let group = ServiceGroup(
-            configuration: .init(
-                // Shutdown runs in reverse order: stop planning and commanding, then release the lease, then close
-                // the connections.
-                services: [
-                    .init(service: WireSystemService(system: system))
-                ] + (notifier.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
-                    .init(service: election),
-                    .init(
-                        service: PlanningService(
-                            coordinator: coordinator,
-                            interval: settings.planInterval.duration,
-                            spotPrices: settings.spotPrices == .simulated
-                                ? SimulatedSpotMarket(catalog: catalog)
-                                : settings.ec2SpotPrices(httpClient: httpClient, logger: Logger(label: "ballast.spot")),
-                            leadershipEvents: election.events,
-                            roundRequests: rounds.requests,
-                            clock: clock,
-                            logger: logger
-                        )
-                    ),
-                    .init(
-                        service: MetricsEndpoint(
-                            configuration: .init(host: settings.metrics.host, port: settings.metrics.port),
-                            registry: registry,
-                            logger: logger,
-                            readiness: { await coordinator.whenLocal { $0.readiness() } ?? (false, "not local") }
-                        )
-                    ),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
+        // Shutdown runs in reverse order: stop routing, planning and commanding, then release the lease, then close
+        // the connections.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: WireSystemService(system: system))
+        ]
+        if let notifier { services.append(.init(service: notifier)) }
+        services.append(.init(service: election))
+        services.append(
+            .init(
+                service: PlanningService(
+                    coordinator: coordinator,
+                    interval: settings.planInterval.duration,
+                    spotPrices: settings.spotPrices == .simulated
+                        ? SimulatedSpotMarket(catalog: catalog)
+                        : settings.ec2SpotPrices(httpClient: httpClient, logger: Logger(label: "ballast.spot")),
+                    leadershipEvents: election.events,
+                    roundRequests: rounds.requests,
+                    clock: clock,
+                    logger: logger
+                )
             )
+        )
+        if let router { services.append(.init(service: router)) }
+        services.append(
+            .init(
+                service: MetricsEndpoint(
+                    configuration: .init(host: settings.metrics.host, port: settings.metrics.port),
+                    registry: registry,
+                    logger: logger,
+                    readiness: { await coordinator.whenLocal { $0.readiness() } ?? (false, "not local") }
+                )
+            )
+        )
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
         logger.notice("coordinator stopped")
